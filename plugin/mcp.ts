@@ -1,0 +1,1 @@
+export async function runMcpServer(): Promise<void> { throw new Error('not yet') }

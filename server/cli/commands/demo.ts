@@ -1,0 +1,58 @@
+/**
+ * The offline demo: a sandbox upstream with a funded test wallet, the real proxy in front of it,
+ * and one image generated through the real x402 flow (402, signature, settlement).
+ */
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { resolveSettings } from '../../config.js'
+import { startProxy } from '../../http/server.js'
+import { formatUsd, parseUsd } from '../../money.js'
+import { startSandbox } from '../../sandbox/server.js'
+import { loadWallet } from '../../wallet/key.js'
+import { createSpinner } from '../progress.js'
+import type { ImagesResponseBody } from '../../http/respond.js'
+
+export async function run(args: string[]): Promise<number | void> {
+  const { values } = parseArgs({ args, options: { keep: { type: 'boolean' }, prompt: { type: 'string' }, home: { type: 'string' } } })
+  const home = values.home ?? join(tmpdir(), 'blockrun-imagegen-demo')
+  const spinner = createSpinner()
+  spinner.update('starting the sandbox upstream and the proxy')
+  const wallet = await loadWallet({ home })
+  const sandbox = await startSandbox({ fund: { [wallet.address]: parseUsd('10') } })
+  const proxy = await startProxy(resolveSettings({ home, upstream: sandbox.url, port: 0 }))
+  try {
+    const body = { model: 'google/nano-banana', prompt: values.prompt ?? 'a golden retriever surfing on a wave', size: '1024x1024', n: 1 }
+    spinner.update(`POST ${proxy.url}/v1/images/generations (${body.model}, ${body.size})`)
+    const response = await fetch(`${proxy.url}/v1/images/generations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    const result = (await response.json()) as ImagesResponseBody & { error?: { message: string } }
+    spinner.stop()
+    if (!response.ok) {
+      process.stderr.write(`demo failed: ${result.error?.message ?? response.status}\n`)
+      return 1
+    }
+    const image = result.data[0]!
+    const balance = sandbox.usdc.balanceOf(wallet.address)
+    process.stdout.write(
+      [
+        'blockrun-imagegen offline demo: one image through the real x402 flow against the local sandbox',
+        `  prompt    ${body.prompt}`,
+        `  url       ${image.url}`,
+        `  file      ${image.path}`,
+        `  cost      ${result.cost?.usd} USDC (${result.cost?.amount} base units) on ${result.cost?.network}`,
+        `  tx        ${result.cost?.transaction}`,
+        `  wallet    ${wallet.address}: ${formatUsd(balance)} test USDC left of $10.00`,
+        `  requests  ${sandbox.counters.requests} to the sandbox (402, then the paid retry)`,
+        '',
+      ].join('\n'),
+    )
+    if (values.keep) {
+      process.stderr.write(`serving ${proxy.url} until Ctrl+C\n`)
+      await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()))
+    }
+    return 0
+  } finally {
+    await proxy.close()
+    await sandbox.close()
+  }
+}

@@ -1,0 +1,27 @@
+import { openCore } from '../../core/index.js'
+import { parseCommand, settingsFromFlags } from '../options.js'
+
+export async function run(args: string[]): Promise<number | void> {
+  const { values } = parseCommand(args, { days: { type: 'string' }, json: { type: 'boolean' } })
+  const days = Number(values.days ?? 30)
+  if (!Number.isInteger(days) || days < 1) {
+    process.stderr.write('--days must be a whole number of at least 1\n')
+    return 2
+  }
+  const core = await openCore(settingsFromFlags(values))
+  try {
+    const report = await core.usage(days)
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
+      return
+    }
+    const lines = [`Spend over the last ${days} day(s): ${report.totalUsd} in ${report.payments} payment(s)${report.unconfirmed ? `, ${report.unconfirmed} unconfirmed` : ''}`]
+    for (const day of report.byDay) lines.push(`  ${day.day}  ${day.usd.padStart(10)}  ${day.payments} payment(s)`)
+    if (report.byModel.length) lines.push('By model:')
+    for (const model of report.byModel) lines.push(`  ${model.model.padEnd(28)} ${model.usd.padStart(10)}  ${model.images} image(s)`)
+    lines.push(`Budget: ${report.budget.spentLast24hUsd} of ${report.budget.dailyUsd} used in the last 24 h, ${report.budget.remainingUsd} left`)
+    process.stdout.write(`${lines.join('\n')}\n`)
+  } finally {
+    await core.close()
+  }
+}

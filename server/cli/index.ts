@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+/**
+ * `imagegen`: serve | generate | edit | wallet | usage | mcp | sandbox | demo
+ * Each command is a module under ./commands; this file only dispatches.
+ */
+import { VERSION } from '../version.js'
+
+const COMMANDS: Record<string, () => Promise<{ run(args: string[]): Promise<number | void> }>> = {
+  serve: () => import('./commands/serve.js'),
+  generate: () => import('./commands/generate.js'),
+  edit: () => import('./commands/edit.js'),
+  wallet: () => import('./commands/wallet.js'),
+  usage: () => import('./commands/usage.js'),
+  mcp: () => import('./commands/mcp.js'),
+  sandbox: () => import('./commands/sandbox.js'),
+  demo: () => import('./commands/demo.js'),
+}
+
+const HELP = `imagegen ${VERSION}: image generation and editing paid with x402 from your BlockRun wallet
+
+Usage:
+  imagegen serve    [--port 8402] [--host 127.0.0.1] [--upstream URL]   run the local proxy
+  imagegen generate "<prompt>" [--model M] [--size WxH] [--n N] [--out PATH]
+  imagegen edit     <image> "<prompt>" [--mask PATH|URL] [--size WxH] [--out PATH]
+  imagegen wallet                                                       address, balance, how to fund
+  imagegen usage    [--days N]                                          spend per day and model
+  imagegen mcp                                                          stdio MCP server
+  imagegen sandbox  [--port 9402] [--fund 0xADDR=10] [--latency MS] [--x402 v1|v2]
+  imagegen demo                                                         offline end-to-end demo
+
+Spend limits (flags or env): --max-per-request 0.50 (BLOCKRUN_MAX_PER_REQUEST),
+  --daily-budget 5.00 (BLOCKRUN_DAILY_BUDGET). Data: BLOCKRUN_HOME (default ~/.openclaw/blockrun).
+`
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...args] = argv
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(HELP)
+    return name ? 0 : 1
+  }
+  if (name === '--version' || name === '-v') {
+    process.stdout.write(`${VERSION}\n`)
+    return 0
+  }
+  const load = COMMANDS[name]
+  if (!load) {
+    process.stderr.write(`imagegen: unknown command "${name}"\n\n${HELP}`)
+    return 2
+  }
+  const command = await load()
+  return (await command.run(args)) ?? 0
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== 0) process.exitCode = code
+  },
+  (error: unknown) => {
+    process.stderr.write(`imagegen: ${error instanceof Error ? error.message : String(error)}\n`)
+    process.exitCode = 1
+  },
+)

@@ -1,0 +1,40 @@
+/**
+ * Flags shared by the commands that build Settings, mapped onto the same names the environment
+ * and the plugin config use.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { resolveSettings, settingsFromEnv, type Settings, type SettingsInput } from '../config.js'
+
+export const SETTINGS_FLAGS = {
+  port: { type: 'string' },
+  host: { type: 'string' },
+  upstream: { type: 'string' },
+  home: { type: 'string' },
+  'default-model': { type: 'string' },
+  'max-per-request': { type: 'string' },
+  'daily-budget': { type: 'string' },
+  networks: { type: 'string' },
+  payees: { type: 'string' },
+  'timeout-seconds': { type: 'string' },
+} as const satisfies ParseArgsConfig['options']
+
+export function parseCommand<const O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O) {
+  return parseArgs({ args, options: { ...SETTINGS_FLAGS, ...options }, allowPositionals: true, strict: true })
+}
+
+/** Settings from flags over env over defaults. */
+export function settingsFromFlags(values: Record<string, unknown>): Settings {
+  const flags: SettingsInput = {
+    port: values.port as string | undefined,
+    host: values.host as string | undefined,
+    upstream: values.upstream as string | undefined,
+    home: values.home as string | undefined,
+    defaultModel: values['default-model'] as string | undefined,
+    maxPerRequest: values['max-per-request'] as string | undefined,
+    dailyBudget: values['daily-budget'] as string | undefined,
+    networks: values.networks as string | undefined,
+    payees: values.payees as string | undefined,
+    timeoutSeconds: values['timeout-seconds'] as string | undefined,
+  }
+  return resolveSettings(flags, settingsFromEnv())
+}

@@ -1,0 +1,163 @@
+/**
+ * One Settings object for the whole process. Precedence: CLI flags > plugin config > environment
+ * (`BLOCKRUN_*`) > defaults. Every front door (CLI, MCP server, OpenClaw plugin) builds its
+ * settings here, so one wallet, one ledger and one image store serve them all.
+ */
+import { homedir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { DEFAULT_MODEL, findModel } from './catalog.js'
+import { parseUsd } from './money.js'
+import { findNetwork, NETWORKS, type KnownNetwork } from './payment/networks.js'
+
+export type SpendPolicy = {
+  /** Largest single payment, base units. */
+  maxPerRequest: bigint
+  /** Most spent in any rolling 24 hours, base units. */
+  dailyBudget: bigint
+  /** Networks a payment may be made on (USDC on each). */
+  networks: readonly KnownNetwork[]
+  /** When set, the only addresses a payment may go to (lower-case). */
+  payees: readonly string[] | null
+  /** Longest authorization lifetime we sign. */
+  maxTimeoutSeconds: number
+}
+
+export type Settings = {
+  host: string
+  port: number
+  /** Upstream base URL, without trailing slash, e.g. https://blockrun.ai/api */
+  upstream: string
+  /** Data directory: wallet.key, images/, ledger. */
+  home: string
+  /** From BLOCKRUN_WALLET_KEY or the plugin config; never logged. */
+  walletKey: string | undefined
+  defaultModel: string
+  policy: SpendPolicy
+  /** Deadline for one whole upstream exchange including 202 polling. */
+  upstreamTimeoutMs: number
+  /** Largest edit input or mask, bytes. */
+  maxInputBytes: number
+  /** Let edit inputs come from loopback/private addresses. */
+  allowPrivateUrls: boolean
+  /** JSON-RPC endpoint used to read the USDC balance. */
+  rpcUrl: string
+}
+
+/** What a user may set, all optional, each as text or number (flags and env are text). */
+export type SettingsInput = Partial<{
+  host: string
+  port: string | number
+  upstream: string
+  home: string
+  walletKey: string
+  defaultModel: string
+  maxPerRequest: string | number
+  dailyBudget: string | number
+  networks: string | readonly string[]
+  payees: string | readonly string[]
+  maxTimeoutSeconds: string | number
+  timeoutSeconds: string | number
+  maxInputMb: string | number
+  allowPrivateUrls: string | boolean
+  rpcUrl: string
+}>
+
+export const DEFAULT_PORT = 8402
+export const DEFAULT_UPSTREAM = 'https://blockrun.ai/api'
+
+/** Reads the `BLOCKRUN_*` variables into a SettingsInput. */
+export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): SettingsInput {
+  const pick = (name: string) => (env[name] === undefined || env[name] === '' ? undefined : env[name])
+  const input: SettingsInput = {
+    host: pick('BLOCKRUN_HOST'),
+    port: pick('BLOCKRUN_PROXY_PORT'),
+    upstream: pick('BLOCKRUN_API_URL'),
+    home: pick('BLOCKRUN_HOME'),
+    walletKey: pick('BLOCKRUN_WALLET_KEY'),
+    defaultModel: pick('BLOCKRUN_DEFAULT_MODEL'),
+    maxPerRequest: pick('BLOCKRUN_MAX_PER_REQUEST'),
+    dailyBudget: pick('BLOCKRUN_DAILY_BUDGET'),
+    networks: pick('BLOCKRUN_ALLOWED_NETWORKS'),
+    payees: pick('BLOCKRUN_ALLOWED_PAYEES'),
+    maxTimeoutSeconds: pick('BLOCKRUN_MAX_TIMEOUT_SECONDS'),
+    timeoutSeconds: pick('BLOCKRUN_TIMEOUT_SECONDS'),
+    maxInputMb: pick('BLOCKRUN_MAX_INPUT_MB'),
+    allowPrivateUrls: pick('BLOCKRUN_ALLOW_PRIVATE_URLS'),
+    rpcUrl: pick('BASE_RPC_URL'),
+  }
+  return stripUndefined(input)
+}
+
+/**
+ * Merges layers (earliest wins) over the defaults and checks every value. Throws an Error whose
+ * message names the setting; it never echoes the wallet key.
+ */
+export function resolveSettings(...layers: SettingsInput[]): Settings {
+  const merged: SettingsInput = {}
+  for (const layer of [...layers].reverse()) Object.assign(merged, stripUndefined(layer))
+
+  const home = resolve(expandHome(merged.home ?? join(homedir(), '.openclaw', 'blockrun')))
+  const port = toInteger('port', merged.port ?? DEFAULT_PORT, 0, 65535)
+  const defaultModel = merged.defaultModel ?? DEFAULT_MODEL
+  if (!findModel(defaultModel)) throw new Error(`default model: unknown model "${defaultModel}"`)
+
+  const networkNames = toList(merged.networks ?? NETWORKS.map((n) => n.caip2))
+  const networks = networkNames.map((name) => {
+    const network = findNetwork(name)
+    if (!network) throw new Error(`allowed networks: unknown network "${name}" (known: ${NETWORKS.map((n) => n.caip2).join(', ')})`)
+    return network
+  })
+  const payees = merged.payees === undefined ? null : toList(merged.payees).map((p) => p.toLowerCase())
+  for (const payee of payees ?? []) if (!/^0x[0-9a-f]{40}$/.test(payee)) throw new Error(`allowed payees: "${payee}" is not an address`)
+
+  return {
+    host: merged.host ?? '127.0.0.1',
+    port,
+    upstream: (merged.upstream ?? DEFAULT_UPSTREAM).replace(/\/+$/, ''),
+    home,
+    walletKey: merged.walletKey,
+    defaultModel: findModel(defaultModel)!.id,
+    policy: {
+      maxPerRequest: toUsd('max per request', merged.maxPerRequest ?? '0.50'),
+      dailyBudget: toUsd('daily budget', merged.dailyBudget ?? '5.00'),
+      networks,
+      payees,
+      maxTimeoutSeconds: toInteger('max timeout seconds', merged.maxTimeoutSeconds ?? 900, 1, 86400),
+    },
+    upstreamTimeoutMs: toInteger('timeout seconds', merged.timeoutSeconds ?? 300, 1, 3600) * 1000,
+    maxInputBytes: toInteger('max input MB', merged.maxInputMb ?? 25, 1, 512) * 1024 * 1024,
+    allowPrivateUrls: toBoolean(merged.allowPrivateUrls ?? false),
+    rpcUrl: merged.rpcUrl ?? 'https://mainnet.base.org',
+  }
+}
+
+export function expandHome(path: string): string {
+  return path === '~' || path.startsWith('~/') ? join(homedir(), path.slice(1)) : path
+}
+
+function stripUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T
+}
+
+function toInteger(name: string, value: string | number, min: number, max: number): number {
+  const number = typeof value === 'number' ? value : Number(value)
+  if (!Number.isInteger(number) || number < min || number > max) throw new Error(`${name}: expected a whole number from ${min} to ${max}, got "${value}"`)
+  return number
+}
+
+function toUsd(name: string, value: string | number): bigint {
+  try {
+    return parseUsd(String(value))
+  } catch {
+    throw new Error(`${name}: expected a dollar amount such as 0.50, got "${value}"`)
+  }
+}
+
+function toList(value: string | readonly string[]): string[] {
+  const items = typeof value === 'string' ? value.split(',') : [...value]
+  return items.map((s) => s.trim()).filter(Boolean)
+}
+
+function toBoolean(value: string | boolean): boolean {
+  return typeof value === 'boolean' ? value : ['1', 'true', 'yes', 'on'].includes(value.toLowerCase())
+}

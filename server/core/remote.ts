@@ -1,0 +1,106 @@
+/**
+ * The core over HTTP: a proxy already runs on the port (ours), so requests go to it and it pays.
+ * The wallet, ledger and store are the proxy's; results are read back into the same ImageResult.
+ */
+import { stat } from 'node:fs/promises'
+import { listModels } from '../catalog.js'
+import { ImagegenError, upstreamError, type ImagegenErrorType, type OpenAIErrorBody } from '../errors.js'
+import type { ImagesResponseBody } from '../http/respond.js'
+import { SERVICE_NAME } from '../http/routes/info.js'
+import type { CallOptions, ImageResult } from '../service.js'
+import { sniffImage, imageTypeForExtension } from '../store/sniff.js'
+import type { ImagegenCore } from './types.js'
+
+/** True when `baseUrl` answers `/health` as this proxy does. */
+export async function probeProxy(baseUrl: string, timeoutMs = 500): Promise<{ ours: boolean; wallet?: string; service?: string } | undefined> {
+  try {
+    const response = await fetch(`${baseUrl}/health`, { signal: AbortSignal.timeout(timeoutMs) })
+    const body = (await response.json()) as { status?: string; service?: string; wallet?: string }
+    if (!response.ok || body.status !== 'ok') return { ours: false }
+    return { ours: body.service === SERVICE_NAME, ...(body.wallet ? { wallet: body.wallet } : {}), ...(body.service ? { service: body.service } : {}) }
+  } catch {
+    return undefined
+  }
+}
+
+export function remoteCore(baseUrl: string): ImagegenCore {
+  const call = async <T>(path: string, init: RequestInit & { signal?: AbortSignal | undefined } = {}): Promise<T> => {
+    let response: Response
+    try {
+      response = await fetch(`${baseUrl}${path}`, init)
+    } catch (error) {
+      if (init.signal?.aborted) throw init.signal.reason
+      throw upstreamError(`The local proxy at ${baseUrl} could not be reached.`, error, 'proxy_unreachable')
+    }
+    const body = (await response.json().catch(() => undefined)) as unknown
+    if (!response.ok) {
+      const error = (body as OpenAIErrorBody | undefined)?.error
+      throw new ImagegenError({
+        status: response.status,
+        type: (error?.type as ImagegenErrorType | undefined) ?? 'server_error',
+        message: error?.message ?? `The local proxy answered HTTP ${response.status}.`,
+        param: error?.param,
+        code: error?.code,
+      })
+    }
+    return body as T
+  }
+  const post = async (path: string, input: unknown, options: CallOptions = {}): Promise<ImageResult> => {
+    const started = Date.now()
+    const ticker = options.onProgress
+      ? setInterval(() => options.onProgress?.({ message: `waiting for the image (via the proxy at ${baseUrl}), ${Math.round((Date.now() - started) / 1000)} s`, elapsedMs: Date.now() - started }), 2000)
+      : undefined
+    try {
+      const body = await call<ImagesResponseBody>(path, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(input),
+        signal: options.signal,
+      })
+      return toResult(body)
+    } finally {
+      if (ticker) clearInterval(ticker)
+    }
+  }
+  return {
+    mode: 'remote',
+    generate: (input, options) => post('/v1/images/generations', input, options),
+    edit: (input, options) => post('/v1/images/image2image', input, options),
+    models: listModels,
+    wallet: () => call('/v1/wallet'),
+    usage: (days = 30) => call(`/v1/usage?days=${days}`),
+    close: async () => {},
+  }
+}
+
+async function toResult(body: ImagesResponseBody): Promise<ImageResult> {
+  const images = await Promise.all(
+    body.data.map(async (item) => {
+      const info = await stat(item.path).catch(() => undefined)
+      const type = imageTypeForExtension(item.file.slice(item.file.lastIndexOf('.') + 1)) ?? sniffImage(new Uint8Array())
+      return { file: item.file, path: item.path, url: item.url, bytes: info?.size ?? 0, mimeType: type?.mime ?? 'image/png', revisedPrompt: item.revised_prompt }
+    }),
+  )
+  const cost = body.cost
+  return {
+    requestId: '',
+    created: body.created,
+    model: body.model,
+    size: body.size,
+    images,
+    cost: cost
+      ? {
+          id: '',
+          amount: BigInt(cost.amount),
+          usd: cost.usd,
+          network: cost.network,
+          asset: cost.asset,
+          payTo: cost.pay_to,
+          payer: cost.payer,
+          x402Version: 2,
+          transaction: cost.transaction ?? undefined,
+          status: cost.status === 'settled' ? 'settled' : 'unknown',
+        }
+      : undefined,
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * The proxy's Hono app: security middleware, then the routes, then one error mapper that answers
+ * every failure in OpenAI's error shape.
+ */
+import { Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import { HTTPException } from 'hono/http-exception'
+import { ImagegenError, toImagegenError } from '../errors.js'
+import type { ImageService } from '../service.js'
+import { localOnly } from './middleware/local-only/index.js'
+import { fileRoutes } from './routes/files.js'
+import { imageRoutes } from './routes/images.js'
+import { infoRoutes } from './routes/info.js'
+
+export type ProxyAppParameters = {
+  service: ImageService
+  /** The bound port (known after listen). */
+  port: () => number
+  /** Largest request body; edits carry images, so it follows the input cap. */
+  maxBodyBytes?: number
+  log?: (line: string) => void
+}
+
+export function createProxyApp({ service, port, maxBodyBytes, log }: ProxyAppParameters): Hono {
+  const app = new Hono()
+  const limit = maxBodyBytes ?? Math.ceil(service.settings.maxInputBytes * 2.8) + 64 * 1024
+  app.use(localOnly({ port, host: service.settings.host }))
+  app.use(
+    bodyLimit({
+      maxSize: limit,
+      onError: () => {
+        throw new ImagegenError({ status: 413, type: 'invalid_request_error', code: 'body_too_large', message: `The request body is larger than ${limit} bytes.` })
+      },
+    }),
+  )
+  app.route('/', infoRoutes(service))
+  app.route('/', fileRoutes(service.store))
+  app.route('/', imageRoutes(service))
+  app.notFound((c) => c.json(new ImagegenError({ status: 404, type: 'not_found_error', message: `No route ${c.req.method} ${c.req.path}.`, code: 'route_not_found' }).toJSON(), 404))
+  app.onError((error, c) => {
+    const mapped = error instanceof HTTPException ? new ImagegenError({ status: error.status, type: 'invalid_request_error', message: error.message }) : toImagegenError(error)
+    if (mapped.status >= 500) log?.(`${c.req.method} ${c.req.path} → ${mapped.status} ${mapped.message}${mapped.cause instanceof Error ? ` (${mapped.cause.message})` : ''}`)
+    return c.json(mapped.toJSON(), mapped.status as 400)
+  })
+  return app
+}

@@ -1,0 +1,43 @@
+/**
+ * Starts the proxy: builds the service, binds the Hono app to host:port, and stops cleanly.
+ */
+import type { AddressInfo } from 'node:net'
+import { serve, type ServerType } from '@hono/node-server'
+import type { Settings } from '../config.js'
+import { ImageService } from '../service.js'
+import { createProxyApp } from './app.js'
+import { createInputResolver } from '../inputs/index.js'
+
+export type RunningProxy = {
+  url: string
+  port: number
+  service: ImageService
+  close(): Promise<void>
+}
+
+export type StartProxyOptions = { log?: (line: string) => void }
+
+export async function startProxy(settings: Settings, { log }: StartProxyOptions = {}): Promise<RunningProxy> {
+  let port = settings.port
+  const host = settings.host
+  const urlHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host
+  const service: ImageService = await ImageService.create(settings, {
+    publicUrl: () => `http://${urlHost}:${port}`,
+    inputs: createInputResolver({ settings, store: () => service.store }),
+  })
+  const app = createProxyApp({ service, port: () => port, ...(log ? { log } : {}) })
+  const server: ServerType = await new Promise((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, hostname: host, port }, () => resolve(s))
+    s.once('error', reject)
+  })
+  port = (server.address() as AddressInfo).port
+  return {
+    url: `http://${urlHost}:${port}`,
+    port,
+    service,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+      await service.close()
+    },
+  }
+}

@@ -1,0 +1,232 @@
+/**
+ * The payer: sends a request upstream and, when the upstream answers 402, pays once and resends.
+ *
+ * The order of steps is the safety argument:
+ *   402 → policy (pure) → budget reservation (ledger, cross-process) → sign → ledger `signed`
+ *   (fsync'd) → paid request → settlement recorded.
+ * No signature exists unless the policy and budget allowed it. A paid request is sent once: if its
+ * answer is lost, the outcome is recorded as unknown and counted as spent, never re-signed. A 402
+ * after paying means the upstream rejected that authorization (it cannot settle), so it is released.
+ *
+ * @see https://github.com/coinbase/x402/blob/main/specs/x402-specification.md
+ */
+import { randomUUID } from 'node:crypto'
+import type { LocalAccount } from 'viem'
+import type { PaymentPayload, PaymentRequired } from '@x402/core/types'
+import type { SpendPolicy } from '../config.js'
+import { ImagegenError, upstreamError } from '../errors.js'
+import { formatUsd } from '../money.js'
+import type { Ledger } from './ledger.js'
+import { choosePayment, type PaymentOption } from './policy.js'
+import { paymentFailure, reasonsFromBody } from './failure.js'
+import { createX402Signer, readPaymentRequired, readSettlement, type X402Signer } from './x402.js'
+
+/** Sends the request; `headers` carries the payment on the paid attempt. */
+export type SendRequest = (headers: Record<string, string>) => Promise<Response>
+
+export type PaymentContext = {
+  requestId: string
+  endpoint: string
+  model: string
+  size: string
+  n: number
+  signal?: AbortSignal | undefined
+}
+
+/** What was paid, for the response and the ledger. */
+export type PaymentReceipt = {
+  id: string
+  amount: bigint
+  usd: string
+  network: string
+  asset: string
+  payTo: string
+  payer: string
+  x402Version: number
+  transaction: string | undefined
+  status: 'settled' | 'unknown'
+}
+
+/** A payment whose request went out; the caller reports the final upstream response to it. */
+export type SentPayment = {
+  readonly option: PaymentOption
+  /**
+   * Records the outcome from the response that carries the settlement header (the paid response
+   * itself, or the completed poll of a 202 job). Throws a payment error when settlement failed.
+   */
+  finish(response: Response): Promise<PaymentReceipt>
+  /** Records that the outcome cannot be known (e.g. the job never completed). Counted as spent. */
+  lost(reason: string): Promise<PaymentReceipt>
+}
+
+export type PaidResponse = { response: Response; payment: SentPayment | undefined }
+
+export type PayerParameters = {
+  account: LocalAccount
+  policy: SpendPolicy
+  ledger: Ledger
+}
+
+export class Payer {
+  private signer: Promise<X402Signer> | undefined
+
+  constructor(private readonly parameters: PayerParameters) {}
+
+  get address(): `0x${string}` {
+    return this.parameters.account.address
+  }
+
+  async send(send: SendRequest, context: PaymentContext): Promise<PaidResponse> {
+    const first = await sendOrThrow(send, {}, 'The upstream could not be reached')
+    if (first.status !== 402) return { response: first, payment: undefined }
+    const required = await readRequirements(first)
+    return { ...(await this.pay(send, required, context)) }
+  }
+
+  private async pay(send: SendRequest, required: PaymentRequired, context: PaymentContext): Promise<{ response: Response; payment: SentPayment }> {
+    const { policy, ledger, account } = this.parameters
+    const decision = choosePayment(required, policy)
+    if (!decision.allowed) throw decision.error
+    const { option } = decision
+    const id = randomUUID()
+    await ledger.reserve(
+      {
+        id,
+        requestId: context.requestId,
+        endpoint: context.endpoint,
+        model: context.model,
+        size: context.size,
+        n: context.n,
+        amount: option.amount,
+        network: option.network.caip2,
+        asset: option.asset,
+        payTo: option.payTo,
+      },
+      policy.dailyBudget,
+    )
+
+    let payload: PaymentPayload
+    let headers: Record<string, string>
+    try {
+      context.signal?.throwIfAborted()
+      this.signer ??= createX402Signer(account, policy.maxPerRequest)
+      const signer = await this.signer
+      payload = await signer.sign({ ...required, accepts: [option.raw] })
+      headers = signer.headers(payload)
+    } catch (error) {
+      await ledger.closed(id, 'released', error instanceof Error ? error.message.slice(0, 200) : 'signing failed')
+      if (context.signal?.aborted) throw context.signal.reason
+      throw new ImagegenError({ status: 500, type: 'payment_failed', message: 'Could not sign the payment.', code: 'signing_failed', cause: error })
+    }
+    const authorization = (payload.payload as { authorization?: { nonce?: string; validBefore?: string } }).authorization
+    await ledger.signed(id, {
+      nonce: authorization?.nonce ?? '',
+      validBefore: authorization?.validBefore ?? '',
+      x402Version: payload.x402Version,
+      payer: account.address,
+    })
+    if (context.signal?.aborted) {
+      // The authorization never left this process, so nobody can settle it.
+      await ledger.closed(id, 'released', 'cancelled before sending')
+      throw context.signal.reason
+    }
+
+    let response: Response
+    try {
+      response = await send(headers)
+    } catch (error) {
+      await ledger.closed(id, 'unknown', `paid request failed in transit: ${describe(error)}`)
+      if (context.signal?.aborted) throw context.signal.reason
+      throw upstreamError(
+        `The paid request to the upstream failed in transit (${describe(error)}). It was not retried, so you are charged at most once; ` +
+          'the payment is recorded as unknown in the ledger.',
+        error,
+        'upstream_lost',
+      )
+    }
+
+    if (response.status === 402) {
+      const body = await readBody(response)
+      const header = await readPaymentRequired((name) => response.headers.get(name), body).catch(() => undefined)
+      const reasons = [header?.error, ...reasonsFromBody(body)]
+      await ledger.closed(id, 'refused', reasons.filter(Boolean).join(' ').slice(0, 300) || 'refused')
+      throw paymentFailure({ reasons, wallet: account.address, networkLabel: option.network.label })
+    }
+
+    const receipt = (status: PaymentReceipt['status'], transaction: string | undefined): PaymentReceipt => ({
+      id,
+      amount: option.amount,
+      usd: formatUsd(option.amount),
+      network: option.network.caip2,
+      asset: option.asset,
+      payTo: option.payTo,
+      payer: account.address,
+      x402Version: payload.x402Version,
+      transaction,
+      status,
+    })
+    let done = false
+    const payment: SentPayment = {
+      option,
+      async finish(final) {
+        const settlement = await readSettlement((name) => final.headers.get(name))
+        if (done) return receipt(settlement?.success ? 'settled' : 'unknown', settlement?.transaction)
+        done = true
+        if (settlement?.success) {
+          await ledger.settled(id, settlement.transaction)
+          return receipt('settled', settlement.transaction)
+        }
+        if (settlement && !settlement.success) {
+          const reason = settlement.errorReason ?? 'settlement failed'
+          await ledger.closed(id, 'refused', reason)
+          throw paymentFailure({ reasons: [reason], wallet: account.address, networkLabel: option.network.label })
+        }
+        await ledger.closed(id, 'unknown', `no settlement header (HTTP ${final.status})`)
+        return receipt('unknown', undefined)
+      },
+      async lost(reason) {
+        if (!done) {
+          done = true
+          await ledger.closed(id, 'unknown', reason)
+        }
+        return receipt('unknown', undefined)
+      },
+    }
+    return { response, payment }
+  }
+}
+
+async function sendOrThrow(send: SendRequest, headers: Record<string, string>, what: string): Promise<Response> {
+  try {
+    return await send(headers)
+  } catch (error) {
+    if (error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError')) throw error
+    throw upstreamError(`${what} (${describe(error)}).`, error, 'upstream_unreachable')
+  }
+}
+
+async function readRequirements(response: Response): Promise<PaymentRequired> {
+  const body = await readBody(response)
+  try {
+    const required = await readPaymentRequired((name) => response.headers.get(name), body)
+    if (!Array.isArray(required.accepts)) throw new Error('no accepts list')
+    return required
+  } catch (error) {
+    throw upstreamError('The upstream asked for payment (402) but its payment requirements could not be read.', error, 'malformed_payment_required')
+  }
+}
+
+async function readBody(response: Response): Promise<unknown> {
+  const text = await response.text().catch(() => '')
+  try {
+    return JSON.parse(text)
+  } catch {
+    return text
+  }
+}
+
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error)
+  const cause = (error as Error & { cause?: { code?: string; message?: string } }).cause
+  return cause?.code ?? cause?.message ?? error.message
+}

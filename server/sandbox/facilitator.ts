@@ -1,0 +1,114 @@
+/**
+ * An in-process x402 facilitator over the sandbox USDC ledger. It implements the official
+ * `FacilitatorClient` interface, so the official resource server drives it, and checks what a real
+ * one checks for an EVM `exact` payment: the EIP-712 signature recovers to `from` (viem), `to` is the
+ * payee, `value` equals the price, the time window holds, the nonce is fresh, the balance covers it.
+ */
+import type { FacilitatorClient } from '@x402/core/server'
+import type { PaymentPayload, PaymentRequirements, SettleResponse, SupportedResponse, VerifyResponse } from '@x402/core/types'
+import { getAddress, verifyTypedData } from 'viem'
+import { findNetwork } from '../payment/networks.js'
+import type { SandboxUsdc } from './usdc.js'
+
+type Authorization = { from: string; to: string; value: string; validAfter: string; validBefore: string; nonce: string }
+type ExactPayload = { signature?: string; authorization?: Authorization }
+
+const TRANSFER_WITH_AUTHORIZATION = {
+  TransferWithAuthorization: [
+    { name: 'from', type: 'address' },
+    { name: 'to', type: 'address' },
+    { name: 'value', type: 'uint256' },
+    { name: 'validAfter', type: 'uint256' },
+    { name: 'validBefore', type: 'uint256' },
+    { name: 'nonce', type: 'bytes32' },
+  ],
+} as const
+
+export type SandboxFacilitatorStats = { verified: number; rejected: number; settled: number }
+
+export class SandboxFacilitator implements FacilitatorClient {
+  readonly stats: SandboxFacilitatorStats = { verified: 0, rejected: 0, settled: 0 }
+
+  constructor(private readonly usdc: SandboxUsdc) {}
+
+  async getSupported(): Promise<SupportedResponse> {
+    return {
+      kinds: [
+        { x402Version: 2, scheme: 'exact', network: 'eip155:84532' },
+        { x402Version: 2, scheme: 'exact', network: 'eip155:8453' },
+        { x402Version: 1, scheme: 'exact', network: 'base-sepolia' },
+        { x402Version: 1, scheme: 'exact', network: 'base' },
+      ],
+      extensions: [],
+      signers: {},
+    } as SupportedResponse
+  }
+
+  async verify(payload: PaymentPayload, requirements: PaymentRequirements): Promise<VerifyResponse> {
+    const reason = await this.check(payload, requirements)
+    const payer = (payload.payload as ExactPayload).authorization?.from
+    if (reason) {
+      this.stats.rejected++
+      return { isValid: false, invalidReason: reason, ...(payer ? { payer } : {}) } as VerifyResponse
+    }
+    this.stats.verified++
+    return { isValid: true, payer } as VerifyResponse
+  }
+
+  async settle(payload: PaymentPayload, requirements: PaymentRequirements): Promise<SettleResponse> {
+    const network = requirements.network
+    const reason = await this.check(payload, requirements)
+    const auth = (payload.payload as ExactPayload).authorization
+    if (reason || !auth) return { success: false, errorReason: reason ?? 'invalid_payload', transaction: '', network, payer: auth?.from } as SettleResponse
+    const result = this.usdc.transfer(auth.from, auth.to, BigInt(auth.value), auth.nonce, network)
+    if (typeof result === 'string') return { success: false, errorReason: result === 'nonce_used' ? 'invalid_exact_evm_payload_authorization_nonce_used' : 'insufficient_funds', transaction: '', network, payer: auth.from } as SettleResponse
+    this.stats.settled++
+    return { success: true, transaction: result.transaction, network, payer: auth.from } as SettleResponse
+  }
+
+  /** Returns the first reason the payment is invalid, or undefined. */
+  private async check(payload: PaymentPayload, requirements: PaymentRequirements): Promise<string | undefined> {
+    const exact = payload.payload as ExactPayload
+    const auth = exact?.authorization
+    if (!auth || typeof exact.signature !== 'string') return 'invalid_payload'
+    const v1 = payload.x402Version === 1
+    const scheme = v1 ? (payload as unknown as { scheme?: string }).scheme : payload.accepted?.scheme
+    const payloadNetwork = v1 ? (payload as unknown as { network?: string }).network : payload.accepted?.network
+    if (scheme !== 'exact' || requirements.scheme !== 'exact') return 'unsupported_scheme'
+    if (payloadNetwork !== requirements.network) return 'invalid_network'
+    const network = findNetwork(requirements.network)
+    if (!network) return 'invalid_network'
+    const extra = requirements.extra as { name?: string; version?: string } | undefined
+    if (!extra?.name || !extra.version) return 'invalid_exact_evm_missing_eip712_domain'
+    let signatureValid = false
+    try {
+      signatureValid = await verifyTypedData({
+        address: getAddress(auth.from),
+        domain: { name: extra.name, version: extra.version, chainId: network.chainId, verifyingContract: getAddress(requirements.asset) },
+        types: TRANSFER_WITH_AUTHORIZATION,
+        primaryType: 'TransferWithAuthorization',
+        message: {
+          from: getAddress(auth.from),
+          to: getAddress(auth.to),
+          value: BigInt(auth.value),
+          validAfter: BigInt(auth.validAfter),
+          validBefore: BigInt(auth.validBefore),
+          nonce: auth.nonce as `0x${string}`,
+        },
+        signature: exact.signature as `0x${string}`,
+      })
+    } catch {
+      signatureValid = false
+    }
+    if (!signatureValid) return 'invalid_exact_evm_payload_signature'
+    if (getAddress(auth.to) !== getAddress(requirements.payTo)) return 'invalid_exact_evm_payload_recipient_mismatch'
+    const price = v1 ? (requirements as unknown as { maxAmountRequired: string }).maxAmountRequired : requirements.amount
+    if (BigInt(auth.value) !== BigInt(price)) return 'invalid_exact_evm_payload_authorization_value'
+    const now = BigInt(Math.floor(Date.now() / 1000))
+    if (BigInt(auth.validBefore) < now + 6n) return 'invalid_exact_evm_payload_authorization_valid_before'
+    if (BigInt(auth.validAfter) > now) return 'invalid_exact_evm_payload_authorization_valid_after'
+    if (this.usdc.isNonceUsed(auth.from, auth.nonce)) return 'invalid_exact_evm_payload_authorization_nonce_used'
+    if (this.usdc.balanceOf(auth.from) < BigInt(auth.value)) return 'insufficient_funds'
+    return undefined
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * The request schemas, written once. The HTTP routes validate with them, and the MCP and OpenClaw
+ * tools advertise them (as JSON Schema) and validate with them, so the three front doors cannot
+ * drift apart. Model-specific rules (which sizes a model takes, its largest n) need the catalog and
+ * live in `resolve.ts`.
+ */
+import * as v from 'valibot'
+import { toJsonSchema } from '@valibot/to-json-schema'
+import { MODELS } from './catalog.js'
+import { invalidRequest } from './errors.js'
+
+/** Longest prompt any model takes; each model's own limit is checked against the catalog. */
+export const MAX_PROMPT_CHARS = Math.max(...MODELS.map((m) => m.maxPromptChars))
+/** A ceiling for `n` across models; the model's own `maxN` is checked against the catalog. */
+export const MAX_N = Math.max(...MODELS.map((m) => m.maxN))
+/** An image reference (path, URL, data URI) is bounded so a bad caller cannot make us hash megabytes of junk. */
+const MAX_IMAGE_REF_CHARS = 40 * 1024 * 1024
+
+const modelList = MODELS.map((m) => `${m.aliases[0]} (${m.id})`).join(', ')
+
+const prompt = v.pipe(
+  v.string('prompt must be a string'),
+  v.trim(),
+  v.nonEmpty('prompt is required and must not be empty'),
+  v.maxLength(MAX_PROMPT_CHARS, `prompt is longer than ${MAX_PROMPT_CHARS} characters`),
+  v.description('What the image should show (or, for edits, what to change).'),
+)
+
+const model = (description: string) =>
+  v.optional(v.pipe(v.string('model must be a string'), v.maxLength(100, 'model name is too long'), v.description(description)))
+
+const size = v.optional(
+  v.pipe(
+    v.string('size must be a string like 1024x1024'),
+    v.regex(/^\d{2,5}x\d{2,5}$/, 'size must look like WIDTHxHEIGHT, e.g. 1024x1024'),
+    v.description('WIDTHxHEIGHT. Default 1024x1024. Each model takes its own sizes (see list_image_models).'),
+  ),
+)
+
+const n = v.optional(
+  v.pipe(
+    v.number('n must be a number'),
+    v.integer('n must be a whole number'),
+    v.minValue(1, 'n must be at least 1'),
+    v.maxValue(MAX_N, `n must be at most ${MAX_N}`),
+    v.description('How many images (default 1). dall-e-3 makes one per request.'),
+  ),
+)
+
+const responseFormat = v.optional(
+  v.picklist(['url', 'b64_json'], 'response_format must be "url" or "b64_json"'),
+)
+
+const imageRef = (description: string) =>
+  v.pipe(
+    v.string('must be a string: a URL, a local file path or a data URI'),
+    v.nonEmpty('must not be empty'),
+    v.maxLength(MAX_IMAGE_REF_CHARS, 'is too long'),
+    v.description(description),
+  )
+
+/** Fields every front door shares for generation. */
+export const GenerateInput = v.object({
+  prompt,
+  model: model(`Model id or alias. Default nano-banana. One of: ${modelList}.`),
+  size,
+  n,
+})
+
+/** `POST /v1/images/generations`: the tool input plus OpenAI's `response_format`. */
+export const GenerateRequest = v.object({ ...GenerateInput.entries, response_format: responseFormat })
+export type GenerateRequest = v.InferOutput<typeof GenerateRequest>
+
+export const EditInput = v.object({
+  prompt,
+  image: imageRef('The image to edit: an http(s) URL, a local file path, a data: URI, or a URL or path from an earlier result.'),
+  mask: v.optional(imageRef('Optional mask of the same size: white areas are edited, black areas kept.')),
+  model: model('Edit model. Only openai/gpt-image-1 (alias gpt-image) edits images; it is the default.'),
+  size,
+  n,
+})
+
+/** `POST /v1/images/image2image`. */
+export const EditRequest = v.object({ ...EditInput.entries, response_format: responseFormat })
+export type EditRequest = v.InferOutput<typeof EditRequest>
+
+/** Validates `input`, or throws a 400 naming the first offending field. */
+export function parseInput<S extends v.GenericSchema>(schema: S, input: unknown): v.InferOutput<S> {
+  const result = v.safeParse(schema, input)
+  if (result.success) return result.output
+  const issue = result.issues[0]!
+  const param = v.getDotPath(issue) ?? undefined
+  const message = param && !issue.message.startsWith(param) ? `${param}: ${issue.message}` : issue.message
+  throw invalidRequest(message, param, param ? `invalid_${param}` : 'invalid_body')
+}
+
+/** Plain JSON Schema (no $ref) for tool definitions. */
+export function jsonSchemaOf(schema: v.GenericSchema): Record<string, unknown> {
+  const json = toJsonSchema(schema, { errorMode: 'ignore' }) as Record<string, unknown>
+  delete json.$schema
+  return json
+}

@@ -1,0 +1,183 @@
+/**
+ * ImageService: the one pipeline every front door uses.
+ *
+ *   validate (schemas) → resolve model/size (catalog) → resolve inputs (edits) → pay and call the
+ *   upstream (payer: policy, budget, ledger) → store images → result (paths, URLs, cost)
+ *
+ * The HTTP routes, the MCP server and the OpenClaw plugin call `generate`/`edit` and render the
+ * result their own way; none of them talks to the upstream or the wallet directly.
+ */
+import { randomUUID } from 'node:crypto'
+import type { Settings } from './config.js'
+import { ImagegenError } from './errors.js'
+import { formatUsd } from './money.js'
+import { Ledger } from './payment/ledger.js'
+import { Payer, type PaymentReceipt } from './payment/payer.js'
+import { resolveJob, type ResolvedJob } from './resolve.js'
+import { EditRequest, GenerateRequest, parseInput } from './schemas.js'
+import { ImageStore, type StoredImage } from './store/images.js'
+import { UpstreamClient, type UpstreamImage, type UpstreamRoute } from './upstream/blockrun.js'
+import { loadWallet, type Wallet } from './wallet/key.js'
+import type { InputResolver } from './inputs/resolve.js'
+import { summariseUsage, type UsageReport } from './payment/usage.js'
+import { walletStatus, type WalletStatus } from './wallet/status.js'
+
+export type Progress = { message: string; elapsedMs: number }
+
+export type CallOptions = {
+  signal?: AbortSignal | undefined
+  onProgress?: ((progress: Progress) => void) | undefined
+  requestId?: string | undefined
+}
+
+export type ImageResult = {
+  requestId: string
+  created: number
+  model: string
+  size: string
+  images: Array<StoredImage & { url: string; revisedPrompt?: string | undefined }>
+  cost: PaymentReceipt | undefined
+}
+
+export type ImageServiceParameters = {
+  settings: Settings
+  wallet: Wallet
+  /** Base of the URLs handed out for stored images, e.g. http://127.0.0.1:8402 (read per call: the port may be bound later). */
+  publicUrl: () => string
+  /** Resolves edit inputs (paths, URLs, data URIs); needed only for `edit`. */
+  inputs?: InputResolver
+}
+
+/** Bytes an upstream image download may have. */
+const MAX_RESULT_BYTES = 200 * 1024 * 1024
+const PROGRESS_EVERY_MS = 2000
+
+export class ImageService {
+  readonly settings: Settings
+  readonly wallet: Wallet
+  readonly store: ImageStore
+  readonly ledger: Ledger
+  private readonly publicUrl: () => string
+  private readonly upstream: UpstreamClient
+  private readonly inputs: InputResolver | undefined
+
+  constructor({ settings, wallet, publicUrl, inputs }: ImageServiceParameters) {
+    this.settings = settings
+    this.wallet = wallet
+    this.publicUrl = publicUrl
+    this.store = new ImageStore(settings.home)
+    this.ledger = new Ledger(settings.home)
+    this.inputs = inputs
+    const payer = new Payer({ account: wallet.account, policy: settings.policy, ledger: this.ledger })
+    this.upstream = new UpstreamClient({ baseUrl: settings.upstream, payer })
+  }
+
+  /** Loads (or creates) the wallet named by the settings and builds the service. */
+  static async create(settings: Settings, options: Omit<ImageServiceParameters, 'settings' | 'wallet'>): Promise<ImageService> {
+    const wallet = await loadWallet({ home: settings.home, key: settings.walletKey })
+    return new ImageService({ settings, wallet, ...options })
+  }
+
+  async generate(input: unknown, options: CallOptions = {}): Promise<ImageResult> {
+    const request = parseInput(GenerateRequest, input)
+    const job = resolveJob({ ...request, defaultModel: this.settings.defaultModel })
+    const body = { model: job.model.id, prompt: job.prompt, size: job.size, n: job.n }
+    return this.run('/v1/images/generations', body, job, options)
+  }
+
+  async edit(input: unknown, options: CallOptions = {}): Promise<ImageResult> {
+    const request = parseInput(EditRequest, input)
+    const job = resolveJob({ ...request, defaultModel: this.settings.defaultModel, forEdit: true })
+    if (!this.inputs) throw new ImagegenError({ status: 501, type: 'server_error', message: 'Editing is not available in this process.' })
+    const { image, mask } = await this.inputs.resolve({ image: request.image, mask: request.mask, signal: options.signal })
+    const body = { model: job.model.id, prompt: job.prompt, size: job.size, n: job.n, image, ...(mask ? { mask } : {}) }
+    return this.run('/v1/images/image2image', body, job, options)
+  }
+
+  /** Address, network, balance (when readable) and how to fund. */
+  walletStatus(): Promise<WalletStatus> {
+    return walletStatus(this.settings, this.wallet.address, this.wallet.source)
+  }
+
+  /** Spend per day and model over the last `days` days, with the budget left. */
+  async usage(days = 30): Promise<UsageReport> {
+    return summariseUsage(await this.ledger.payments(), { days, dailyBudget: this.settings.policy.dailyBudget })
+  }
+
+  /** The URL a stored image is served at. */
+  urlFor(file: string): string {
+    return `${this.publicUrl().replace(/\/+$/, '')}/images/${file}`
+  }
+
+  async close(): Promise<void> {
+    await this.ledger.close()
+  }
+
+  private async run(route: UpstreamRoute, body: object, job: ResolvedJob, options: CallOptions): Promise<ImageResult> {
+    const requestId = options.requestId ?? randomUUID()
+    const started = Date.now()
+    const deadline = AbortSignal.timeout(this.settings.upstreamTimeoutMs)
+    const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline
+    const report = (message: string) => options.onProgress?.({ message, elapsedMs: Date.now() - started })
+    let lastReport = 0
+    const ticker = options.onProgress
+      ? setInterval(() => {
+          if (Date.now() - lastReport >= PROGRESS_EVERY_MS - 50)
+            report(`waiting for ${job.model.id}, ${Math.round((Date.now() - started) / 1000)} s`)
+        }, PROGRESS_EVERY_MS)
+      : undefined
+    try {
+      report(`requesting ${job.n} image${job.n === 1 ? '' : 's'} from ${job.model.id} (${job.size})`)
+      const result = await this.upstream.post(route, body, {
+        requestId,
+        endpoint: route,
+        model: job.model.id,
+        size: job.size,
+        n: job.n,
+        signal,
+        onProgress: (message) => {
+          lastReport = Date.now()
+          report(message)
+        },
+      })
+      report('saving images')
+      const images = []
+      for (const image of result.images) images.push(await this.save(image, signal))
+      return { requestId, created: Math.floor(started / 1000), model: job.model.id, size: job.size, images, cost: result.payment }
+    } catch (error) {
+      if (deadline.aborted && !options.signal?.aborted) {
+        throw new ImagegenError({
+          status: 504,
+          type: 'timeout_error',
+          code: 'upstream_timeout',
+          message: `${job.model.id} did not finish within ${Math.round(this.settings.upstreamTimeoutMs / 1000)} s. Any payment made is recorded in the ledger; try again or raise BLOCKRUN_TIMEOUT_SECONDS.`,
+        })
+      }
+      throw error
+    } finally {
+      if (ticker) clearInterval(ticker)
+    }
+  }
+
+  private async save(image: UpstreamImage, signal: AbortSignal) {
+    let stored: StoredImage
+    if (image.kind === 'bytes') {
+      stored = await this.store.saveBytes(image.data)
+    } else {
+      const response = await fetch(image.url, { signal }).catch((error: unknown) => {
+        throw new ImagegenError({ status: 502, type: 'upstream_error', code: 'download_failed', message: `Could not download the generated image from ${new URL(image.url).host}.`, cause: error })
+      })
+      if (!response.ok || !response.body)
+        throw new ImagegenError({ status: 502, type: 'upstream_error', code: 'download_failed', message: `Downloading the generated image failed (HTTP ${response.status}).` })
+      stored = await this.store.saveStream(response.body, MAX_RESULT_BYTES, signal)
+    }
+    return { ...stored, url: this.urlFor(stored.file), revisedPrompt: image.revisedPrompt }
+  }
+}
+
+/** One-line cost text for people: "$0.05 USDC on eip155:84532 (tx 0xabc…)". */
+export function describeCost(cost: PaymentReceipt | undefined): string {
+  if (!cost) return 'no payment was asked'
+  const tx = cost.transaction ? `, tx ${cost.transaction}` : cost.status === 'unknown' ? ', settlement unconfirmed' : ''
+  return `${formatUsd(cost.amount)} USDC on ${cost.network}${tx}`
+}

@@ -1,0 +1,92 @@
+/**
+ * Finds the wallet key: `BLOCKRUN_WALLET_KEY` (or plugin config), then `$BLOCKRUN_HOME/wallet.key`
+ * (the file BlockRun's own proxy writes: `0x` + 64 hex + newline, mode 0600), else a new key saved
+ * there. The file is created exclusively, so two processes starting at once agree on one key, and
+ * an existing file that does not parse is reported, never replaced.
+ *
+ * The key itself never leaves this module: callers get a viem account (which holds no key field)
+ * and the address.
+ */
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { LocalAccount } from 'viem'
+import { writeFileAtomic } from '../store/atomic.js'
+
+export type WalletSource = 'env' | 'file' | 'created'
+
+export type Wallet = {
+  address: `0x${string}`
+  account: LocalAccount
+  source: WalletSource
+  /** The key file, when the key came from or went to one. */
+  path: string | undefined
+}
+
+export type LoadWalletParameters = {
+  home: string
+  /** A key given directly (env or config); wins over the file. */
+  key?: string | undefined
+  /** Create a key file when none exists (default true). */
+  create?: boolean
+}
+
+export class WalletKeyError extends Error {
+  override name = 'WalletKeyError'
+}
+
+const KEY_PATTERN = /^0x[0-9a-fA-F]{64}$/
+
+export function walletPath(home: string): string {
+  return join(home, 'wallet.key')
+}
+
+export async function loadWallet({ home, key, create = true }: LoadWalletParameters): Promise<Wallet> {
+  const { privateKeyToAccount, generatePrivateKey } = await import('viem/accounts')
+  if (key !== undefined) {
+    const normalised = normaliseKey(key)
+    if (!normalised) throw new WalletKeyError('BLOCKRUN_WALLET_KEY is not a private key: expected 0x followed by 64 hex digits.')
+    const account = privateKeyToAccount(normalised)
+    return { address: account.address, account, source: 'env', path: undefined }
+  }
+
+  const path = walletPath(home)
+  const existing = await readKeyFile(path)
+  if (existing) return { ...existing, path }
+  if (!create) throw new WalletKeyError(`No wallet: set BLOCKRUN_WALLET_KEY or create ${path}.`)
+
+  const fresh = generatePrivateKey()
+  try {
+    await writeFileAtomic(path, `${fresh}\n`, { mode: 0o600, exclusive: true })
+  } catch (error) {
+    // Another process created it first: use theirs, so both agree on one wallet.
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+    const theirs = await readKeyFile(path)
+    if (!theirs) throw new WalletKeyError(`${path} appeared while creating a wallet but cannot be read.`)
+    return { ...theirs, path }
+  }
+  const account = privateKeyToAccount(fresh)
+  return { address: account.address, account, source: 'created', path }
+
+  async function readKeyFile(file: string): Promise<Omit<Wallet, 'path'> | undefined> {
+    let text: string
+    try {
+      text = await readFile(file, 'utf8')
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+      throw new WalletKeyError(`Cannot read the wallet file ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}.`)
+    }
+    const normalised = normaliseKey(text)
+    if (!normalised)
+      throw new WalletKeyError(
+        `The wallet file ${file} is malformed: expected 0x followed by 64 hex digits. It was left untouched; fix or move it.`,
+      )
+    const account = privateKeyToAccount(normalised)
+    return { address: account.address, account, source: 'file' }
+  }
+}
+
+function normaliseKey(text: string): `0x${string}` | undefined {
+  const trimmed = text.trim()
+  const withPrefix = trimmed.startsWith('0x') ? trimmed : `0x${trimmed}`
+  return KEY_PATTERN.test(withPrefix) ? (withPrefix.toLowerCase() as `0x${string}`) : undefined
+}
