@@ -22,6 +22,7 @@ export type UpstreamProgress = (message: string) => void
 export type UpstreamClientParameters = {
   baseUrl: string
   payer: Payer
+  /** Longest wait between polls; polling starts at a quarter of it and backs off. */
   pollIntervalMs?: number
 }
 
@@ -32,7 +33,7 @@ export class UpstreamClient {
   private readonly payer: Payer
   private readonly pollIntervalMs: number
 
-  constructor({ baseUrl, payer, pollIntervalMs = 1000 }: UpstreamClientParameters) {
+  constructor({ baseUrl, payer, pollIntervalMs = 2000 }: UpstreamClientParameters) {
     this.baseUrl = baseUrl
     this.payer = payer
     this.pollIntervalMs = pollIntervalMs
@@ -74,6 +75,12 @@ export class UpstreamClient {
     if (pollUrl.protocol !== 'https:' && pollUrl.protocol !== 'http:') throw upstreamError('The upstream gave a poll_url that is not http(s).', undefined, 'bad_job')
     const started = Date.now()
     let transportFailures = 0
+    // Fast jobs finish in well under a second; slow ones take minutes. Start short, back off.
+    let interval = Math.max(50, this.pollIntervalMs / 8)
+    const wait = async () => {
+      await sleep(interval, undefined, { signal: context.signal })
+      interval = Math.min(interval * 2, this.pollIntervalMs)
+    }
     for (;;) {
       context.signal.throwIfAborted()
       let response: Response
@@ -82,7 +89,7 @@ export class UpstreamClient {
       } catch (error) {
         // Polling is free, so a dropped poll is retried; the deadline in `signal` bounds it.
         if (context.signal.aborted || ++transportFailures > 5) throw error
-        await sleep(this.pollIntervalMs, undefined, { signal: context.signal })
+        await wait()
         continue
       }
       const body = (await readJson(response)) as { status?: unknown; error?: unknown }
@@ -92,7 +99,7 @@ export class UpstreamClient {
         throw upstreamError(`The upstream job failed: ${describeError(body) || `HTTP ${response.status}`}.`, undefined, 'job_failed')
       }
       context.onProgress?.(`waiting for ${context.model} (${status}), ${Math.round((Date.now() - started) / 1000)} s`)
-      await sleep(this.pollIntervalMs, undefined, { signal: context.signal })
+      await wait()
     }
   }
 

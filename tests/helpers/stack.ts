@@ -1,0 +1,76 @@
+/**
+ * Test stacks: a sandbox upstream on a real port, a funded wallet in a throwaway home, and the
+ * real proxy in front. Nothing is mocked; tests talk HTTP to real sockets.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { resolveSettings, type SettingsInput } from '../../server/config.js'
+import { startProxy, type RunningProxy } from '../../server/http/server.js'
+import { parseUsd } from '../../server/money.js'
+import type { SandboxOptions } from '../../server/sandbox/app.js'
+import { startSandbox, type RunningSandbox } from '../../server/sandbox/server.js'
+import { loadWallet, type Wallet } from '../../server/wallet/key.js'
+
+export type JsonResponse = { status: number; body: any; headers: Headers }
+
+export type Stack = {
+  home: string
+  wallet: Wallet
+  sandbox: RunningSandbox
+  proxy: RunningProxy
+  /** POST JSON (or a raw string) to the proxy. */
+  post(path: string, body: unknown, headers?: Record<string, string>): Promise<JsonResponse>
+  get(path: string, headers?: Record<string, string>): Promise<Response>
+  close(): Promise<void>
+}
+
+export type StackOptions = {
+  sandbox?: SandboxOptions
+  settings?: SettingsInput
+  /** Test USDC for the wallet, dollars (default 10; "0" for an unfunded wallet). */
+  fund?: string
+}
+
+export async function tempHome(prefix = 'imagegen-test-'): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix))
+}
+
+export async function readJsonResponse(response: Response): Promise<JsonResponse> {
+  const text = await response.text()
+  let body: unknown = text
+  try {
+    body = JSON.parse(text)
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: response.status, body, headers: response.headers }
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const home = await tempHome()
+  const wallet = await loadWallet({ home })
+  const fund = parseUsd(options.fund ?? '10')
+  const sandbox = await startSandbox({ jobMs: 50, ...options.sandbox, fund: fund > 0n ? { [wallet.address]: fund } : {} })
+  const proxy = await startProxy(resolveSettings({ home, upstream: sandbox.url, port: 0, ...options.settings }))
+  return {
+    home,
+    wallet,
+    sandbox,
+    proxy,
+    async post(path, body, headers = {}) {
+      const response = await fetch(`${proxy.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+      })
+      return readJsonResponse(response)
+    },
+    get: (path, headers = {}) => fetch(`${proxy.url}${path}`, { headers }),
+    async close() {
+      await proxy.close()
+      await sandbox.close()
+      await rm(home, { recursive: true, force: true })
+    },
+  }
+}
