@@ -18,6 +18,7 @@ import { ImagegenError, upstreamError } from '../errors.js'
 import { formatUsd } from '../money.js'
 import type { Ledger } from './ledger.js'
 import { choosePayment, type PaymentOption } from './policy.js'
+import { RequirementsCache } from './requirements-cache.js'
 import { paymentFailure, reasonsFromBody } from './failure.js'
 import { createX402Signer, readPaymentRequired, readSettlement, type X402Signer } from './x402.js'
 
@@ -61,6 +62,8 @@ export type SentPayment = {
 
 export type PaidResponse = { response: Response; payment: SentPayment | undefined }
 
+type PaidAttempt = ({ kind: 'sent' } & PaidResponse) | { kind: 'rejected'; required: PaymentRequired; error: ImagegenError }
+
 export type PayerParameters = {
   account: LocalAccount
   policy: SpendPolicy
@@ -69,6 +72,7 @@ export type PayerParameters = {
 
 export class Payer {
   private signer: Promise<X402Signer> | undefined
+  private readonly requirements = new RequirementsCache()
 
   constructor(private readonly parameters: PayerParameters) {}
 
@@ -77,17 +81,37 @@ export class Payer {
   }
 
   async send(send: SendRequest, context: PaymentContext): Promise<PaidResponse> {
-    const first = await sendOrThrow(send, {}, 'The upstream could not be reached')
-    if (first.status !== 402) return { response: first, payment: undefined }
-    const required = await readRequirements(first)
-    return { ...(await this.pay(send, required, context)) }
+    // A known route: pay on the first attempt. If the upstream still answers 402, that
+    // authorization was rejected (never settled) and its 402 starts one ordinary round.
+    const known = this.requirements.get(context)
+    let required: PaymentRequired | undefined
+    if (known) {
+      const attempt = await this.pay(send, known, context, true)
+      if (attempt.kind === 'sent') return attempt
+      this.requirements.delete(context)
+      required = attempt.required
+    } else {
+      const first = await sendOrThrow(send, {}, 'The upstream could not be reached')
+      if (first.status !== 402) return { response: first, payment: undefined }
+      required = await readRequirements(first)
+    }
+    const attempt = await this.pay(send, required, context, false)
+    if (attempt.kind !== 'sent') throw attempt.error
+    return attempt
   }
 
-  private async pay(send: SendRequest, required: PaymentRequired, context: PaymentContext): Promise<{ response: Response; payment: SentPayment }> {
+  /**
+   * One paid attempt. `prepaid` marks an attempt made from cached requirements: its rejection is
+   * returned (with the fresh requirements, when the 402 carried readable ones) instead of thrown.
+   */
+  private async pay(send: SendRequest, required: PaymentRequired, context: PaymentContext, prepaid: boolean): Promise<PaidAttempt> {
     const { policy, ledger, account } = this.parameters
+    // The policy runs on every attempt, cached requirements included (they were cached only
+    // after this same policy allowed them, so a refusal here is always final).
     const decision = choosePayment(required, policy)
     if (!decision.allowed) throw decision.error
     const { option } = decision
+    this.requirements.set(context, required)
     const id = randomUUID()
     await ledger.reserve(
       {
@@ -147,10 +171,13 @@ export class Payer {
 
     if (response.status === 402) {
       const body = await readBody(response)
-      const header = await readPaymentRequired((name) => response.headers.get(name), body).catch(() => undefined)
-      const reasons = [header?.error, ...reasonsFromBody(body)]
+      const fresh = await readPaymentRequired((name) => response.headers.get(name), body).catch(() => undefined)
+      const reasons = [fresh?.error, ...reasonsFromBody(body)]
       await ledger.closed(id, 'refused', reasons.filter(Boolean).join(' ').slice(0, 300) || 'refused')
-      throw paymentFailure({ reasons, wallet: account.address, networkLabel: option.network.label })
+      const error = paymentFailure({ reasons, wallet: account.address, networkLabel: option.network.label })
+      // A rejected pre-paid attempt falls back once, unless no new payment could succeed either.
+      if (prepaid && fresh && Array.isArray(fresh.accepts) && error.type !== 'insufficient_funds') return { kind: 'rejected', required: fresh, error }
+      throw error
     }
 
     const receipt = (status: PaymentReceipt['status'], transaction: string | undefined): PaymentReceipt => ({
@@ -192,7 +219,7 @@ export class Payer {
         return receipt('unknown', undefined)
       },
     }
-    return { response, payment }
+    return { kind: 'sent', response, payment }
   }
 }
 

@@ -73,7 +73,8 @@ export function createSandbox(options: SandboxOptions = {}) {
   const counters: SandboxCounters = { requests: 0, imageRequests: 0, authorizations: 0, polls: 0 }
   const files = new Map<string, Buffer>()
   const jobs = new Map<string, Job>()
-  const fee = options.fee ?? 1000n
+  /** Knobs a test may turn while the sandbox runs (a price change, say). */
+  const tuning = { fee: options.fee ?? 1000n }
   const jobMs = options.jobMs ?? 300
 
   const formFor = (model: string): ResultForm =>
@@ -107,7 +108,7 @@ export function createSandbox(options: SandboxOptions = {}) {
     }
 
     if (c.req.header('payment-signature') || c.req.header('x-payment')) counters.authorizations++
-    const quote = { amount: model.price * BigInt(n) + fee, resource: new URL(c.req.url).href, description: `${n} image(s) from ${model.id}` }
+    const quote = { amount: model.price * BigInt(n) + tuning.fee, resource: new URL(c.req.url).href, description: `${n} image(s) from ${model.id}` }
     const outcome = await paywall.check(c.req.raw.headers, quote)
     if (outcome.kind === 'respond') return c.json(outcome.body as object, 402, outcome.headers)
 
@@ -185,7 +186,7 @@ export function createSandbox(options: SandboxOptions = {}) {
   })
   app.get('/_sandbox/balance/:address', (c) => c.json({ balance: usdc.balanceOf(c.req.param('address')).toString() }))
 
-  return { app, usdc, facilitator, counters }
+  return { app, usdc, facilitator, counters, tuning }
 }
 
 function origin(c: Context): string {

@@ -1,0 +1,62 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { readLedger } from '../server/payment/ledger.js'
+import { startStack, type Stack } from './helpers/stack.js'
+
+describe('payment requirements remembered per route, model, size and n', () => {
+  let stack: Stack
+  afterEach(async () => stack?.close())
+
+  it('pays on the first attempt after the first 402: 11 upstream requests for 10 images', async () => {
+    stack = await startStack()
+    for (let i = 0; i < 10; i++) {
+      const { status } = await stack.post('/v1/images/generations', { prompt: `image ${i}` })
+      expect(status).toBe(200)
+    }
+    expect(stack.sandbox.counters.imageRequests).toBe(11)
+    expect(stack.sandbox.usdc.transfers).toHaveLength(10)
+    const ledger = await readLedger(stack.home)
+    expect(ledger.filter((p) => p.status === 'settled')).toHaveLength(10)
+  })
+
+  it('does not reuse requirements across sizes or counts', async () => {
+    stack = await startStack()
+    await stack.post('/v1/images/generations', { prompt: 'a', size: '1024x1024' })
+    await stack.post('/v1/images/generations', { prompt: 'b', size: '1216x832' })
+    await stack.post('/v1/images/generations', { prompt: 'c', size: '1216x832', n: 2 })
+    expect(stack.sandbox.counters.imageRequests).toBe(6)
+    expect(stack.sandbox.facilitator.stats.rejected).toBe(0)
+    expect(stack.sandbox.usdc.transfers.map((t) => t.amount)).toEqual([51_000n, 51_000n, 101_000n])
+  })
+
+  it('after a price change: the stale authorization is refused, one fresh round pays once', async () => {
+    stack = await startStack()
+    expect((await stack.post('/v1/images/generations', { prompt: 'first' })).status).toBe(200)
+    stack.sandbox.tuning.fee = 2000n
+    const { status, body } = await stack.post('/v1/images/generations', { prompt: 'second' })
+    expect(status, JSON.stringify(body)).toBe(200)
+    expect(body.cost.amount).toBe('52000')
+    // first: 402 + paid; second: stale pre-paid (402) + paid with the new price.
+    expect(stack.sandbox.counters.imageRequests).toBe(4)
+    expect(stack.sandbox.usdc.transfers.map((t) => t.amount)).toEqual([51_000n, 52_000n])
+    const ledger = await readLedger(stack.home)
+    expect(ledger.map((p) => [p.amount, p.status])).toEqual([
+      [51_000n, 'settled'],
+      [51_000n, 'refused'],
+      [52_000n, 'settled'],
+    ])
+    // And the new price is remembered: the third request is a single round trip.
+    expect((await stack.post('/v1/images/generations', { prompt: 'third' })).status).toBe(200)
+    expect(stack.sandbox.counters.imageRequests).toBe(5)
+  })
+
+  it('a pre-paid request refused for funds is not retried with a second signature', async () => {
+    stack = await startStack({ fund: '0.06' })
+    expect((await stack.post('/v1/images/generations', { prompt: 'one' })).status).toBe(200)
+    const { status, body } = await stack.post('/v1/images/generations', { prompt: 'two' })
+    expect(status).toBe(402)
+    expect(body.error.type).toBe('insufficient_funds')
+    expect(body.error.message).toContain(stack.wallet.address)
+    expect(stack.sandbox.counters.authorizations).toBe(2)
+    expect(stack.sandbox.usdc.transfers).toHaveLength(1)
+  })
+})
