@@ -7,12 +7,14 @@
  * to this server with exactly the code it uses for the real gateway.
  */
 import { randomBytes } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Hono, type Context } from 'hono'
 import { findModel, parseSize, type ModelEntry } from '../catalog.js'
 import { BASE_SEPOLIA, type KnownNetwork } from '../payment/networks.js'
 import { sniffImage } from '../store/sniff.js'
 import { SandboxFacilitator } from './facilitator.js'
+import { faultPicker, type Fault, type FaultMix } from './faults.js'
 import { Paywall } from './paywall.js'
 import { renderImage, renderNoise } from './render.js'
 import { SandboxUsdc } from './usdc.js'
@@ -46,6 +48,10 @@ export type SandboxOptions = {
   noise?: boolean
   /** Wallets funded at start: address → base units. */
   fund?: Record<string, bigint>
+  /** A random mix of upstream faults (a `[fault:<name>]` marker in a prompt works regardless). */
+  faults?: FaultMix
+  /** How long the `slow` fault waits, ms. */
+  slowMs?: number
 }
 
 export type SandboxCounters = {
@@ -57,10 +63,12 @@ export type SandboxCounters = {
   authorizations: number
   /** Job polls. */
   polls: number
+  /** Faults injected, by name. */
+  faults: Partial<Record<Fault, number>>
 }
 
-type Job = { id: string; ready: number; images: ImageOut[]; settle: () => Promise<{ ok: boolean; headers: Record<string, string>; body?: unknown }>; settled?: { ok: boolean; headers: Record<string, string>; body?: unknown } }
-type ImageOut = { png: Buffer; form: Exclude<ResultForm, 'job'>; revisedPrompt?: string }
+type Job = { id: string; ready: number; fault?: Fault | undefined; images: ImageOut[]; settle: () => Promise<{ ok: boolean; headers: Record<string, string>; body?: unknown }>; settled?: { ok: boolean; headers: Record<string, string>; body?: unknown } }
+type ImageOut = { png: Buffer; form: Exclude<ResultForm, 'job'>; revisedPrompt?: string; fault?: Fault | undefined }
 
 export const SANDBOX_PAY_TO: `0x${string}` = '0x000000000000000000000000000000000000b10c'
 
@@ -70,9 +78,11 @@ export function createSandbox(options: SandboxOptions = {}) {
   const facilitator = new SandboxFacilitator(usdc)
   const network = options.network ?? BASE_SEPOLIA
   const paywall = new Paywall({ facilitator, network, payTo: options.payTo ?? SANDBOX_PAY_TO, version: options.version ?? 2 })
-  const counters: SandboxCounters = { requests: 0, imageRequests: 0, authorizations: 0, polls: 0 }
+  const counters: SandboxCounters = { requests: 0, imageRequests: 0, authorizations: 0, polls: 0, faults: {} }
+  const pickFault = faultPicker(options.faults)
   const files = new Map<string, Buffer>()
   const jobs = new Map<string, Job>()
+  const truncated = new Set<string>()
   /** Knobs a test may turn while the sandbox runs (a price change, say). */
   const tuning = { fee: options.fee ?? 1000n }
   const jobMs = options.jobMs ?? 300
@@ -107,31 +117,57 @@ export function createSandbox(options: SandboxOptions = {}) {
       seed = checked.seed
     }
 
-    if (c.req.header('payment-signature') || c.req.header('x-payment')) counters.authorizations++
+    const paid = Boolean(c.req.header('payment-signature') || c.req.header('x-payment'))
+    if (paid) counters.authorizations++
+    const fault = pickFault(prompt)
+    const inject = (name: Fault) => {
+      if (fault !== name) return false
+      counters.faults[name] = (counters.faults[name] ?? 0) + 1
+      return true
+    }
+    if (!paid && inject('error-before-pay')) return c.json({ error: 'Upstream temporarily unavailable' }, Math.random() < 0.5 ? 500 : 503)
     const quote = { amount: model.price * BigInt(n) + tuning.fee, resource: new URL(c.req.url).href, description: `${n} image(s) from ${model.id}` }
     const outcome = await paywall.check(c.req.raw.headers, quote)
-    if (outcome.kind === 'respond') return c.json(outcome.body as object, 402, outcome.headers)
+    if (outcome.kind === 'respond') {
+      if (!paid && inject('malformed-402')) return c.json({ error: 'Payment required' }, 402, { 'PAYMENT-REQUIRED': '%%not-base64%%' })
+      return c.json(outcome.body as object, 402, outcome.headers)
+    }
+    if (inject('payment-required-again')) return c.json({ error: 'Payment required' }, 402, (await paywall.check(new Headers(), quote) as { headers: Record<string, string> }).headers)
+    if (inject('reset-before-settle')) return dropConnection(c)
+    if (inject('slow')) await sleep(options.slowMs ?? 3000)
 
-    const images = await render(model, size, n, `${prompt}${seed}`)
-    const form = formFor(model.id)
+    const downloadFault = inject('truncated-download') ? 'truncated-download' : inject('non-image-download') ? 'non-image-download' : undefined
+    const images = await render(model, size, n, `${prompt}${seed}`, downloadFault)
+    const form = downloadFault ? 'url' : formFor(model.id)
     if (form === 'job') {
       const id = `job_${randomBytes(8).toString('hex')}`
-      jobs.set(id, { id, ready: Date.now() + jobMs, images, settle: outcome.settle })
+      const jobFault = inject('job-never-completes') ? 'job-never-completes' : inject('job-fails') ? 'job-fails' : undefined
+      jobs.set(id, { id, ready: Date.now() + jobMs, images, settle: outcome.settle, fault: jobFault })
       return c.json({ id, status: 'queued', poll_url: `${origin(c)}/v1/jobs/${id}` }, 202)
+    }
+    if (inject('settlement-failed-header')) {
+      const failed = { success: false, errorReason: 'unexpected_settle_error', transaction: '', network: network.caip2 }
+      const header = paywall.version === 1 ? 'X-PAYMENT-RESPONSE' : 'PAYMENT-RESPONSE'
+      return c.json({ created: Math.floor(Date.now() / 1000), data: images.map((image) => toItem(image, origin(c))) }, 200, { [header]: Buffer.from(JSON.stringify(failed)).toString('base64') })
     }
     const settlement = await outcome.settle()
     if (!settlement.ok) return c.json(settlement.body as object, 402, settlement.headers)
-    return c.json({ created: Math.floor(Date.now() / 1000), data: images.map((image) => toItem(image, origin(c))) }, 200, settlement.headers)
+    if (inject('error-after-settle')) return c.json({ error: 'Internal error while generating' }, 500, settlement.headers)
+    if (inject('reset-after-pay')) return dropConnection(c)
+    const result = JSON.stringify({ created: Math.floor(Date.now() / 1000), data: images.map((image) => toItem(image, origin(c))) })
+    if (inject('close-mid-body')) return halfBody(result, settlement.headers)
+    return c.body(result, 200, { 'content-type': 'application/json', ...settlement.headers })
   }
 
-  const render = async (model: ModelEntry, size: string, n: number, prompt: string): Promise<ImageOut[]> => {
+  const render = async (model: ModelEntry, size: string, n: number, prompt: string, fault?: Fault): Promise<ImageOut[]> => {
     const { width, height } = parseSize(size)
     const form = formFor(model.id)
-    const itemForm = form === 'job' ? (model.provider === 'google' ? 'data_uri' : 'url') : form
+    const itemForm = fault ? 'url' : form === 'job' ? (model.provider === 'google' ? 'data_uri' : 'url') : form
     return Promise.all(
       Array.from({ length: n }, async (_, index) => ({
         png: options.noise ? await renderNoise({ prompt, width, height, index }) : await renderImage({ prompt, width, height, index }),
         form: itemForm,
+        fault,
         ...(model.id === 'openai/dall-e-3' ? { revisedPrompt: `A detailed rendering of: ${prompt.slice(0, 200)}` } : {}),
       })),
     )
@@ -142,7 +178,8 @@ export function createSandbox(options: SandboxOptions = {}) {
     if (image.form === 'b64_json') return { b64_json: image.png.toString('base64'), ...extra }
     if (image.form === 'data_uri') return { url: `data:image/png;base64,${image.png.toString('base64')}`, ...extra }
     const name = `${randomBytes(12).toString('hex')}.png`
-    files.set(name, image.png)
+    files.set(name, image.fault === 'non-image-download' ? Buffer.from('<html>Access denied</html>') : image.png)
+    if (image.fault === 'truncated-download') truncated.add(name)
     return { url: `${base}/files/${name}`, ...extra }
   }
 
@@ -153,7 +190,8 @@ export function createSandbox(options: SandboxOptions = {}) {
     counters.polls++
     const job = jobs.get(c.req.param('id'))
     if (!job) return c.json({ error: 'Unknown job' }, 404)
-    if (Date.now() < job.ready) return c.json({ id: job.id, status: 'in_progress' })
+    if (job.fault === 'job-fails') return c.json({ id: job.id, status: 'failed', error: 'Generation failed upstream' })
+    if (Date.now() < job.ready || job.fault === 'job-never-completes') return c.json({ id: job.id, status: 'in_progress' })
     // Jobs settle on the first completed poll, as the gateway does.
     job.settled ??= await job.settle()
     if (!job.settled.ok) return c.json({ id: job.id, status: 'failed', error: 'Settlement failed', details: job.settled.body }, 200, job.settled.headers)
@@ -161,8 +199,10 @@ export function createSandbox(options: SandboxOptions = {}) {
   })
 
   app.get('/files/:name', (c) => {
-    const png = files.get(c.req.param('name'))
+    const name = c.req.param('name')
+    const png = files.get(name)
     if (!png) return c.json({ error: 'Not found' }, 404)
+    if (truncated.has(name)) return halfBody(png, { 'content-type': 'image/png' }, png.length)
     return c.body(new Uint8Array(png), 200, { 'content-type': 'image/png', 'content-length': String(png.length) })
   })
 
@@ -187,6 +227,24 @@ export function createSandbox(options: SandboxOptions = {}) {
   app.get('/_sandbox/balance/:address', (c) => c.json({ balance: usdc.balanceOf(c.req.param('address')).toString() }))
 
   return { app, usdc, facilitator, counters, tuning }
+}
+
+/** Drops the TCP connection without an answer, as a reset would. */
+function dropConnection(c: Context): Response {
+  ;(c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.socket.destroy()
+  return new Response(null, { status: 500 })
+}
+
+/** Sends the first half of `body`, then breaks the stream (the connection closes mid-body). */
+function halfBody(body: string | Buffer, headers: Record<string, string>, declaredLength?: number): Response {
+  const bytes = typeof body === 'string' ? Buffer.from(body) : body
+  const stream = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(new Uint8Array(bytes.subarray(0, Math.floor(bytes.length / 2))))
+      setTimeout(() => controller.error(new Error('sandbox fault: connection closed mid-body')), 10)
+    },
+  })
+  return new Response(stream, { status: 200, headers: { 'content-type': 'application/json', ...headers, ...(declaredLength ? { 'content-length': String(declaredLength) } : {}) } })
 }
 
 function origin(c: Context): string {

@@ -30,6 +30,10 @@ export class Paywall {
   private readonly server: x402ResourceServer
   private ready: Promise<void> | undefined
 
+  get version(): 1 | 2 {
+    return this.parameters.version
+  }
+
   constructor(private readonly parameters: PaywallParameters) {
     this.server = new x402ResourceServer(parameters.facilitator)
     this.server.register(parameters.network.caip2, new ExactEvmScheme())

@@ -138,7 +138,12 @@ function decodeBase64(text: string): Buffer {
 }
 
 async function readJson(response: Response): Promise<unknown> {
-  const text = await response.text()
+  let text: string
+  try {
+    text = await response.text()
+  } catch (error) {
+    throw upstreamError('The upstream closed the connection in the middle of its answer.', error, 'upstream_truncated')
+  }
   if (!text) return undefined
   try {
     return JSON.parse(text)
