@@ -18,7 +18,8 @@ const CASES: Array<{ name: string; body: unknown; param: string | null; says: Re
   { name: 'prompt over every model limit', body: { prompt: 'x'.repeat(40_000) }, param: 'prompt', says: /longer than/ },
   { name: 'prompt over this model limit', body: { model: 'dall-e-3', prompt: 'x'.repeat(5000) }, param: 'prompt', says: /4000 characters/ },
   { name: 'bad response_format', body: { prompt: 'x', response_format: 'png' }, param: 'response_format', says: /url|b64_json/ },
-  { name: 'invalid JSON', body: '{"prompt": ', param: null, says: /not a JSON object/ },
+  { name: 'invalid JSON', body: '{"prompt": ', param: null, says: /not valid JSON/ },
+  { name: 'JSON nested too deep', body: `{"prompt":"x","a":${'['.repeat(100)}${']'.repeat(100)}}`, param: null, says: /nested deeper/ },
   { name: 'JSON array', body: '[1,2]', param: null, says: /not a JSON object/ },
 ]
 
@@ -42,6 +43,12 @@ describe('bad input is refused before any upstream call or payment', () => {
     expect(stack.sandbox.usdc.transfers).toHaveLength(0)
     const files = await readdir(join(stack.home, 'images')).catch(() => [])
     expect(files).toEqual([])
+  })
+
+  it('refuses a generation body over the small-body limit with a 413', async () => {
+    const { status, body } = await stack.post('/v1/images/generations', { prompt: 'x', padding: 'y'.repeat(300 * 1024) })
+    expect(status).toBe(413)
+    expect(body.error.code).toBe('body_too_large')
   })
 
   it('refuses a non-JSON content type', async () => {

@@ -21,18 +21,27 @@ export type ProxyAppParameters = {
   log?: (line: string) => void
 }
 
+/** Bodies of every route but the edit routes: a prompt and a few fields. */
+export const SMALL_BODY_BYTES = 256 * 1024
+
+function limitBody(maxSize: number) {
+  return bodyLimit({
+    maxSize,
+    onError: () => {
+      throw new ImagegenError({ status: 413, type: 'invalid_request_error', code: 'body_too_large', message: `The request body is larger than ${maxSize} bytes.` })
+    },
+  })
+}
+
 export function createProxyApp({ service, port, maxBodyBytes, log }: ProxyAppParameters): Hono {
   const app = new Hono()
-  const limit = maxBodyBytes ?? Math.ceil(service.settings.maxInputBytes * 2.8) + 64 * 1024
+  // Edits carry images (base64 in JSON, or multipart), so their limit follows the input cap;
+  // everything else is small.
+  const editLimit = maxBodyBytes ?? Math.ceil(service.settings.maxInputBytes * 2.8) + 64 * 1024
   app.use(localOnly({ port, host: service.settings.host }))
-  app.use(
-    bodyLimit({
-      maxSize: limit,
-      onError: () => {
-        throw new ImagegenError({ status: 413, type: 'invalid_request_error', code: 'body_too_large', message: `The request body is larger than ${limit} bytes.` })
-      },
-    }),
-  )
+  app.use('/v1/images/image2image', limitBody(editLimit))
+  app.use('/v1/images/edits', limitBody(editLimit))
+  app.use('*', async (c, next) => (c.req.path === '/v1/images/image2image' || c.req.path === '/v1/images/edits' ? next() : limitBody(SMALL_BODY_BYTES)(c, next)))
   app.route('/', infoRoutes(service))
   app.route('/', fileRoutes(service.store))
   app.route('/', imageRoutes(service))
@@ -40,6 +49,8 @@ export function createProxyApp({ service, port, maxBodyBytes, log }: ProxyAppPar
   app.onError((error, c) => {
     const mapped = error instanceof HTTPException ? new ImagegenError({ status: error.status, type: 'invalid_request_error', message: error.message }) : toImagegenError(error)
     if (mapped.status >= 500) log?.(`${c.req.method} ${c.req.path} → ${mapped.status} ${mapped.message}${mapped.cause instanceof Error ? ` (${mapped.cause.message})` : ''}`)
+    // An over-size body is answered before it is read; the connection cannot be reused after that.
+    if (mapped.code === 'body_too_large') c.header('connection', 'close')
     return c.json(mapped.toJSON(), mapped.status as 400)
   })
   return app

@@ -22,17 +22,39 @@ export function imageRoutes(service: ImageService): Hono {
   return routes
 }
 
+/** Deepest JSON nesting accepted: request bodies here are flat objects. */
+export const MAX_JSON_DEPTH = 16
+
 export async function readJsonBody(request: Request): Promise<unknown> {
   const type = request.headers.get('content-type') ?? ''
   if (type && !/^application\/(.+\+)?json\b/i.test(type)) throw invalidRequest('The body must be JSON (Content-Type: application/json).', undefined, 'invalid_content_type')
   const text = await request.text()
+  if (jsonDepth(text) > MAX_JSON_DEPTH) throw invalidRequest(`The JSON body is nested deeper than ${MAX_JSON_DEPTH} levels.`, undefined, 'invalid_json')
+  let value: unknown
   try {
-    const value: unknown = JSON.parse(text)
-    if (!value || typeof value !== 'object' || Array.isArray(value)) throw new Error('not an object')
-    return value
+    value = JSON.parse(text)
   } catch {
-    throw invalidRequest('The body is not a JSON object.', undefined, 'invalid_json')
+    throw invalidRequest('The body is not valid JSON.', undefined, 'invalid_json')
   }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw invalidRequest('The body is not a JSON object.', undefined, 'invalid_json')
+  return value
+}
+
+/** The deepest bracket nesting in `text`, ignoring brackets inside strings; one linear scan. */
+export function jsonDepth(text: string): number {
+  let depth = 0
+  let deepest = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i)
+    if (inString) {
+      if (ch === 92 /* \\ */) i++
+      else if (ch === 34 /* " */) inString = false
+    } else if (ch === 34) inString = true
+    else if (ch === 123 || ch === 91) deepest = Math.max(deepest, ++depth)
+    else if (ch === 125 || ch === 93) depth--
+  }
+  return deepest
 }
 
 function formatOf(body: unknown): 'url' | 'b64_json' {
