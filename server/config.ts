@@ -39,8 +39,10 @@ export type Settings = {
   maxInputBytes: number
   /** Let edit inputs come from loopback/private addresses. */
   allowPrivateUrls: boolean
-  /** JSON-RPC endpoint used to read the USDC balance. */
+  /** JSON-RPC endpoint of Base, used to read the USDC balance (`BASE_RPC_URL`). */
   rpcUrl: string
+  /** JSON-RPC endpoint of Base Sepolia, for balances in testnet payment errors (`BASE_SEPOLIA_RPC_URL`). */
+  sepoliaRpcUrl: string
 }
 
 /** What a user may set, all optional, each as text or number (flags and env are text). */
@@ -60,6 +62,7 @@ export type SettingsInput = Partial<{
   maxInputMb: string | number
   allowPrivateUrls: string | boolean
   rpcUrl: string
+  sepoliaRpcUrl: string
 }>
 
 export const DEFAULT_PORT = 8402
@@ -84,6 +87,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): SettingsI
     maxInputMb: pick('BLOCKRUN_MAX_INPUT_MB'),
     allowPrivateUrls: pick('BLOCKRUN_ALLOW_PRIVATE_URLS'),
     rpcUrl: pick('BASE_RPC_URL'),
+    sepoliaRpcUrl: pick('BASE_SEPOLIA_RPC_URL'),
   }
   return stripUndefined(input)
 }
@@ -128,6 +132,7 @@ export function resolveSettings(...layers: SettingsInput[]): Settings {
     maxInputBytes: toInteger('max input MB', merged.maxInputMb ?? 25, 1, 512) * 1024 * 1024,
     allowPrivateUrls: toBoolean(merged.allowPrivateUrls ?? false),
     rpcUrl: merged.rpcUrl ?? 'https://mainnet.base.org',
+    sepoliaRpcUrl: merged.sepoliaRpcUrl ?? 'https://sepolia.base.org',
   }
 }
 

@@ -21,6 +21,7 @@ import { loadWallet, type Wallet } from './wallet/key.js'
 import type { InputResolver } from './inputs/resolve.js'
 import { summariseUsage, type UsageReport } from './payment/usage.js'
 import { walletStatus, type WalletStatus } from './wallet/status.js'
+import { readUsdcBalance, rpcUrlFor } from './wallet/balance.js'
 
 export type Progress = { message: string; elapsedMs: number }
 
@@ -68,7 +69,13 @@ export class ImageService {
     this.store = new ImageStore(settings.home)
     this.ledger = new Ledger(settings.home)
     this.inputs = inputs
-    const payer = new Payer({ account: wallet.account, policy: settings.policy, ledger: this.ledger })
+    const payer = new Payer({
+      account: wallet.account,
+      policy: settings.policy,
+      ledger: this.ledger,
+      // Only payment errors read the balance (to say how much the wallet holds), within a short bound.
+      readBalance: (network) => readUsdcBalance(rpcUrlFor(settings, network), wallet.address, network, 1500),
+    })
     this.upstream = new UpstreamClient({ baseUrl: settings.upstream, payer })
   }
 
@@ -89,7 +96,8 @@ export class ImageService {
     const request = parseInput(EditRequest, input)
     const job = resolveJob({ ...request, defaultModel: this.settings.defaultModel, forEdit: true })
     if (!this.inputs) throw new ImagegenError({ status: 501, type: 'server_error', message: 'Editing is not available in this process.' })
-    const { image, mask } = await this.inputs.resolve({ image: request.image, mask: request.mask, signal: options.signal })
+    // Inputs are resolved and checked before anything is paid; our own /images URLs are read from the store.
+    const { image, mask } = await this.inputs.resolve({ image: request.image, mask: request.mask, signal: options.signal, ownBaseUrl: this.publicUrl() })
     const body = { model: job.model.id, prompt: job.prompt, size: job.size, n: job.n, image, ...(mask ? { mask } : {}) }
     return this.run('/v1/images/image2image', body, job, options)
   }

@@ -1,6 +1,8 @@
 /**
  * Flags shared by the commands that build Settings, mapped onto the same names the environment
- * and the plugin config use.
+ * and the plugin config use. There is deliberately no flag for the wallet key: command lines are
+ * visible to every user of the machine (`ps`), so the key comes only from the environment, the
+ * plugin config or the key file.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { resolveSettings, settingsFromEnv, type Settings, type SettingsInput } from '../config.js'
@@ -15,7 +17,9 @@ export const SETTINGS_FLAGS = {
   'daily-budget': { type: 'string' },
   networks: { type: 'string' },
   payees: { type: 'string' },
+  'max-timeout-seconds': { type: 'string' },
   'timeout-seconds': { type: 'string' },
+  'rpc-url': { type: 'string' },
 } as const satisfies ParseArgsConfig['options']
 
 export function parseCommand<const O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O) {
@@ -34,7 +38,9 @@ export function settingsFromFlags(values: Record<string, unknown>): Settings {
     dailyBudget: values['daily-budget'] as string | undefined,
     networks: values.networks as string | undefined,
     payees: values.payees as string | undefined,
+    maxTimeoutSeconds: values['max-timeout-seconds'] as string | undefined,
     timeoutSeconds: values['timeout-seconds'] as string | undefined,
+    rpcUrl: values['rpc-url'] as string | undefined,
   }
   return resolveSettings(flags, settingsFromEnv())
 }

@@ -4,9 +4,13 @@
  * money went and the rolling-budget counter.
  *
  * A payment's life: `reserve` (under a cross-process lock, after the budget check) → `signed`
- * (fsync'd before the signed request leaves) → one outcome: `settled`, `refused` (the upstream
- * rejected the authorization, so it can never settle), `unknown` (sent, answer lost: counted as
- * spent) or `released` (no signature was made after all).
+ * (fsync'd before the signed request leaves) → one outcome: `settled` (with the transaction),
+ * `refused` (the upstream rejected the authorization), `unknown` (sent, answer lost: counted as
+ * spent) or `released` (no signature left this process).
+ *
+ * What counts against the 24-hour budget is every amount that could still leave the wallet:
+ * reserved, signed, settled and unknown payments, and refused ones whose authorization has not
+ * expired yet (an upstream that said "no" still holds a valid signature until `validBefore`).
  */
 import { open, readFile, stat, type FileHandle } from 'node:fs/promises'
 import { mkdirSync } from 'node:fs'
@@ -30,7 +34,8 @@ export type ReserveEntry = {
   payTo: string
 }
 
-type Line =
+/** One line of the file. Amounts are decimal strings of base units; `t` is epoch ms. */
+export type LedgerLine =
   | ({ kind: 'reserve'; t: number } & Omit<ReserveEntry, 'amount'> & { amount: string })
   | { kind: 'signed'; t: number; id: string; nonce: string; validBefore: string; x402Version: number; payer: string }
   | { kind: 'settled'; t: number; id: string; transaction: string }
@@ -38,15 +43,38 @@ type Line =
 
 export type PaymentRecord = Omit<ReserveEntry, 'amount'> & {
   amount: bigint
+  /** When the payment was reserved, epoch ms. */
   time: number
   status: PaymentStatus
   nonce?: string
+  /** End of the authorization's validity, epoch seconds (from the signed line). */
+  validBefore?: number
   transaction?: string
   reason?: string
 }
 
-const DAY_MS = 24 * 60 * 60 * 1000
-const COUNTED: ReadonlySet<PaymentStatus> = new Set(['reserved', 'signed', 'settled', 'unknown'])
+export const DAY_MS = 24 * 60 * 60 * 1000
+export const LEDGER_FILE = 'ledger.jsonl'
+
+/** Statuses that are money gone (or possibly gone): what usage reports as spent. */
+export const SPENT_STATUSES: ReadonlySet<PaymentStatus> = new Set(['reserved', 'signed', 'settled', 'unknown'])
+
+/**
+ * True when `record` counts against the rolling budget at `now`: it was reserved in the last 24
+ * hours and is spent or pending, or refused while its authorization is still valid.
+ */
+export function countsAgainstBudget(record: PaymentRecord, now: number): boolean {
+  if (record.time <= now - DAY_MS) return false
+  if (SPENT_STATUSES.has(record.status)) return true
+  return record.status === 'refused' && record.validBefore !== undefined && record.validBefore * 1000 > now
+}
+
+/** The sum `countsAgainstBudget` selects. */
+export function budgetUsed(records: Iterable<PaymentRecord>, now: number): bigint {
+  let total = 0n
+  for (const record of records) if (countsAgainstBudget(record, now)) total += record.amount
+  return total
+}
 
 export class Ledger {
   readonly path: string
@@ -56,10 +84,12 @@ export class Ledger {
   private readonly records = new Map<string, PaymentRecord>()
   private readOffset = 0
   private partial = ''
+  /** Reads of the file run one at a time, so the offset only moves forward. */
+  private reading: Promise<void> = Promise.resolve()
 
   constructor(home: string) {
-    mkdirSync(home, { recursive: true })
-    this.path = join(home, 'ledger.jsonl')
+    mkdirSync(home, { recursive: true, mode: 0o700 })
+    this.path = join(home, LEDGER_FILE)
     this.lockPath = join(home, 'ledger.lock')
   }
 
@@ -70,19 +100,10 @@ export class Ledger {
   async reserve(entry: ReserveEntry, dailyBudget: bigint): Promise<void> {
     await withFileLock(this.lockPath, async () => {
       await this.catchUp()
-      const spent = this.spentInWindow(Date.now())
-      if (spent + entry.amount > dailyBudget) {
-        throw new ImagegenError({
-          status: 402,
-          type: 'spend_limit_exceeded',
-          code: 'daily_budget',
-          message:
-            `This payment of ${formatUsd(entry.amount)} would exceed your 24-hour budget of ${formatUsd(dailyBudget)} ` +
-            `(${formatUsd(spent)} spent or pending, ${formatUsd(dailyBudget > spent ? dailyBudget - spent : 0n)} left). Nothing was signed. ` +
-            'Raise it with BLOCKRUN_DAILY_BUDGET (or --daily-budget, or the plugin setting dailyBudget), or wait.',
-        })
-      }
-      await this.append({ kind: 'reserve', t: Date.now(), ...entry, amount: entry.amount.toString() }, false)
+      const now = Date.now()
+      const used = budgetUsed(this.records.values(), now)
+      if (used + entry.amount > dailyBudget) throw budgetExceeded(entry.amount, dailyBudget, used)
+      await this.append({ kind: 'reserve', t: now, ...entry, amount: entry.amount.toString() }, false)
     })
   }
 
@@ -101,13 +122,13 @@ export class Ledger {
   /** Every payment, oldest first, including those written by other processes. */
   async payments(): Promise<PaymentRecord[]> {
     await this.catchUp()
-    return [...this.records.values()].sort((a, b) => a.time - b.time)
+    return sortByTime(this.records.values())
   }
 
-  /** Counted spend (settled, pending or unknown) in the 24 hours before `now`. */
+  /** What counts against the budget now (spent, pending, unknown, or refused but still valid). */
   async spentLastDay(now = Date.now()): Promise<bigint> {
     await this.catchUp()
-    return this.spentInWindow(now)
+    return budgetUsed(this.records.values(), now)
   }
 
   async close(): Promise<void> {
@@ -116,15 +137,7 @@ export class Ledger {
     if (handle) await (await handle).close()
   }
 
-  private spentInWindow(now: number): bigint {
-    let total = 0n
-    for (const record of this.records.values()) {
-      if (record.time > now - DAY_MS && COUNTED.has(record.status)) total += record.amount
-    }
-    return total
-  }
-
-  private async append(line: Line, durable: boolean): Promise<void> {
+  private async append(line: LedgerLine, durable: boolean): Promise<void> {
     this.handle ??= open(this.path, 'a', 0o600)
     const handle = await this.handle
     // One write per line on an O_APPEND descriptor: lines from several processes never interleave.
@@ -133,15 +146,21 @@ export class Ledger {
   }
 
   /** Reads whatever was appended since the last read (by any process) and folds it in. */
-  private async catchUp(): Promise<void> {
+  private catchUp(): Promise<void> {
+    const next = this.reading.then(() => this.readNew())
+    this.reading = next.catch(() => undefined)
+    return next
+  }
+
+  private async readNew(): Promise<void> {
     const size = await stat(this.path).then((s) => s.size, () => 0)
     if (size <= this.readOffset) return
     const reader = await open(this.path, 'r')
     try {
       const buffer = Buffer.alloc(size - this.readOffset)
-      await reader.read(buffer, 0, buffer.length, this.readOffset)
-      this.readOffset = size
-      const text = this.partial + buffer.toString('utf8')
+      const { bytesRead } = await reader.read(buffer, 0, buffer.length, this.readOffset)
+      this.readOffset += bytesRead
+      const text = this.partial + buffer.subarray(0, bytesRead).toString('utf8')
       const lines = text.split('\n')
       this.partial = lines.pop() ?? ''
       for (const raw of lines) applyLine(this.records, raw)
@@ -151,38 +170,80 @@ export class Ledger {
   }
 }
 
+function budgetExceeded(amount: bigint, budget: bigint, used: bigint): ImagegenError {
+  const left = budget > used ? budget - used : 0n
+  return new ImagegenError({
+    status: 402,
+    type: 'spend_limit_exceeded',
+    code: 'daily_budget',
+    param: 'dailyBudget',
+    message:
+      `The upstream asks ${formatUsd(amount)} for this request, which would exceed your 24-hour budget of ${formatUsd(budget)} ` +
+      `(${formatUsd(used)} spent or pending in the last 24 hours, ${formatUsd(left)} left). Nothing was signed. ` +
+      'Raise the budget with BLOCKRUN_DAILY_BUDGET (or --daily-budget, or the plugin setting dailyBudget), or wait for older payments to leave the 24-hour window.',
+  })
+}
+
+function sortByTime(records: Iterable<PaymentRecord>): PaymentRecord[] {
+  return [...records].map((r) => ({ ...r })).sort((a, b) => a.time - b.time)
+}
+
+/**
+ * Parses one line. A line torn by a crash has no newline, so the next process's line is glued to
+ * it; the last `{"kind":` in such a line starts the intact part, which is kept.
+ */
+function parseLine(raw: string): LedgerLine | undefined {
+  try {
+    return JSON.parse(raw) as LedgerLine
+  } catch {
+    const start = raw.lastIndexOf('{"kind":')
+    if (start <= 0) return undefined
+    try {
+      return JSON.parse(raw.slice(start)) as LedgerLine
+    } catch {
+      return undefined
+    }
+  }
+}
+
 /** Folds one ledger line into the per-payment state. */
 function applyLine(records: Map<string, PaymentRecord>, raw: string): void {
   if (!raw.trim()) return
-  let line: Line
-  try {
-    line = JSON.parse(raw) as Line
-  } catch {
-    return // a torn last line from a crash: nothing it described was counted
-  }
+  const line = parseLine(raw)
+  if (!line || typeof line !== 'object' || typeof line.id !== 'string') return
   if (line.kind === 'reserve') {
+    if (records.has(line.id)) return
     const { kind: _kind, t, amount, ...rest } = line
+    if (!/^\d+$/.test(amount)) return
     records.set(line.id, { ...rest, amount: BigInt(amount), time: t, status: 'reserved' })
     return
   }
   const record = records.get(line.id)
   if (!record) return
   if (line.kind === 'signed') {
-    record.status = 'signed'
+    // An outcome may already be folded in; signing never moves a payment backwards.
+    if (record.status === 'reserved') record.status = 'signed'
     record.nonce = line.nonce
+    const validBefore = Number(line.validBefore)
+    if (Number.isFinite(validBefore) && validBefore > 0) record.validBefore = validBefore
   } else if (line.kind === 'settled') {
     record.status = 'settled'
     record.transaction = line.transaction
-  } else {
+  } else if (line.kind === 'refused' || line.kind === 'unknown' || line.kind === 'released') {
+    // A settlement seen once is final: a later "unknown" from a lost poll cannot undo it.
+    if (record.status === 'settled') return
     record.status = line.kind
     record.reason = line.reason
   }
 }
 
-/** Reads a ledger without opening it for writing (for `imagegen usage`). */
+/** Reads a ledger without opening it for writing (for reports and tests). */
 export async function readLedger(home: string): Promise<PaymentRecord[]> {
-  const text = await readFile(join(home, 'ledger.jsonl'), 'utf8').catch(() => '')
+  const text = await readFile(join(home, LEDGER_FILE), 'utf8').catch(() => '')
   const records = new Map<string, PaymentRecord>()
-  for (const raw of text.split('\n')) applyLine(records, raw)
-  return [...records.values()]
+  const lines = text.split('\n')
+  // The last piece has no newline yet: it is either empty or a line still being written.
+  lines.pop()
+  for (const raw of lines) applyLine(records, raw)
+  return sortByTime(records.values())
 }

@@ -19,7 +19,8 @@ import { formatUsd } from '../money.js'
 import type { Ledger } from './ledger.js'
 import { choosePayment, type PaymentOption } from './policy.js'
 import { RequirementsCache } from './requirements-cache.js'
-import { paymentFailure, reasonsFromBody } from './failure.js'
+import { balanceWithin, isFundsFailure, paymentFailure, readRefusal, summariseReasons, type PaymentFailureParameters } from './failure.js'
+import type { KnownNetwork } from './networks.js'
 import { createX402Signer, readPaymentRequired, readSettlement, type X402Signer } from './x402.js'
 
 /** Sends the request; `headers` carries the payment on the paid attempt. */
@@ -68,6 +69,12 @@ export type PayerParameters = {
   account: LocalAccount
   policy: SpendPolicy
   ledger: Ledger
+  /**
+   * Reads the wallet's USDC balance on a network, for payment error messages only (never on the
+   * happy path). Bounded by `balanceTimeoutMs`.
+   */
+  readBalance?: ((network: KnownNetwork) => Promise<bigint | undefined>) | undefined
+  balanceTimeoutMs?: number
 }
 
 export class Payer {
@@ -170,14 +177,12 @@ export class Payer {
     }
 
     if (response.status === 402) {
-      const body = await readBody(response)
-      const fresh = await readPaymentRequired((name) => response.headers.get(name), body).catch(() => undefined)
-      const reasons = [fresh?.error, ...reasonsFromBody(body)]
-      await ledger.closed(id, 'refused', reasons.filter(Boolean).join(' ').slice(0, 300) || 'refused')
-      const error = paymentFailure({ reasons, wallet: account.address, networkLabel: option.network.label })
+      const { reasons, required: fresh } = await readRefusal(response)
+      await ledger.closed(id, 'refused', summariseReasons(reasons))
+      const failure = { reasons, wallet: account.address, network: option.network, amount: option.amount }
       // A rejected pre-paid attempt falls back once, unless no new payment could succeed either.
-      if (prepaid && fresh && Array.isArray(fresh.accepts) && error.type !== 'insufficient_funds') return { kind: 'rejected', required: fresh, error }
-      throw error
+      if (prepaid && fresh && Array.isArray(fresh.accepts) && !isFundsFailure(reasons)) return { kind: 'rejected', required: fresh, error: paymentFailure(failure) }
+      throw await this.failure(failure)
     }
 
     const receipt = (status: PaymentReceipt['status'], transaction: string | undefined): PaymentReceipt => ({
@@ -193,6 +198,7 @@ export class Payer {
       status,
     })
     let done = false
+    const failure = (parameters: PaymentFailureParameters) => this.failure(parameters)
     const payment: SentPayment = {
       option,
       async finish(final) {
@@ -206,7 +212,7 @@ export class Payer {
         if (settlement && !settlement.success) {
           const reason = settlement.errorReason ?? 'settlement failed'
           await ledger.closed(id, 'refused', reason)
-          throw paymentFailure({ reasons: [reason], wallet: account.address, networkLabel: option.network.label })
+          throw await failure({ reasons: [reason], wallet: account.address, network: option.network, amount: option.amount })
         }
         await ledger.closed(id, 'unknown', `no settlement header (HTTP ${final.status})`)
         return receipt('unknown', undefined)
@@ -220,6 +226,14 @@ export class Payer {
       },
     }
     return { kind: 'sent', response, payment }
+  }
+
+  /** A payment error with the wallet's balance on that network, read within a short bound. */
+  private async failure(parameters: PaymentFailureParameters): Promise<ImagegenError> {
+    const { readBalance, balanceTimeoutMs } = this.parameters
+    const network = parameters.network
+    const balance = await balanceWithin(readBalance && network ? () => readBalance(network) : undefined, balanceTimeoutMs)
+    return paymentFailure({ ...parameters, balance })
   }
 }
 

@@ -1,7 +1,12 @@
 /**
  * The spend policy, as a pure function: given what a 402 asks and what the user allows, pick the
  * one requirement we may sign, or say precisely why none qualifies. No signature is ever made for
- * a requirement this function did not return.
+ * a requirement this function did not return (fail closed: anything unreadable is refused).
+ *
+ * Every requirement is checked against each limit in turn: scheme, network, asset (USDC of that
+ * network), payee allowlist, amount, authorization lifetime, and last the per-request cap. The
+ * cheapest acceptable one wins. A refusal names the limit, the price asked and the setting that
+ * changes it. The rolling 24-hour budget is not here: it needs the shared ledger (`Ledger.reserve`).
  */
 import type { PaymentRequired, PaymentRequirements } from '@x402/core/types'
 import type { SpendPolicy } from '../config.js'
@@ -22,98 +27,120 @@ export type PaymentOption = {
   raw: PaymentRequirements
 }
 
+/** Which limit refused a requirement. */
+export type PolicyLimit = 'scheme' | 'network' | 'asset' | 'payee' | 'amount' | 'timeout' | 'max_per_request'
+
+export type Refusal = {
+  limit: PolicyLimit
+  /** What was asked, for the message. */
+  label: string
+  detail: string
+  /** The price asked, when it could be read. */
+  amount?: bigint
+}
+
 export type PolicyDecision =
   | { allowed: true; option: PaymentOption }
-  | { allowed: false; error: ImagegenError }
+  | { allowed: false; error: ImagegenError; refusals: Refusal[] }
+
+/** How to change each limit: env, CLI flag, plugin setting. */
+export const LIMIT_SETTINGS: Readonly<Record<PolicyLimit, string>> = {
+  scheme: 'only the x402 "exact" scheme is supported; this cannot be changed',
+  network: 'allow it with BLOCKRUN_ALLOWED_NETWORKS (or --networks, or the plugin setting networks)',
+  asset: 'only USDC is paid; this cannot be changed',
+  payee: 'add the address to BLOCKRUN_ALLOWED_PAYEES (or --payees, or the plugin setting payees)',
+  amount: 'the upstream sent an unreadable price; this cannot be paid',
+  timeout: 'raise BLOCKRUN_MAX_TIMEOUT_SECONDS (or --max-timeout-seconds)',
+  max_per_request: 'raise BLOCKRUN_MAX_PER_REQUEST (or --max-per-request, or the plugin setting maxPerRequest)',
+}
+
+const ERROR_CODES: Readonly<Record<PolicyLimit, string>> = {
+  scheme: 'scheme_not_supported',
+  network: 'network_not_allowed',
+  asset: 'asset_not_allowed',
+  payee: 'payee_not_allowed',
+  amount: 'amount_unreadable',
+  timeout: 'max_timeout_exceeded',
+  max_per_request: 'max_per_request',
+}
+
+/** Checks one requirement; returns the option or the first limit it breaks. */
+export function checkRequirement(raw: PaymentRequirements, version: 1 | 2, policy: SpendPolicy): PaymentOption | Refusal {
+  const candidate = raw as PaymentRequirements & { maxAmountRequired?: unknown }
+  const label = `${String(candidate.scheme ?? '?')} on ${String(candidate.network ?? '?')}`
+  const amountText = version === 1 ? candidate.maxAmountRequired : candidate.amount
+  const amount = typeof amountText === 'string' && /^\d{1,30}$/.test(amountText) ? BigInt(amountText) : undefined
+  const refuse = (limit: PolicyLimit, detail: string): Refusal => ({ limit, label, detail, ...(amount !== undefined ? { amount } : {}) })
+
+  if (candidate.scheme !== 'exact') return refuse('scheme', `scheme "${String(candidate.scheme)}" is not supported`)
+  const network = typeof candidate.network === 'string' ? findNetwork(candidate.network) : undefined
+  if (!network || !policy.networks.includes(network)) {
+    return refuse('network', `network ${String(candidate.network)} is not allowed (allowed: ${policy.networks.map((n) => n.caip2).join(', ') || 'none'})`)
+  }
+  if (typeof candidate.asset !== 'string' || candidate.asset.toLowerCase() !== network.usdc.toLowerCase()) {
+    return refuse('asset', `asset ${String(candidate.asset)} is not USDC on ${network.label} (${network.usdc})`)
+  }
+  const payTo = typeof candidate.payTo === 'string' ? candidate.payTo : ''
+  if (!/^0x[0-9a-fA-F]{40}$/.test(payTo)) return refuse('payee', `payTo ${JSON.stringify(candidate.payTo)} is not an address`)
+  if (policy.payees && !policy.payees.includes(payTo.toLowerCase())) return refuse('payee', `payee ${payTo} is not on the allowed payee list`)
+  if (amount === undefined || amount <= 0n) return refuse('amount', `amount ${JSON.stringify(amountText)} is not a positive whole number of base units`)
+  const timeout = Number(candidate.maxTimeoutSeconds)
+  if (!Number.isInteger(timeout) || timeout <= 0 || timeout > policy.maxTimeoutSeconds) {
+    return refuse('timeout', `authorization lifetime ${String(candidate.maxTimeoutSeconds)} s exceeds the allowed ${policy.maxTimeoutSeconds} s`)
+  }
+  if (amount > policy.maxPerRequest) return refuse('max_per_request', `asks ${formatUsd(amount)}, over the per-request cap of ${formatUsd(policy.maxPerRequest)}`)
+  return { x402Version: version, scheme: 'exact', network, asset: candidate.asset as `0x${string}`, payTo: payTo as `0x${string}`, amount, maxTimeoutSeconds: timeout, raw }
+}
 
 /** Chooses the cheapest acceptable requirement. */
 export function choosePayment(required: PaymentRequired, policy: SpendPolicy): PolicyDecision {
   const version = required.x402Version === 1 ? 1 : 2
-  const reasons: string[] = []
-  let overCap: bigint | undefined
+  const refusals: Refusal[] = []
   const acceptable: PaymentOption[] = []
-
-  for (const raw of required.accepts ?? []) {
-    const candidate = raw as PaymentRequirements & { maxAmountRequired?: string }
-    const label = `${candidate.scheme ?? '?'} on ${candidate.network ?? '?'}`
-    if (candidate.scheme !== 'exact') {
-      reasons.push(`${label}: only the "exact" scheme is supported`)
-      continue
-    }
-    const network = typeof candidate.network === 'string' ? findNetwork(candidate.network) : undefined
-    if (!network || !policy.networks.includes(network)) {
-      reasons.push(`${label}: network not allowed (allowed: ${policy.networks.map((n) => n.caip2).join(', ')})`)
-      continue
-    }
-    if (typeof candidate.asset !== 'string' || candidate.asset.toLowerCase() !== network.usdc.toLowerCase()) {
-      reasons.push(`${label}: asset ${String(candidate.asset)} is not USDC on ${network.label}`)
-      continue
-    }
-    const payTo = typeof candidate.payTo === 'string' ? candidate.payTo : ''
-    if (!/^0x[0-9a-fA-F]{40}$/.test(payTo)) {
-      reasons.push(`${label}: payTo is not an address`)
-      continue
-    }
-    if (policy.payees && !policy.payees.includes(payTo.toLowerCase())) {
-      reasons.push(`${label}: payee ${payTo} is not on the allowed payee list`)
-      continue
-    }
-    const amountText = version === 1 ? candidate.maxAmountRequired : candidate.amount
-    if (typeof amountText !== 'string' || !/^\d{1,30}$/.test(amountText)) {
-      reasons.push(`${label}: amount is not a whole number of base units`)
-      continue
-    }
-    const amount = BigInt(amountText)
-    if (amount <= 0n) {
-      reasons.push(`${label}: amount must be positive`)
-      continue
-    }
-    const timeout = Number(candidate.maxTimeoutSeconds)
-    if (!Number.isInteger(timeout) || timeout <= 0 || timeout > policy.maxTimeoutSeconds) {
-      reasons.push(`${label}: authorization lifetime ${candidate.maxTimeoutSeconds}s exceeds the allowed ${policy.maxTimeoutSeconds}s`)
-      continue
-    }
-    if (amount > policy.maxPerRequest) {
-      overCap = overCap === undefined || amount < overCap ? amount : overCap
-      reasons.push(`${label}: asks ${formatUsd(amount)}, over the per-request cap of ${formatUsd(policy.maxPerRequest)}`)
-      continue
-    }
-    acceptable.push({
-      x402Version: version,
-      scheme: 'exact',
-      network,
-      asset: candidate.asset as `0x${string}`,
-      payTo: payTo as `0x${string}`,
-      amount,
-      maxTimeoutSeconds: timeout,
-      raw,
-    })
+  for (const raw of Array.isArray(required.accepts) ? required.accepts : []) {
+    const checked = checkRequirement(raw, version, policy)
+    if ('limit' in checked) refusals.push(checked)
+    else acceptable.push(checked)
   }
-
   if (acceptable.length > 0) {
     acceptable.sort((a, b) => (a.amount < b.amount ? -1 : a.amount > b.amount ? 1 : 0))
     return { allowed: true, option: acceptable[0]! }
   }
-  if (overCap !== undefined && reasons.every((r) => r.includes('per-request cap') || r.includes('not allowed') || r.includes('not USDC'))) {
-    return {
-      allowed: false,
-      error: new ImagegenError({
-        status: 402,
-        type: 'spend_limit_exceeded',
-        code: 'max_per_request',
-        message:
-          `The upstream asks ${formatUsd(overCap)} for this request, over your per-request cap of ${formatUsd(policy.maxPerRequest)}. ` +
-          'Nothing was signed. Raise the cap with BLOCKRUN_MAX_PER_REQUEST (or --max-per-request, or the plugin setting maxPerRequest) if you accept this price.',
-      }),
-    }
-  }
-  return {
-    allowed: false,
-    error: new ImagegenError({
+  return { allowed: false, error: refusalError(refusals, policy), refusals }
+}
+
+/**
+ * The error for a refused 402. The cap is checked last, so a requirement refused by the cap passed
+ * every other limit: raising the cap alone would pay it, which makes it a spend limit. Anything
+ * else is a payment the user's settings do not allow at all.
+ */
+export function refusalError(refusals: readonly Refusal[], policy: SpendPolicy): ImagegenError {
+  const overCap = refusals.filter((r) => r.limit === 'max_per_request')
+  if (overCap.length > 0) {
+    const cheapest = overCap.reduce((a, b) => (b.amount! < a.amount! ? b : a))
+    return new ImagegenError({
       status: 402,
-      type: 'payment_not_allowed',
-      code: 'no_acceptable_requirement',
-      message: `No payment option the upstream offered is allowed, so nothing was signed. ${reasons.join('; ') || 'The 402 listed no payment options.'}.`,
-    }),
+      type: 'spend_limit_exceeded',
+      code: ERROR_CODES.max_per_request,
+      param: 'maxPerRequest',
+      message:
+        `The upstream asks ${formatUsd(cheapest.amount!)} for this request, over your per-request cap of ${formatUsd(policy.maxPerRequest)}. ` +
+        `Nothing was signed. If you accept this price, ${LIMIT_SETTINGS.max_per_request}.`,
+    })
   }
+  if (refusals.length === 0) {
+    return new ImagegenError({ status: 402, type: 'payment_not_allowed', code: 'no_payment_options', message: 'The upstream asked for payment but listed no payment options, so nothing was signed.' })
+  }
+  const limits = [...new Set(refusals.map((r) => r.limit))]
+  const asked = refusals.find((r) => r.amount !== undefined)?.amount
+  const details = refusals.map((r) => `${r.label}: ${r.detail}`).join('; ')
+  const how = limits.map((limit) => LIMIT_SETTINGS[limit]).join('; ')
+  return new ImagegenError({
+    status: 402,
+    type: 'payment_not_allowed',
+    code: limits.length === 1 ? ERROR_CODES[limits[0]!] : 'no_acceptable_requirement',
+    message:
+      `The upstream asks ${asked === undefined ? 'an unreadable amount' : formatUsd(asked)} in a way your settings do not allow, so nothing was signed. ` +
+      `${details}. To change this: ${how}.`,
+  })
 }

@@ -1,53 +1,92 @@
 /**
- * Spend per day and per model, from the ledger. Settled and unconfirmed payments count as spent
- * (an unconfirmed one may have settled); refused and released ones do not.
+ * Spend per day and per model, from the ledger, as a pure function of its records.
+ *
+ * Settled and unconfirmed payments (signed or sent with the answer lost) count as spent: an
+ * unconfirmed one may have settled, and the user should see the worst case. Refused and released
+ * payments are not spent. The remaining budget uses the ledger's own rule (`budgetUsed`), so what
+ * this report says is left is exactly what the next reservation will find.
+ *
+ * Days are UTC calendar days (YYYY-MM-DD), the same in every time zone.
  */
 import { formatUsd } from '../money.js'
-import type { PaymentRecord } from './ledger.js'
+import { budgetUsed, DAY_MS, SPENT_STATUSES, type PaymentRecord } from './ledger.js'
 
 export type UsageReport = {
   days: number
-  totalUsd: string
+  /** Spent over `days`, base units and dollars. */
   total: string
+  totalUsd: string
   payments: number
+  images: number
+  /** Of `payments`, those whose settlement was not confirmed. */
   unconfirmed: number
-  byDay: Array<{ day: string; usd: string; amount: string; payments: number }>
-  byModel: Array<{ model: string; usd: string; amount: string; payments: number; images: number }>
-  budget: { dailyUsd: string; spentLast24hUsd: string; remainingUsd: string }
+  /** Refused by the upstream (not spent). */
+  refused: number
+  byDay: Array<{ day: string; amount: string; usd: string; payments: number; images: number }>
+  byModel: Array<{ model: string; amount: string; usd: string; payments: number; images: number }>
+  budget: {
+    daily: string
+    dailyUsd: string
+    /** What the budget counts right now: spent or pending in the last 24 h, plus still-valid refused authorizations. */
+    spentLast24h: string
+    spentLast24hUsd: string
+    remaining: string
+    remainingUsd: string
+  }
 }
 
-const SPENT = new Set(['settled', 'unknown', 'signed', 'reserved'])
+type Tally = { amount: bigint; payments: number; images: number }
 
 export function summariseUsage(records: readonly PaymentRecord[], options: { days: number; dailyBudget: bigint; now?: number }): UsageReport {
   const now = options.now ?? Date.now()
-  const since = now - options.days * 86_400_000
-  const counted = records.filter((r) => SPENT.has(r.status) && r.time >= since)
-  const byDay = new Map<string, { amount: bigint; payments: number }>()
-  const byModel = new Map<string, { amount: bigint; payments: number; images: number }>()
-  let total = 0n
+  const since = now - options.days * DAY_MS
+  const inWindow = records.filter((r) => r.time > since && r.time <= now)
+  const counted = inWindow.filter((r) => SPENT_STATUSES.has(r.status))
+  const byDay = new Map<string, Tally>()
+  const byModel = new Map<string, Tally>()
+  const total: Tally = { amount: 0n, payments: 0, images: 0 }
   for (const record of counted) {
-    total += record.amount
-    const day = new Date(record.time).toISOString().slice(0, 10)
-    const d = byDay.get(day) ?? { amount: 0n, payments: 0 }
-    d.amount += record.amount
-    d.payments++
-    byDay.set(day, d)
-    const m = byModel.get(record.model) ?? { amount: 0n, payments: 0, images: 0 }
-    m.amount += record.amount
-    m.payments++
-    m.images += record.n
-    byModel.set(record.model, m)
+    add(total, record)
+    add(tally(byDay, new Date(record.time).toISOString().slice(0, 10)), record)
+    add(tally(byModel, record.model), record)
   }
-  const last24h = records.filter((r) => SPENT.has(r.status) && r.time > now - 86_400_000).reduce((sum, r) => sum + r.amount, 0n)
-  const remaining = options.dailyBudget > last24h ? options.dailyBudget - last24h : 0n
+  const used = budgetUsed(records, now)
+  const remaining = options.dailyBudget > used ? options.dailyBudget - used : 0n
   return {
     days: options.days,
-    totalUsd: formatUsd(total),
-    total: total.toString(),
-    payments: counted.length,
+    total: total.amount.toString(),
+    totalUsd: formatUsd(total.amount),
+    payments: total.payments,
+    images: total.images,
     unconfirmed: counted.filter((r) => r.status !== 'settled').length,
-    byDay: [...byDay].sort(([a], [b]) => a.localeCompare(b)).map(([day, v]) => ({ day, usd: formatUsd(v.amount), amount: v.amount.toString(), payments: v.payments })),
-    byModel: [...byModel].sort(([, a], [, b]) => (b.amount > a.amount ? 1 : -1)).map(([model, v]) => ({ model, usd: formatUsd(v.amount), amount: v.amount.toString(), payments: v.payments, images: v.images })),
-    budget: { dailyUsd: formatUsd(options.dailyBudget), spentLast24hUsd: formatUsd(last24h), remainingUsd: formatUsd(remaining) },
+    refused: inWindow.filter((r) => r.status === 'refused').length,
+    byDay: [...byDay].sort(([a], [b]) => a.localeCompare(b)).map(([day, t]) => ({ day, ...figures(t) })),
+    byModel: [...byModel]
+      .sort(([ma, a], [mb, b]) => (a.amount === b.amount ? ma.localeCompare(mb) : b.amount > a.amount ? 1 : -1))
+      .map(([model, t]) => ({ model, ...figures(t) })),
+    budget: {
+      daily: options.dailyBudget.toString(),
+      dailyUsd: formatUsd(options.dailyBudget),
+      spentLast24h: used.toString(),
+      spentLast24hUsd: formatUsd(used),
+      remaining: remaining.toString(),
+      remainingUsd: formatUsd(remaining),
+    },
   }
+}
+
+function tally(map: Map<string, Tally>, key: string): Tally {
+  let entry = map.get(key)
+  if (!entry) map.set(key, (entry = { amount: 0n, payments: 0, images: 0 }))
+  return entry
+}
+
+function add(into: Tally, record: PaymentRecord): void {
+  into.amount += record.amount
+  into.payments++
+  into.images += record.n
+}
+
+function figures(t: Tally) {
+  return { amount: t.amount.toString(), usd: formatUsd(t.amount), payments: t.payments, images: t.images }
 }

@@ -1,18 +1,26 @@
 /**
- * USDC balance through viem, time-limited: a wallet report must not hang when offline.
+ * USDC balance through viem, time-limited: a wallet report or an error message must not hang
+ * when the machine is offline or the RPC is down. `undefined` means "unavailable", never zero.
  */
+import type { Settings } from '../config.js'
 import type { KnownNetwork } from '../payment/networks.js'
 
 const BALANCE_OF = [
   { type: 'function', name: 'balanceOf', stateMutability: 'view', inputs: [{ name: 'account', type: 'address' }], outputs: [{ name: '', type: 'uint256' }] },
 ] as const
 
-/** The balance in base units, or undefined when the RPC cannot be reached in `timeoutMs`. */
+/** The JSON-RPC endpoint the settings give for `network` (Base: `BASE_RPC_URL`; Base Sepolia: `BASE_SEPOLIA_RPC_URL`). */
+export function rpcUrlFor(settings: Pick<Settings, 'rpcUrl' | 'sepoliaRpcUrl'>, network: KnownNetwork): string {
+  return network.testnet ? settings.sepoliaRpcUrl : settings.rpcUrl
+}
+
+/** The balance in base units, or undefined when the RPC cannot be reached or answer in `timeoutMs`. */
 export async function readUsdcBalance(rpcUrl: string, address: `0x${string}`, network: KnownNetwork, timeoutMs = 3000): Promise<bigint | undefined> {
   const { createPublicClient, http } = await import('viem')
   const client = createPublicClient({ transport: http(rpcUrl, { timeout: timeoutMs, retryCount: 0 }) })
   try {
-    return await client.readContract({ address: network.usdc, abi: BALANCE_OF, functionName: 'balanceOf', args: [address] })
+    const balance = await client.readContract({ address: network.usdc, abi: BALANCE_OF, functionName: 'balanceOf', args: [address] })
+    return typeof balance === 'bigint' && balance >= 0n ? balance : undefined
   } catch {
     return undefined
   }

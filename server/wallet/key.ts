@@ -7,7 +7,7 @@
  * The key itself never leaves this module: callers get a viem account (which holds no key field)
  * and the address.
  */
-import { readFile } from 'node:fs/promises'
+import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { LocalAccount } from 'viem'
 import { writeFileAtomic } from '../store/atomic.js'
@@ -42,10 +42,21 @@ export function walletPath(home: string): string {
 
 export async function loadWallet({ home, key, create = true }: LoadWalletParameters): Promise<Wallet> {
   const { privateKeyToAccount, generatePrivateKey } = await import('viem/accounts')
+  /**
+   * viem (noble) reports an out-of-range key with the key itself in decimal in the message, so
+   * its error is replaced, not wrapped: no `cause` may carry it into a log.
+   */
+  const toAccount = (normalised: `0x${string}`, where: string): LocalAccount => {
+    try {
+      return privateKeyToAccount(normalised)
+    } catch {
+      throw new WalletKeyError(`${where} is not a usable private key (out of range for secp256k1).`)
+    }
+  }
   if (key !== undefined) {
     const normalised = normaliseKey(key)
     if (!normalised) throw new WalletKeyError('BLOCKRUN_WALLET_KEY is not a private key: expected 0x followed by 64 hex digits.')
-    const account = privateKeyToAccount(normalised)
+    const account = toAccount(normalised, 'BLOCKRUN_WALLET_KEY')
     return { address: account.address, account, source: 'env', path: undefined }
   }
 
@@ -55,6 +66,8 @@ export async function loadWallet({ home, key, create = true }: LoadWalletParamet
   if (!create) throw new WalletKeyError(`No wallet: set BLOCKRUN_WALLET_KEY or create ${path}.`)
 
   const fresh = generatePrivateKey()
+  // The home holds the key and the ledger: private to this user when we are the ones creating it.
+  await mkdir(home, { recursive: true, mode: 0o700 })
   try {
     await writeFileAtomic(path, `${fresh}\n`, { mode: 0o600, exclusive: true })
   } catch (error) {
@@ -64,7 +77,7 @@ export async function loadWallet({ home, key, create = true }: LoadWalletParamet
     if (!theirs) throw new WalletKeyError(`${path} appeared while creating a wallet but cannot be read.`)
     return { ...theirs, path }
   }
-  const account = privateKeyToAccount(fresh)
+  const account = toAccount(fresh, 'The new key')
   return { address: account.address, account, source: 'created', path }
 
   async function readKeyFile(file: string): Promise<Omit<Wallet, 'path'> | undefined> {
@@ -80,7 +93,7 @@ export async function loadWallet({ home, key, create = true }: LoadWalletParamet
       throw new WalletKeyError(
         `The wallet file ${file} is malformed: expected 0x followed by 64 hex digits. It was left untouched; fix or move it.`,
       )
-    const account = privateKeyToAccount(normalised)
+    const account = toAccount(normalised, `The wallet file ${file}`)
     return { address: account.address, account, source: 'file' }
   }
 }
