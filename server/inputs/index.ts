@@ -1,39 +1,47 @@
 /**
- * Builds the InputResolver the service uses for edits. This first version takes local files and
- * data URIs; URLs and the proxy's own image URLs follow in the editing work.
+ * The InputResolver the service uses for edits: load each reference (./load.ts), check that the
+ * bytes are an image (./image-check.ts), check the mask against the image (./mask.ts), and hand
+ * back data URIs. Image and mask load in parallel; when both fail, the image's error is reported.
  */
-import { readFile } from 'node:fs/promises'
 import type { Settings } from '../config.js'
-import { invalidRequest } from '../errors.js'
 import type { ImageStore } from '../store/images.js'
-import { sniffImage } from '../store/sniff.js'
-import { expandHome } from '../config.js'
-import type { InputResolver } from './resolve.js'
+import { checkImage, type CheckedImage } from './image-check.js'
+import { loadInput, type LoadContext } from './load.js'
+import { prepareMask } from './mask.js'
+import type { InputField } from './refusal.js'
+import type { InputResolver, ResolvedInputs } from './resolve.js'
+
+export type { InputResolver, ResolvedInputs, ResolveParameters } from './resolve.js'
+export { absolutizeReference, classifyReference } from './reference.js'
 
 export type InputResolverParameters = {
-  settings: Settings
-  /** The store whose images may be referenced by URL (`/images/<file>`). */
+  settings: Pick<Settings, 'maxInputBytes' | 'allowPrivateUrls'>
+  /** The store whose images may be referenced by URL (`/images/<file>`); read lazily. */
   store: () => ImageStore
 }
 
-export function createInputResolver({ settings }: InputResolverParameters): InputResolver {
-  const load = async (field: string, ref: string): Promise<string> => {
-    let bytes: Buffer
-    if (ref.startsWith('data:')) {
-      bytes = Buffer.from(ref.slice(ref.indexOf(',') + 1), 'base64')
-    } else {
-      bytes = await readFile(expandHome(ref)).catch(() => {
-        throw invalidRequest(`${field}: cannot read ${ref}.`, field, 'input_unreadable')
-      })
-    }
-    if (bytes.length > settings.maxInputBytes) throw invalidRequest(`${field}: larger than ${settings.maxInputBytes} bytes.`, field, 'input_too_large')
-    const type = sniffImage(bytes.subarray(0, 12))
-    if (!type) throw invalidRequest(`${field}: ${ref.startsWith('data:') ? 'the data URI' : ref} is not a PNG, JPEG or WebP image.`, field, 'input_not_image')
-    return `data:${type.mime};base64,${bytes.toString('base64')}`
-  }
+export function createInputResolver({ settings, store }: InputResolverParameters): InputResolver {
   return {
-    async resolve({ image, mask }) {
-      return { image: await load('image', image), ...(mask ? { mask: await load('mask', mask) } : {}) }
+    async resolve({ image, mask, signal, ownBaseUrl }): Promise<ResolvedInputs> {
+      const context: LoadContext = { maxBytes: settings.maxInputBytes, allowPrivateUrls: settings.allowPrivateUrls, store: store(), ownBaseUrl, signal }
+      const [imageResult, maskResult] = await Promise.allSettled([
+        loadAndCheck('image', image, context),
+        mask === undefined ? Promise.resolve(undefined) : loadAndCheck('mask', mask, context),
+      ])
+      if (imageResult.status === 'rejected') throw imageResult.reason
+      if (maskResult.status === 'rejected') throw maskResult.reason
+      const checkedImage = imageResult.value
+      const checkedMask = maskResult.value && (await prepareMask(checkedImage, maskResult.value))
+      return { image: toDataUri(checkedImage), ...(checkedMask ? { mask: toDataUri(checkedMask) } : {}) }
     },
   }
+}
+
+async function loadAndCheck(field: InputField, reference: string, context: LoadContext): Promise<CheckedImage> {
+  const { bytes, label } = await loadInput(field, reference, context)
+  return checkImage(field, bytes, label)
+}
+
+function toDataUri(image: CheckedImage): string {
+  return `data:${image.type.mime};base64,${image.bytes.toString('base64')}`
 }

@@ -1,10 +1,19 @@
 /**
- * Edit inputs (image and mask) arrive as URLs, paths, data URIs or our own `/images` URLs. The
- * resolver turns them into what the upstream's image2image route takes. Completed in the editing
- * work; this interface is what ImageService depends on.
+ * Edit inputs (image and mask) arrive as URLs, paths, data URIs, raw base64 or this proxy's own
+ * `/images` URLs. The resolver turns them into what the upstream's image2image route takes (data
+ * URIs of checked images), or refuses them with a 400 before anything is uploaded or paid. This
+ * interface is what ImageService depends on; `createInputResolver` (./index.ts) implements it.
  */
 export type ResolvedInputs = { image: string; mask?: string | undefined }
 
+export type ResolveParameters = {
+  image: string
+  mask?: string | undefined
+  signal?: AbortSignal | undefined
+  /** Base URL this proxy hands out for stored images (http://127.0.0.1:8402); such URLs are read from the store. */
+  ownBaseUrl?: string | undefined
+}
+
 export interface InputResolver {
-  resolve(parameters: { image: string; mask?: string | undefined; signal?: AbortSignal | undefined }): Promise<ResolvedInputs>
+  resolve(parameters: ResolveParameters): Promise<ResolvedInputs>
 }

@@ -1,0 +1,152 @@
+/**
+ * Downloads an edit input from an http(s) URL without letting the URL steer the proxy somewhere
+ * it must not go:
+ * - http and https only, on every hop;
+ * - the host's addresses are checked by the address policy at connect time (guarded-lookup), and
+ *   IP literals before connecting;
+ * - redirects are followed by hand, at most a few, each new URL checked like the first;
+ * - one deadline for the whole download, plus an idle timeout on the socket;
+ * - the body is streamed against the size cap (Content-Length is only an early hint) and the
+ *   first bytes are sniffed, so an HTML page or a huge file is dropped as soon as it shows.
+ *
+ * node:http is used rather than fetch because its `lookup` hook lets the connection use exactly
+ * the addresses that were checked, and because it never picks up HTTP(S)_PROXY from the
+ * environment (a proxy would connect on our behalf, past the checks).
+ */
+import { request as httpRequest, type IncomingMessage } from 'node:http'
+import { request as httpsRequest } from 'node:https'
+import { ImagegenError } from '../errors.js'
+import { sniffImage } from '../store/sniff.js'
+import { checkLiteralAddress, guardedLookup, RefusedAddressError } from './guarded-lookup.js'
+import { displayUrl, formatMegabytes, refuseInput, type InputField } from './refusal.js'
+
+export type DownloadOptions = {
+  field: InputField
+  maxBytes: number
+  /** Settings.allowPrivateUrls. */
+  allowPrivate: boolean
+  signal?: AbortSignal | undefined
+  /** Whole download, all hops (default 60 s). */
+  timeoutMs?: number
+  /** Longest silence on the socket (default 15 s). */
+  idleTimeoutMs?: number
+  /** Redirects followed before giving up (default 3). */
+  maxRedirects?: number
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308])
+const SNIFF_BYTES = 12
+
+export async function downloadImage(url: URL, options: DownloadOptions): Promise<Buffer> {
+  const { field, maxRedirects = 3, timeoutMs = 60_000 } = options
+  const deadline = AbortSignal.timeout(timeoutMs)
+  const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline
+  const first = displayUrl(url)
+  let current = url
+  try {
+    for (let redirects = 0; ; redirects++) {
+      const response = await get(current, options, signal)
+      const status = response.statusCode ?? 0
+      if (REDIRECTS.has(status)) {
+        response.destroy()
+        const location = response.headers.location
+        if (!location) throw refuseInput(field, `${displayUrl(current)} answered HTTP ${status} without a Location.`, 'download_failed')
+        if (redirects >= maxRedirects) throw refuseInput(field, `${first} redirected more than ${maxRedirects} times.`, 'too_many_redirects')
+        if (!URL.canParse(location, current)) throw refuseInput(field, `${displayUrl(current)} redirected to an invalid URL.`, 'download_failed')
+        current = new URL(location, current)
+        continue
+      }
+      if (status < 200 || status > 299) {
+        response.destroy()
+        throw refuseInput(field, `downloading ${displayUrl(current)} failed: HTTP ${status}.`, 'download_failed')
+      }
+      return await readBody(response, current, options)
+    }
+  } catch (error) {
+    if (options.signal?.aborted) throw options.signal.reason
+    if (deadline.aborted) throw refuseInput(field, `downloading ${first} took longer than ${Math.round(timeoutMs / 1000)} s.`, 'download_timeout')
+    if (error instanceof RefusedAddressError) throw refusedAddress(field, current, error)
+    if (error instanceof IdleTimeout) throw refuseInput(field, `${displayUrl(current)} stopped sending data.`, 'download_timeout')
+    if (error instanceof ImagegenError) throw error
+    throw refuseInput(field, `downloading ${displayUrl(current)} failed: ${describeNetworkError(error)}.`, 'download_failed')
+  }
+}
+
+/** One request, after checking the scheme and (for IP literals) the address. */
+function get(url: URL, options: DownloadOptions, signal: AbortSignal): Promise<IncomingMessage> {
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    return Promise.reject(refuseInput(options.field, `${displayUrl(url)} uses ${url.protocol}//; only http and https URLs are downloaded.`, 'url_scheme_refused'))
+  const policy = { allowPrivate: options.allowPrivate }
+  const literal = isIpLiteral(url.hostname) ? checkLiteralAddress(url.hostname, policy) : undefined
+  if (literal) return Promise.reject(literal)
+  return new Promise((resolve, reject) => {
+    const request = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, {
+      method: 'GET',
+      agent: false,
+      lookup: guardedLookup(policy),
+      signal,
+      headers: { accept: 'image/png, image/jpeg, image/webp', 'accept-encoding': 'identity', 'user-agent': 'blockrun-imagegen' },
+    })
+    request.setTimeout(options.idleTimeoutMs ?? 15_000, () => request.destroy(new IdleTimeout()))
+    request.once('response', resolve)
+    request.once('error', reject)
+    request.end()
+  })
+}
+
+async function readBody(response: IncomingMessage, url: URL, { field, maxBytes }: DownloadOptions): Promise<Buffer> {
+  const shown = displayUrl(url)
+  const declared = Number(response.headers['content-length'])
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    response.destroy()
+    throw refuseInput(field, `${shown} is ${formatMegabytes(declared)}; edit inputs may be at most ${formatMegabytes(maxBytes)}.`, 'input_too_large')
+  }
+  const chunks: Buffer[] = []
+  let total = 0
+  let sniffed = false
+  try {
+    for await (const chunk of response as AsyncIterable<Buffer>) {
+      chunks.push(chunk)
+      total += chunk.length
+      if (total > maxBytes) throw refuseInput(field, `${shown} sent more than ${formatMegabytes(maxBytes)}, the limit for edit inputs.`, 'input_too_large')
+      if (!sniffed && total >= SNIFF_BYTES) {
+        sniffed = true
+        if (!sniffImage(Buffer.concat(chunks).subarray(0, SNIFF_BYTES))) throw refuseInput(field, `${shown} did not return a PNG, JPEG or WebP image.`, 'input_not_image')
+      }
+    }
+  } finally {
+    response.destroy()
+  }
+  return Buffer.concat(chunks, total)
+}
+
+function refusedAddress(field: InputField, url: URL, error: RefusedAddressError) {
+  const allowHint = error.addressClass === 'loopback' || error.addressClass === 'private' ? ' Set allowPrivateUrls (BLOCKRUN_ALLOW_PRIVATE_URLS=1) to allow local network addresses.' : ''
+  return refuseInput(field, `${displayUrl(url)} is refused: ${error.message}.${allowHint}`, 'url_address_refused')
+}
+
+class IdleTimeout extends Error {
+  override name = 'IdleTimeout'
+}
+
+function isIpLiteral(hostname: string): boolean {
+  return hostname.startsWith('[') || /^\d{1,3}(\.\d{1,3}){3}$/.test(hostname)
+}
+
+function describeNetworkError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code
+  switch (code) {
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'the host name does not resolve'
+    case 'ECONNREFUSED':
+      return 'connection refused'
+    case 'ECONNRESET':
+      return 'the connection was reset'
+    case 'ETIMEDOUT':
+      return 'the connection timed out'
+    default:
+      if (code && /CERT|SSL|TLS/.test(code)) return `TLS certificate problem (${code})`
+      return code ?? (error instanceof Error ? error.message : String(error))
+  }
+}

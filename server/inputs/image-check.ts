@@ -1,0 +1,39 @@
+/**
+ * Only images go upstream. The type comes from the bytes (a file name or a Content-Type can say
+ * anything), and the whole image is decoded once, so a truncated or corrupt file is refused here
+ * rather than paid for and rejected upstream.
+ */
+import { sniffImage, type ImageType } from '../store/sniff.js'
+import { refuseInput, type InputField } from './refusal.js'
+
+export type CheckedImage = { bytes: Buffer; type: ImageType; width: number; height: number }
+
+/** `label` names the input in messages: a quoted path, a URL, "the data URI". */
+export async function checkImage(field: InputField, bytes: Buffer, label: string): Promise<CheckedImage> {
+  if (bytes.length === 0) throw refuseInput(field, `${label} is empty.`, 'input_empty')
+  const type = sniffImage(bytes.subarray(0, 12))
+  if (!type) throw refuseInput(field, `${label} is not a PNG, JPEG or WebP image (${describeContent(bytes)}).`, 'input_not_image')
+  const { default: sharp } = await import('sharp')
+  try {
+    const metadata = await sharp(bytes).metadata()
+    // stats() decodes every pixel; failOn 'error' refuses truncated data but tolerates harmless warnings.
+    await sharp(bytes, { failOn: 'error' }).stats()
+    if (!metadata.width || !metadata.height) throw new Error('no dimensions')
+    return { bytes, type, width: metadata.width, height: metadata.height }
+  } catch {
+    throw refuseInput(field, `${label} looks like a ${type.ext.toUpperCase()} file but does not decode (truncated or corrupt).`, 'input_undecodable')
+  }
+}
+
+/** A hint at what the bytes are, without quoting them. */
+function describeContent(bytes: Buffer): string {
+  const head = bytes.subarray(0, 64).toString('latin1')
+  if (head.startsWith('GIF8')) return 'it is a GIF; convert it to PNG first'
+  if (/^\s*(<\?xml|<svg)/i.test(head)) return 'it is SVG or XML; convert it to PNG first'
+  if (/^\s*<(!doctype|html)/i.test(head)) return 'it is an HTML page'
+  if (head.startsWith('%PDF')) return 'it is a PDF'
+  if (/^....ftyp(heic|heix|mif1|avif)/.test(head)) return 'it is HEIC/AVIF; convert it to JPEG or PNG first'
+  const sample = bytes.subarray(0, 512)
+  const printable = sample.filter((b) => b === 9 || b === 10 || b === 13 || (b >= 32 && b < 127)).length
+  return printable === sample.length ? 'it is text' : 'unrecognised data'
+}

@@ -1,0 +1,32 @@
+/**
+ * Real test images made with sharp: a picture in each accepted format, and masks (white = edit,
+ * black = keep) in any size and format.
+ */
+import sharp from 'sharp'
+
+export type TestFormat = 'png' | 'jpeg' | 'webp'
+
+/** A small colourful image; `seed` changes the colours so different inputs differ in bytes. */
+export async function makeImage(width: number, height: number, format: TestFormat = 'png', seed = 0): Promise<Buffer> {
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">
+  <rect width="100%" height="100%" fill="hsl(${(seed * 47) % 360},60%,50%)"/>
+  <circle cx="${width / 2}" cy="${height / 2}" r="${Math.min(width, height) / 3}" fill="hsl(${(seed * 47 + 180) % 360},60%,60%)"/>
+</svg>`
+  return sharp(Buffer.from(svg)).toFormat(format).toBuffer()
+}
+
+/** Black with a white square in the middle: edit the middle, keep the rest. */
+export async function makeMask(width: number, height: number, format: TestFormat = 'png'): Promise<Buffer> {
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}">
+  <rect width="100%" height="100%" fill="black"/>
+  <rect x="${width / 4}" y="${height / 4}" width="${width / 2}" height="${height / 2}" fill="white"/>
+</svg>`
+  return sharp(Buffer.from(svg)).toFormat(format).toBuffer()
+}
+
+/** A valid PNG of random pixels: incompressible, so its size is about width * height * 3 bytes. */
+export async function makeNoisePng(width: number, height: number): Promise<Buffer> {
+  const pixels = Buffer.alloc(width * height * 3)
+  for (let i = 0; i < pixels.length; i++) pixels[i] = (Math.imul(i + 1, 2654435761) >>> 13) & 0xff
+  return sharp(pixels, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 0 }).toBuffer()
+}
