@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { Hono, type Context } from 'hono'
 import { findModel, parseSize, type ModelEntry } from '../catalog.js'
 import { BASE_SEPOLIA, type KnownNetwork } from '../payment/networks.js'
-import { sniffImage } from '../store/sniff.js'
+import { checkEditInputs } from './edit-inputs.js'
 import { SandboxFacilitator } from './facilitator.js'
 import { faultPicker, type Fault, type FaultMix } from './faults.js'
 import { Paywall } from './paywall.js'
@@ -249,26 +249,4 @@ function halfBody(body: string | Buffer, headers: Record<string, string>, declar
 
 function origin(c: Context): string {
   return new URL(c.req.url).origin
-}
-
-/** The gateway takes images as data URIs or URLs; the sandbox checks data URIs really are images. */
-async function checkEditInputs(body: Record<string, unknown>): Promise<{ seed: string } | { error: string }> {
-  const { default: sharp } = await import('sharp')
-  const decode = async (field: string, value: unknown) => {
-    if (typeof value !== 'string' || !value.startsWith('data:')) return { error: `${field} must be a base64 data URI` }
-    const comma = value.indexOf(',')
-    const bytes = Buffer.from(value.slice(comma + 1), 'base64')
-    if (!sniffImage(bytes.subarray(0, 12))) return { error: `${field} is not a PNG, JPEG or WebP image` }
-    const meta = await sharp(bytes).metadata().catch(() => undefined)
-    if (!meta?.width || !meta.height) return { error: `${field} does not decode as an image` }
-    return { width: meta.width, height: meta.height, seed: `${bytes.length}:${meta.width}x${meta.height}` }
-  }
-  const image = await decode('image', body.image)
-  if ('error' in image) return image
-  if (body.mask !== undefined) {
-    const mask = await decode('mask', body.mask)
-    if ('error' in mask) return mask
-    if (mask.width !== image.width || mask.height !== image.height) return { error: `mask is ${mask.width}x${mask.height} but image is ${image.width}x${image.height}` }
-  }
-  return { seed: ` [edit of ${image.seed}]` }
 }
