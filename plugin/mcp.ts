@@ -1,1 +1,186 @@
-export async function runMcpServer(): Promise<void> { throw new Error('not yet') }
+/**
+ * `imagegen mcp`: the stdio MCP server over the shared tool definitions (plugin/tools.ts).
+ *
+ * Built on the SDK's low-level `Server`, because it takes JSON Schema and our schemas are valibot
+ * (McpServer takes zod only). Starting must be fast, since clients spawn the server and list tools
+ * at once: the core (wallet via viem, x402, ledger) is opened on the first tools/call and sharp only
+ * when a preview is rendered, so `tools/list` loads nothing but the SDK, valibot and the catalog.
+ *
+ * stdout carries the protocol and nothing else; every log line goes to stderr.
+ */
+import { Server } from '@modelcontextprotocol/sdk/server/index.js'
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
+import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js'
+import { resolveSettings, settingsFromEnv, type Settings } from '../server/config.js'
+import type { ImagegenCore } from '../server/core/index.js'
+import { ImagegenError } from '../server/errors.js'
+import { VERSION } from '../server/version.js'
+import { errorResult, renderResult } from './mcp/render.js'
+import { plainInputSchema } from './mcp/schema.js'
+import { progressReporter } from './mcp/progress.js'
+import { previewSettingFrom, type PreviewSetting } from './preview.js'
+import { findTool, TOOLS } from './tools.js'
+
+export const MCP_SERVER_NAME = 'blockrun-imagegen'
+
+const INSTRUCTIONS =
+  "Image generation and editing, paid per image in USDC from the user's BlockRun wallet. " +
+  'Use list_image_models for prices and sizes, generate_image to make images, edit_image to change one ' +
+  '(pass the path or URL of an earlier result as is), wallet_status for balance and budget. ' +
+  'Every result names each image by absolute file path and URL: show or link them to the user.'
+
+export type McpServerOptions = {
+  env?: NodeJS.ProcessEnv
+  log?: (line: string) => void
+}
+
+/** Runs the server on stdin/stdout until the client goes away; resolves once shut down. */
+export async function runMcpServer({ env = process.env, log = stderrLog }: McpServerOptions = {}): Promise<void> {
+  keepStdoutForProtocol()
+  const { server, close } = createMcpServer({ env, log })
+  const transport = new StdioServerTransport()
+
+  let done!: () => void
+  const finished = new Promise<void>((resolve) => (done = resolve))
+  let closing = false
+  const shutdown = async (reason: string) => {
+    if (closing) return
+    closing = true
+    log(`stopping (${reason})`)
+    await server.close().catch(() => {})
+    await close()
+    done()
+    // In-flight fetches may hold sockets open; nothing is left to serve, so do not linger.
+    setTimeout(() => process.exit(process.exitCode ?? 0), 1500).unref()
+  }
+  process.stdin.once('end', () => void shutdown('stdin closed'))
+  process.stdout.once('error', () => void shutdown('stdout closed'))
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void shutdown(signal))
+  server.onclose = () => void shutdown('transport closed')
+
+  await server.connect(transport)
+  log(`imagegen ${VERSION} MCP server ready on stdio`)
+  await finished
+}
+
+export type CreatedMcpServer = {
+  server: Server
+  /** Aborts calls in flight and closes the core (ledger) if it was opened. */
+  close(): Promise<void>
+}
+
+/** The MCP server with its handlers, not yet connected to a transport. */
+export function createMcpServer({ env = process.env, log = stderrLog }: McpServerOptions = {}): CreatedMcpServer {
+  const preview = previewSettingFrom(env.IMAGEGEN_MCP_PREVIEW, log)
+  const settings = loadSettings(env, log)
+  const core = lazyCore(settings, log)
+  const inFlight = new AbortController()
+  // Built once: the schemas are checked (plain, no $ref) at start, not on every list.
+  const tools: Tool[] = TOOLS.map((tool) => ({
+    name: tool.name,
+    title: tool.title,
+    description: tool.description,
+    inputSchema: plainInputSchema(tool.inputSchema, tool.name),
+    annotations: { title: tool.title, ...tool.annotations },
+  }))
+
+  const server = new Server({ name: MCP_SERVER_NAME, title: 'BlockRun image generation', version: VERSION }, { capabilities: { tools: {} }, instructions: INSTRUCTIONS })
+
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools }))
+
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
+    const tool = findTool(request.params.name)
+    if (!tool) throw new McpError(ErrorCode.InvalidParams, `Unknown tool "${request.params.name}". Tools: ${TOOLS.map((t) => t.name).join(', ')}.`)
+    const progress = progressReporter({
+      token: request.params._meta?.progressToken,
+      send: (params) => extra.sendNotification({ method: 'notifications/progress', params }),
+      onSendError: (error) => log(`progress notification failed: ${error instanceof Error ? error.message : String(error)}`),
+    })
+    // The client's cancellation (notifications/cancelled) and our own shutdown both abort the call.
+    const signal = AbortSignal.any([extra.signal, inFlight.signal])
+    try {
+      const opened = await core.get()
+      const output = await tool.execute(opened, request.params.arguments ?? {}, { signal, onProgress: (p) => progress.update(p) })
+      return await renderResult(output, { preview, note: urlNote(opened, settings), log })
+    } catch (error) {
+      if (extra.signal.aborted) log(`${tool.name} cancelled by the client`)
+      return errorResult(error, log)
+    } finally {
+      progress.stop()
+    }
+  })
+
+  return {
+    server,
+    async close() {
+      inFlight.abort(new DOMException('The MCP server is shutting down.', 'AbortError'))
+      await core.close()
+    },
+  }
+}
+
+/**
+ * Settings from the environment. A bad value does not stop the server: tools are still listed, and
+ * every call answers with the message naming the setting, so the agent can tell the user what to fix.
+ */
+function loadSettings(env: NodeJS.ProcessEnv, log: (line: string) => void): Settings | ImagegenError {
+  try {
+    return resolveSettings(settingsFromEnv(env))
+  } catch (error) {
+    const message = `imagegen is misconfigured: ${error instanceof Error ? error.message : String(error)}. Fix the BLOCKRUN_* environment of the MCP server and restart it.`
+    log(message)
+    return new ImagegenError({ status: 500, type: 'server_error', code: 'bad_configuration', message })
+  }
+}
+
+type LazyCore = { get(): Promise<ImagegenCore>; close(): Promise<void> }
+
+/**
+ * Opens the core on first use, once: a proxy answering on the port (ours) or the pipeline in this
+ * process, over the same home. Concurrent first calls share one opening; a failed opening (say a
+ * malformed wallet file) is reported and retried on the next call, after the user fixed it.
+ */
+function lazyCore(settings: Settings | ImagegenError, log: (line: string) => void): LazyCore {
+  let opening: Promise<ImagegenCore> | undefined
+  return {
+    get() {
+      if (settings instanceof ImagegenError) return Promise.reject(settings)
+      opening ??= (async () => {
+        const { openCore } = await import('../server/core/index.js')
+        const core = await openCore(settings)
+        log(core.mode === 'remote' ? `using the imagegen proxy at http://127.0.0.1:${settings.port}` : `no proxy on port ${settings.port}; running in-process with home ${settings.home}`)
+        return core
+      })().catch((error: unknown) => {
+        opening = undefined
+        if (error instanceof ImagegenError) throw error
+        const message = error instanceof Error ? error.message : String(error)
+        log(`could not start the image core: ${message}`)
+        throw new ImagegenError({ status: 500, type: 'server_error', code: 'core_unavailable', message: `imagegen could not start: ${message}`, cause: error })
+      })
+      return opening
+    },
+    async close() {
+      const current = opening
+      opening = undefined
+      if (current) await (await current.catch(() => undefined))?.close()
+    },
+  }
+}
+
+/** Where result URLs work: in-process, they point at the proxy port, served only while a proxy runs. */
+function urlNote(core: ImagegenCore, settings: Settings | ImagegenError): string | undefined {
+  if (core.mode === 'remote' || settings instanceof ImagegenError) return undefined
+  return `The URLs are served while \`imagegen serve\` runs on port ${settings.port}; the file paths work now.`
+}
+
+function stderrLog(line: string): void {
+  process.stderr.write(`imagegen mcp: ${line}\n`)
+}
+
+/** A stray console.log anywhere in the process would corrupt the JSON-RPC stream: send it to stderr. */
+function keepStdoutForProtocol(): void {
+  const toStderr = (...args: unknown[]) => console.error(...args)
+  console.log = toStderr
+  console.info = toStderr
+  console.debug = toStderr
+}

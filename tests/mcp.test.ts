@@ -1,0 +1,438 @@
+/**
+ * `imagegen mcp` end to end: the built CLI runs as a child process and the SDK's own Client drives
+ * it over stdio, against the sandbox upstream (real x402 payments in sandbox USDC). Nothing is
+ * mocked; what the tests read back is what an MCP client would see, plus the sandbox's transfers
+ * and the ledger on disk.
+ */
+import { existsSync, statSync } from 'node:fs'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { Client } from '@modelcontextprotocol/sdk/client/index.js'
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
+import type { CallToolResult, Progress } from '@modelcontextprotocol/sdk/types.js'
+import sharp from 'sharp'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { MODELS } from '../server/catalog.js'
+import { resolveSettings } from '../server/config.js'
+import { startProxy, type RunningProxy } from '../server/http/server.js'
+import type { SandboxOptions } from '../server/sandbox/app.js'
+import { startSandbox, type RunningSandbox } from '../server/sandbox/server.js'
+import { loadWallet, walletPath, type Wallet } from '../server/wallet/key.js'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const CLI = join(ROOT, 'dist/server/cli/index.js')
+/** What a preview may weigh (base64 characters): the issue's "well under 100 KB". */
+const PREVIEW_LIMIT = 100_000
+
+type McpRun = {
+  client: Client
+  /** Everything the server wrote to stderr so far. */
+  stderr(): string
+  /** Milliseconds from spawn to the tools/list answer. */
+  coldStartMs: number
+  close(): Promise<void>
+}
+
+/** Spawns `imagegen mcp` with exactly `env` (plus PATH/HOME from the SDK's safe defaults) and lists tools. */
+async function startMcp(env: Record<string, string>): Promise<McpRun & { tools: Awaited<ReturnType<Client['listTools']>>['tools'] }> {
+  const started = performance.now()
+  const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp'], env, stderr: 'pipe', cwd: ROOT })
+  let stderr = ''
+  transport.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')))
+  const client = new Client({ name: 'imagegen-test', version: '1.0.0' })
+  await client.connect(transport)
+  const { tools } = await client.listTools()
+  const coldStartMs = Math.round(performance.now() - started)
+  return { client, tools, coldStartMs, stderr: () => stderr, close: () => client.close() }
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return port
+}
+
+type World = { home: string; wallet: Wallet; sandbox: RunningSandbox; env: Record<string, string>; close(): Promise<void> }
+
+/** A funded wallet in a throwaway home, a sandbox, and the env that points an MCP server at both. */
+async function startWorld(sandboxOptions: SandboxOptions = {}, fundUsd = 10n): Promise<World> {
+  const home = await mkdtemp(join(tmpdir(), 'imagegen-mcp-'))
+  const wallet = await loadWallet({ home })
+  const sandbox = await startSandbox({ jobMs: 50, ...sandboxOptions, fund: fundUsd > 0n ? { [wallet.address]: fundUsd * 1_000_000n } : {} })
+  const env = {
+    BLOCKRUN_HOME: home,
+    BLOCKRUN_API_URL: sandbox.url,
+    BLOCKRUN_PROXY_PORT: String(await freePort()),
+    // The balance read must fail fast here, not wait on the real Base RPC.
+    BASE_RPC_URL: `http://127.0.0.1:${await freePort()}`,
+  }
+  return {
+    home,
+    wallet,
+    sandbox,
+    env,
+    async close() {
+      await sandbox.close()
+      await rm(home, { recursive: true, force: true })
+    },
+  }
+}
+
+function textOf(result: CallToolResult): string {
+  return result.content.filter((c) => c.type === 'text').map((c) => (c as { text: string }).text).join('\n')
+}
+
+function blocks<T extends CallToolResult['content'][number]['type']>(result: CallToolResult, type: T) {
+  return result.content.filter((c) => c.type === type) as Array<Extract<CallToolResult['content'][number], { type: T }>>
+}
+
+async function ledgerLines(home: string): Promise<Array<{ kind: string; id: string }>> {
+  const path = join(home, 'ledger.jsonl')
+  if (!existsSync(path)) return []
+  return (await readFile(path, 'utf8')).split('\n').filter(Boolean).map((line) => JSON.parse(line))
+}
+
+/** Checks a result's preview blocks: small, downscaled, decodable, and the right count. */
+async function expectPreviews(result: CallToolResult, count: number, maxEdge: number) {
+  const images = blocks(result, 'image')
+  expect(images).toHaveLength(count)
+  for (const image of images) {
+    expect(['image/jpeg', 'image/webp']).toContain(image.mimeType)
+    expect(image.data.length).toBeLessThan(PREVIEW_LIMIT)
+    const meta = await sharp(Buffer.from(image.data, 'base64')).metadata()
+    expect(meta.format).toBe(image.mimeType === 'image/jpeg' ? 'jpeg' : 'webp')
+    expect(Math.max(meta.width!, meta.height!)).toBeLessThanOrEqual(maxEdge)
+  }
+}
+
+beforeAll(() => {
+  // The tests drive the built CLI: make sure it is there and not older than the sources.
+  if (!existsSync(CLI)) throw new Error('dist/ is missing: run `npx tsc -p .` first')
+  for (const source of ['plugin/mcp.ts', 'plugin/preview.ts', 'plugin/mcp/render.ts', 'plugin/tools.ts']) {
+    const built = join(ROOT, 'dist', source.replace(/\.ts$/, '.js'))
+    if (!existsSync(built) || statSync(built).mtimeMs < statSync(join(ROOT, source)).mtimeMs) throw new Error(`${built} is stale: run \`npx tsc -p .\` first`)
+  }
+})
+
+describe('imagegen mcp: tools, generation, editing, errors', () => {
+  let world: World
+  let mcp: Awaited<ReturnType<typeof startMcp>>
+  let hookDir: string
+  const outputs: string[] = []
+
+  beforeAll(async () => {
+    world = await startWorld()
+    // A loader hook that names every package the server loads, to check what tools/list pulls in.
+    hookDir = await mkdtemp(join(tmpdir(), 'imagegen-mcp-hook-'))
+    await writeFile(
+      join(hookDir, 'hooks.mjs'),
+      `const seen = new Set()
+export async function resolve(specifier, context, next) {
+  const result = await next(specifier, context)
+  const match = /node_modules\\/((?:@[^/]+\\/)?[^/]+)\\//.exec(result.url)
+  if (match && !seen.has(match[1])) { seen.add(match[1]); process.stderr.write('LOADED ' + match[1] + '\\n') }
+  return result
+}\n`,
+    )
+    await writeFile(join(hookDir, 'register.mjs'), `import { register } from 'node:module'\nregister(${JSON.stringify(pathToFileURL(join(hookDir, 'hooks.mjs')).href)})\n`)
+    mcp = await startMcp({ ...world.env, NODE_OPTIONS: `--import=${pathToFileURL(join(hookDir, 'register.mjs')).href}` })
+  })
+
+  afterAll(async () => {
+    await mcp?.close()
+    // The private key never shows: not in any tool result, not in the server's log.
+    const key = (await readFile(walletPath(world.home), 'utf8')).trim()
+    const everything = [...outputs, mcp.stderr()].join('\n')
+    expect(everything.includes(key) || everything.includes(key.slice(2)), 'the private key leaked into MCP output').toBe(false)
+    await world.close()
+    await rm(hookDir, { recursive: true, force: true })
+  })
+
+  const call = async (name: string, args: Record<string, unknown>) => {
+    const result = (await mcp.client.callTool({ name, arguments: args })) as CallToolResult
+    outputs.push(JSON.stringify(result))
+    return result
+  }
+
+  it('lists four tools with plain object schemas (no $ref) and honest annotations', async () => {
+    expect(mcp.tools.map((t) => t.name)).toEqual(['generate_image', 'edit_image', 'list_image_models', 'wallet_status'])
+    for (const tool of mcp.tools) {
+      expect(tool.inputSchema.type).toBe('object')
+      const json = JSON.stringify(tool.inputSchema)
+      for (const keyword of ['$ref', '$defs', 'definitions', '$schema', 'anyOf', 'oneOf', 'allOf']) expect(json).not.toContain(keyword)
+      if (tool.inputSchema.required) expect(tool.inputSchema.required.length).toBeGreaterThan(0)
+      expect(tool.description!.length).toBeGreaterThan(40)
+    }
+    const byName = Object.fromEntries(mcp.tools.map((t) => [t.name, t]))
+    expect(byName.generate_image!.inputSchema.required).toEqual(['prompt'])
+    expect(Object.keys(byName.generate_image!.inputSchema.properties!)).toEqual(['prompt', 'model', 'size', 'n'])
+    expect(byName.edit_image!.inputSchema.required).toEqual(['prompt', 'image'])
+    expect(byName.generate_image!.annotations).toMatchObject({ readOnlyHint: false, idempotentHint: false })
+    expect(byName.edit_image!.annotations).toMatchObject({ readOnlyHint: false })
+    expect(byName.list_image_models!.annotations).toMatchObject({ readOnlyHint: true })
+    expect(byName.wallet_status!.annotations).toMatchObject({ readOnlyHint: true })
+    // Paid tools say what they cost.
+    expect(byName.generate_image!.description).toMatch(/\$0\.02–\$0\.10 per image/)
+    expect(byName.edit_image!.description).toMatch(/\$0\.02 per image/)
+  })
+
+  it('answers tools/list without loading viem, x402 or sharp', () => {
+    const loaded = mcp.stderr().match(/^LOADED .+$/gm) ?? []
+    expect(loaded).toContain('LOADED @modelcontextprotocol/sdk')
+    for (const heavy of ['viem', 'sharp', '@x402/core', '@x402/evm']) expect(loaded).not.toContain(`LOADED ${heavy}`)
+  })
+
+  it('generates: text with path, URL, size, model and cost; a file link and a small preview per image', async () => {
+    const before = world.sandbox.usdc.transfers.length
+    const result = await call('generate_image', { prompt: 'two red circles', model: 'flux', size: '1216x832', n: 2 })
+    expect(result.isError, textOf(result)).toBeFalsy()
+    expect(result.structuredContent).toBeUndefined()
+    expect(result.content[0]!.type).toBe('text')
+
+    const links = blocks(result, 'resource_link')
+    expect(links).toHaveLength(2)
+    const text = textOf(result)
+    for (const link of links) {
+      expect(link.uri).toMatch(/^file:\/\//)
+      expect(link.mimeType).toBe('image/png')
+      const path = fileURLToPath(link.uri)
+      expect(path.startsWith(join(world.home, 'images'))).toBe(true)
+      const meta = await sharp(await readFile(path)).metadata()
+      expect(`${meta.width}x${meta.height}`).toBe('1216x832')
+      expect(text).toContain(path)
+      expect(text).toContain(`/images/${link.name}`)
+    }
+    expect(text).toContain('black-forest/flux-1.1-pro')
+    expect(text).toContain('1216x832')
+    expect(text).toContain('$0.081 USDC')
+    await expectPreviews(result, 2, 512)
+    // The whole result stays far from any client's limit (Claude Desktop: 1,048,576 characters).
+    expect(JSON.stringify(result).length).toBeLessThan(2 * PREVIEW_LIMIT)
+
+    expect(world.sandbox.usdc.transfers.length).toBe(before + 1)
+    expect(world.sandbox.usdc.transfers.at(-1)!.amount).toBe(2n * 40_000n + 1000n)
+    // Now that an image was made, the heavy modules are in: the check above could have failed.
+    expect(mcp.stderr()).toMatch(/^LOADED sharp$/m)
+    expect(mcp.stderr()).toMatch(/^LOADED viem$/m)
+  })
+
+  it('edits a local PNG by path', async () => {
+    const source = join(world.home, 'input.png')
+    await sharp({ create: { width: 1024, height: 1024, channels: 3, background: '#2266aa' } }).png().toFile(source)
+    const before = world.sandbox.usdc.transfers.length
+    const result = await call('edit_image', { prompt: 'add a yellow sun', image: source, size: '1536x1024' })
+    expect(result.isError, textOf(result)).toBeFalsy()
+    const [link] = blocks(result, 'resource_link')
+    const meta = await sharp(await readFile(fileURLToPath(link!.uri))).metadata()
+    expect(`${meta.width}x${meta.height}`).toBe('1536x1024')
+    expect(textOf(result)).toContain('openai/gpt-image-1')
+    await expectPreviews(result, 1, 512)
+    expect(world.sandbox.usdc.transfers.length).toBe(before + 1)
+    expect(world.sandbox.usdc.transfers.at(-1)!.amount).toBe(20_000n + 1000n)
+  })
+
+  it('returns a tool error naming the accepted sizes for a bad size, and pays nothing', async () => {
+    const before = world.sandbox.usdc.transfers.length
+    const requestsBefore = world.sandbox.counters.requests
+    const result = await call('generate_image', { prompt: 'a cat', model: 'dall-e-3', size: '512x512' })
+    expect(result.isError).toBe(true)
+    const dalle = MODELS.find((m) => m.id === 'openai/dall-e-3')!
+    expect(textOf(result)).toBe(`openai/dall-e-3 does not take size 512x512. Sizes it accepts: ${dalle.sizes.join(', ')}.`)
+    expect(blocks(result, 'image')).toHaveLength(0)
+    expect(world.sandbox.usdc.transfers.length).toBe(before)
+    expect(world.sandbox.counters.requests).toBe(requestsBefore)
+  })
+
+  it('returns tool errors for invalid input and for editing with a model that cannot edit', async () => {
+    const missing = await call('generate_image', { size: '1024x1024' })
+    expect(missing.isError).toBe(true)
+    expect(textOf(missing)).toMatch(/prompt/)
+    const wrongModel = await call('edit_image', { prompt: 'x', image: join(world.home, 'input.png'), model: 'flux' })
+    expect(wrongModel.isError).toBe(true)
+    expect(textOf(wrongModel)).toBe('black-forest/flux-1.1-pro cannot edit images; use openai/gpt-image-1.')
+  })
+
+  it('lists models and reports the wallet without its key', async () => {
+    const models = await call('list_image_models', {})
+    expect(models.isError).toBeFalsy()
+    for (const model of MODELS) expect(textOf(models)).toContain(model.id)
+    const wallet = await call('wallet_status', {})
+    expect(wallet.isError, textOf(wallet)).toBeFalsy()
+    expect(textOf(wallet)).toContain(world.wallet.address)
+    expect(textOf(wallet)).toMatch(/in 2 payment\(s\)/)
+  })
+})
+
+describe('imagegen mcp: start-up time', () => {
+  it('answers tools/list within a few hundred milliseconds of spawn', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'imagegen-mcp-cold-'))
+    const env = { BLOCKRUN_HOME: home, BLOCKRUN_PROXY_PORT: String(await freePort()) }
+    try {
+      const timings: number[] = []
+      for (let i = 0; i < 3; i++) {
+        const run = await startMcp(env)
+        timings.push(run.coldStartMs)
+        expect(run.tools).toHaveLength(4)
+        await run.close()
+      }
+      const best = Math.min(...timings)
+      console.info(`tools/list cold start: ${timings.join(', ')} ms`)
+      // About 300 ms on a quiet machine (most of it loading the SDK itself); the bound leaves room
+      // for a busy CI box. What keeps it fast is asserted exactly above: no viem, x402 or sharp.
+      expect(best).toBeLessThan(3000)
+      // Listing opened nothing: no wallet was created.
+      expect(existsSync(walletPath(home))).toBe(false)
+    } finally {
+      await rm(home, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('imagegen mcp: long generations', () => {
+  it('sends progress notifications at least every 5 s while a job runs', async () => {
+    const world = await startWorld({ forms: 'job', jobMs: 6000 })
+    const mcp = await startMcp(world.env)
+    try {
+      const notes: Array<Progress & { at: number }> = []
+      const started = Date.now()
+      const result = (await mcp.client.callTool({ name: 'generate_image', arguments: { prompt: 'slow job' } }, undefined, {
+        onprogress: (progress) => notes.push({ ...progress, at: Date.now() }),
+        resetTimeoutOnProgress: true,
+      })) as CallToolResult
+      const finished = Date.now()
+      expect(result.isError, textOf(result)).toBeFalsy()
+      expect(finished - started).toBeGreaterThanOrEqual(6000)
+      expect(notes.length).toBeGreaterThanOrEqual(3)
+      const times = [started, ...notes.map((n) => n.at), finished]
+      for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeLessThanOrEqual(5000)
+      for (let i = 1; i < notes.length; i++) expect(notes[i]!.progress).toBeGreaterThan(notes[i - 1]!.progress)
+      expect(notes.some((n) => /waiting for google\/nano-banana\b.*, \d+ s$/.test(n.message ?? ''))).toBe(true)
+      expect(world.sandbox.usdc.transfers).toHaveLength(1)
+    } finally {
+      await mcp.close()
+      await world.close()
+    }
+  })
+
+  it('a call cancelled while the unpaid request is still out never pays', async () => {
+    const world = await startWorld({ latencyMs: 3000 })
+    const mcp = await startMcp(world.env)
+    try {
+      const controller = new AbortController()
+      const pending = mcp.client.callTool({ name: 'generate_image', arguments: { prompt: 'never mind' } }, undefined, { signal: controller.signal })
+      // Cancel once the first (unpaid) request has reached the upstream and is waiting there.
+      const deadline = Date.now() + 10_000
+      while (world.sandbox.counters.requests === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25))
+      expect(world.sandbox.counters.requests).toBe(1)
+      controller.abort()
+      await expect(pending).rejects.toThrow()
+      // Let the upstream's delayed answer come and go, then look for any payment.
+      await new Promise((r) => setTimeout(r, 3500))
+      expect(world.sandbox.counters.authorizations).toBe(0)
+      expect(world.sandbox.usdc.transfers).toHaveLength(0)
+      const lines = await ledgerLines(world.home)
+      expect(lines.filter((l) => ['signed', 'settled'].includes(l.kind))).toEqual([])
+
+      // The server is still healthy and pays normally for the next call (once).
+      const next = (await mcp.client.callTool({ name: 'generate_image', arguments: { prompt: 'this one' } })) as CallToolResult
+      expect(next.isError, textOf(next)).toBeFalsy()
+      expect(world.sandbox.usdc.transfers).toHaveLength(1)
+      expect(mcp.stderr()).toContain('generate_image cancelled by the client')
+    } finally {
+      await mcp.close()
+      await world.close()
+    }
+  })
+})
+
+describe('imagegen mcp: process model', () => {
+  it('uses a proxy already serving the port (remote mode): its wallet, ledger and store', async () => {
+    const world = await startWorld()
+    const proxy: RunningProxy = await startProxy(resolveSettings({ home: world.home, upstream: world.sandbox.url, port: 0 }))
+    // The MCP server gets an empty home of its own: only the proxy can pay.
+    const ownHome = await mkdtemp(join(tmpdir(), 'imagegen-mcp-remote-'))
+    const mcp = await startMcp({ ...world.env, BLOCKRUN_HOME: ownHome, BLOCKRUN_PROXY_PORT: String(proxy.port), IMAGEGEN_MCP_PREVIEW: '256' })
+    try {
+      const result = (await mcp.client.callTool({ name: 'generate_image', arguments: { prompt: 'via the proxy', size: '1024x1792' } })) as CallToolResult
+      expect(result.isError, textOf(result)).toBeFalsy()
+      const [link] = blocks(result, 'resource_link')
+      const path = fileURLToPath(link!.uri)
+      expect(path.startsWith(join(world.home, 'images'))).toBe(true)
+      expect(textOf(result)).toContain(`${proxy.url}/images/${link!.name}`)
+      const served = await fetch(`${proxy.url}/images/${link!.name}`)
+      expect(served.status).toBe(200)
+      await expectPreviews(result, 1, 256)
+      expect(existsSync(walletPath(ownHome))).toBe(false)
+      expect(mcp.stderr()).toContain(`using the imagegen proxy at http://127.0.0.1:${proxy.port}`)
+      expect((await ledgerLines(world.home)).filter((l) => l.kind === 'settled')).toHaveLength(1)
+    } finally {
+      await mcp.close()
+      await proxy.close()
+      await rm(ownHome, { recursive: true, force: true })
+      await world.close()
+    }
+  })
+
+  it('two servers sharing a home keep one ledger and one budget', async () => {
+    // $0.051 per nano-banana image (price + fee): a $0.20 budget has room for exactly three.
+    const world = await startWorld()
+    const env = { ...world.env, BLOCKRUN_DAILY_BUDGET: '0.20', IMAGEGEN_MCP_PREVIEW: 'off' }
+    const [a, b] = await Promise.all([startMcp(env), startMcp(env)])
+    try {
+      const calls = [a!, b!, a!, b!, a!, b!].map(
+        (run, i) => run.client.callTool({ name: 'generate_image', arguments: { prompt: `shared ${i}` } }) as Promise<CallToolResult>,
+      )
+      const results = await Promise.all(calls)
+      const ok = results.filter((r) => !r.isError)
+      const refused = results.filter((r) => r.isError)
+      expect(ok).toHaveLength(3)
+      for (const r of ok) expect(blocks(r, 'image')).toHaveLength(0)
+      for (const r of refused) expect(textOf(r)).toMatch(/24-hour budget of \$0\.20/)
+      expect(world.sandbox.usdc.transfers).toHaveLength(3)
+      const lines = await ledgerLines(world.home)
+      const settled = lines.filter((l) => l.kind === 'settled')
+      expect(settled).toHaveLength(3)
+      expect(new Set(settled.map((l) => l.id)).size).toBe(3)
+      const status = textOf((await a!.client.callTool({ name: 'wallet_status', arguments: {} })) as CallToolResult)
+      expect(status).toContain('$0.153 in 3 payment(s)')
+    } finally {
+      await Promise.all([a!.close(), b!.close()])
+      await world.close()
+    }
+  })
+
+  it('reports a bad setting on every call instead of failing to start', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'imagegen-mcp-badcfg-'))
+    const mcp = await startMcp({ BLOCKRUN_HOME: home, BLOCKRUN_PROXY_PORT: String(await freePort()), BLOCKRUN_DAILY_BUDGET: 'lots' })
+    try {
+      expect(mcp.tools).toHaveLength(4)
+      const result = (await mcp.client.callTool({ name: 'generate_image', arguments: { prompt: 'x' } })) as CallToolResult
+      expect(result.isError).toBe(true)
+      expect(textOf(result)).toContain('daily budget: expected a dollar amount such as 0.50, got "lots"')
+    } finally {
+      await mcp.close()
+      await rm(home, { recursive: true, force: true })
+    }
+  })
+
+  it('tells how to fund an empty wallet', async () => {
+    const world = await startWorld({}, 0n)
+    const mcp = await startMcp(world.env)
+    try {
+      const result = (await mcp.client.callTool({ name: 'generate_image', arguments: { prompt: 'no money' } })) as CallToolResult
+      expect(result.isError).toBe(true)
+      expect(textOf(result)).toMatch(/does not hold enough USDC/)
+      expect(textOf(result)).toMatch(/Nothing was charged\. Fund your wallet with USDC on Base at blockrun\.ai/)
+      expect(textOf(result)).toContain(world.wallet.address)
+      expect(world.sandbox.usdc.transfers).toHaveLength(0)
+    } finally {
+      await mcp.close()
+      await world.close()
+    }
+  })
+})
