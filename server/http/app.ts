@@ -8,6 +8,7 @@ import { HTTPException } from 'hono/http-exception'
 import { ImagegenError, toImagegenError } from '../errors.js'
 import type { ImageService } from '../service.js'
 import { localOnly } from './middleware/local-only/index.js'
+import { editRoutes } from './routes/edits.js'
 import { fileRoutes } from './routes/files.js'
 import { imageRoutes } from './routes/images.js'
 import { infoRoutes } from './routes/info.js'
@@ -38,6 +39,12 @@ export function createProxyApp({ service, port, maxBodyBytes, log }: ProxyAppPar
   // Edits carry images (base64 in JSON, or multipart), so their limit follows the input cap;
   // everything else is small.
   const editLimit = maxBodyBytes ?? Math.ceil(service.settings.maxInputBytes * 2.8) + 64 * 1024
+  app.use(async (c, next) => {
+    await next()
+    // Answered without reading the body (refused, too large, no such route): the unread rest
+    // would be taken for the next request on a kept-alive connection, so this connection ends.
+    if (c.req.raw.body && !c.req.raw.bodyUsed) c.res.headers.set('connection', 'close')
+  })
   app.use(localOnly({ port, host: service.settings.host }))
   app.use('/v1/images/image2image', limitBody(editLimit))
   app.use('/v1/images/edits', limitBody(editLimit))
@@ -45,12 +52,11 @@ export function createProxyApp({ service, port, maxBodyBytes, log }: ProxyAppPar
   app.route('/', infoRoutes(service))
   app.route('/', fileRoutes(service.store))
   app.route('/', imageRoutes(service))
+  app.route('/', editRoutes(service))
   app.notFound((c) => c.json(new ImagegenError({ status: 404, type: 'not_found_error', message: `No route ${c.req.method} ${c.req.path}.`, code: 'route_not_found' }).toJSON(), 404))
   app.onError((error, c) => {
     const mapped = error instanceof HTTPException ? new ImagegenError({ status: error.status, type: 'invalid_request_error', message: error.message }) : toImagegenError(error)
     if (mapped.status >= 500) log?.(`${c.req.method} ${c.req.path} → ${mapped.status} ${mapped.message}${mapped.cause instanceof Error ? ` (${mapped.cause.message})` : ''}`)
-    // An over-size body is answered before it is read; the connection cannot be reused after that.
-    if (mapped.code === 'body_too_large') c.header('connection', 'close')
     return c.json(mapped.toJSON(), mapped.status as 400)
   })
   return app

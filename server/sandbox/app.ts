@@ -155,7 +155,7 @@ export function createSandbox(options: SandboxOptions = {}) {
     if (inject('error-after-settle')) return c.json({ error: 'Internal error while generating' }, 500, settlement.headers)
     if (inject('reset-after-pay')) return dropConnection(c)
     const result = JSON.stringify({ created: Math.floor(Date.now() / 1000), data: images.map((image) => toItem(image, origin(c))) })
-    if (inject('close-mid-body')) return halfBody(result, settlement.headers)
+    if (inject('close-mid-body')) return halfBody(c, result, settlement.headers)
     return c.body(result, 200, { 'content-type': 'application/json', ...settlement.headers })
   }
 
@@ -202,7 +202,7 @@ export function createSandbox(options: SandboxOptions = {}) {
     const name = c.req.param('name')
     const png = files.get(name)
     if (!png) return c.json({ error: 'Not found' }, 404)
-    if (truncated.has(name)) return halfBody(png, { 'content-type': 'image/png' }, png.length)
+    if (truncated.has(name)) return halfBody(c, png, { 'content-type': 'image/png' }, png.length)
     return c.body(new Uint8Array(png), 200, { 'content-type': 'image/png', 'content-length': String(png.length) })
   })
 
@@ -235,13 +235,13 @@ function dropConnection(c: Context): Response {
   return new Response(null, { status: 500 })
 }
 
-/** Sends the first half of `body`, then breaks the stream (the connection closes mid-body). */
-function halfBody(body: string | Buffer, headers: Record<string, string>, declaredLength?: number): Response {
+/** Sends the first half of `body`, then drops the connection (it closes mid-body). */
+function halfBody(c: Context, body: string | Buffer, headers: Record<string, string>, declaredLength?: number): Response {
   const bytes = typeof body === 'string' ? Buffer.from(body) : body
   const stream = new ReadableStream<Uint8Array>({
     start(controller) {
       controller.enqueue(new Uint8Array(bytes.subarray(0, Math.floor(bytes.length / 2))))
-      setTimeout(() => controller.error(new Error('sandbox fault: connection closed mid-body')), 10)
+      setTimeout(() => (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.socket.destroy(), 20)
     },
   })
   return new Response(stream, { status: 200, headers: { 'content-type': 'application/json', ...headers, ...(declaredLength ? { 'content-length': String(declaredLength) } : {}) } })
