@@ -13,7 +13,24 @@ export function decodeDataUri(field: InputField, uri: string, maxBytes: number):
   const header = comma < 0 ? '' : uri.slice(5, comma)
   if (comma < 0) throw refuseInput(field, 'the data URI has no "," before its data.', 'invalid_data_uri')
   if (!/;base64$/i.test(header)) throw refuseInput(field, 'the data URI must be base64-encoded (data:image/png;base64,...).', 'invalid_data_uri')
-  return decodeBase64(field, uri.slice(comma + 1), maxBytes, 'the data URI')
+  return decodeBase64(field, uri.slice(comma + 1), maxBytes, dataUriLabel(uri))
+}
+
+/**
+ * How a data URI is named in messages. Uploads (multipart) carry the file's name as a `name`
+ * parameter (RFC 2397 allows parameters), so the caller reads about "the uploaded file".
+ */
+export function dataUriLabel(uri: string): string {
+  const header = uri.slice(5, Math.max(5, uri.indexOf(',')))
+  const name = /;name=([^;,]*)/i.exec(header)?.[1]
+  if (name === undefined) return 'the data URI'
+  let decoded = name
+  try {
+    decoded = decodeURIComponent(name)
+  } catch {
+    // keep it as sent
+  }
+  return `the uploaded file ${JSON.stringify(decoded.slice(0, 100))}`
 }
 
 /** `label` names the input in messages ("the data URI", "the base64 data"). */

@@ -65,7 +65,7 @@ export async function downloadImage(url: URL, options: DownloadOptions): Promise
   } catch (error) {
     if (options.signal?.aborted) throw options.signal.reason
     if (deadline.aborted) throw refuseInput(field, `downloading ${first} took longer than ${Math.round(timeoutMs / 1000)} s.`, 'download_timeout')
-    if (error instanceof RefusedAddressError) throw refusedAddress(field, current, error)
+    if (error instanceof RefusedAddressError) throw refusedAddress(field, current, url, error)
     if (error instanceof IdleTimeout) throw refuseInput(field, `${displayUrl(current)} stopped sending data.`, 'download_timeout')
     if (error instanceof ImagegenError) throw error
     throw refuseInput(field, `downloading ${displayUrl(current)} failed: ${describeNetworkError(error)}.`, 'download_failed')
@@ -120,9 +120,10 @@ async function readBody(response: IncomingMessage, url: URL, { field, maxBytes }
   return Buffer.concat(chunks, total)
 }
 
-function refusedAddress(field: InputField, url: URL, error: RefusedAddressError) {
+function refusedAddress(field: InputField, url: URL, first: URL, error: RefusedAddressError) {
+  const via = url.href === first.href ? '' : ` (redirected from ${displayUrl(first)})`
   const allowHint = error.addressClass === 'loopback' || error.addressClass === 'private' ? ' Set allowPrivateUrls (BLOCKRUN_ALLOW_PRIVATE_URLS=1) to allow local network addresses.' : ''
-  return refuseInput(field, `${displayUrl(url)} is refused: ${error.message}.${allowHint}`, 'url_address_refused')
+  return refuseInput(field, `${displayUrl(url)}${via} is refused: ${error.message}.${allowHint}`, 'url_address_refused')
 }
 
 class IdleTimeout extends Error {

@@ -16,7 +16,7 @@ export class RefusedAddressError extends Error {
     readonly address: string,
     readonly addressClass: Exclude<AddressClass, 'public'>,
   ) {
-    super(`${host} resolves to ${describeClass(addressClass)} (${address})`)
+    super(host === address ? `${address} is ${describeClass(addressClass)}` : `${host} resolves to ${describeClass(addressClass)} (${address})`)
   }
 }
 

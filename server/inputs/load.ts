@@ -3,7 +3,7 @@
  * What the bytes are is checked afterwards, the same way for all forms (image-check).
  */
 import type { ImageStore } from '../store/images.js'
-import { decodeBase64, decodeDataUri } from './base64.js'
+import { dataUriLabel, decodeBase64, decodeDataUri } from './base64.js'
 import { downloadImage } from './download.js'
 import { readLocalFile } from './local-file.js'
 import { ownImageName, readOwnImage } from './own-url.js'
@@ -25,7 +25,7 @@ export async function loadInput(field: InputField, reference: string, context: L
   const parsed = parseReference(field, reference)
   switch (parsed.kind) {
     case 'data-uri':
-      return { bytes: decodeDataUri(field, parsed.text, context.maxBytes), label: 'the data URI' }
+      return { bytes: decodeDataUri(field, parsed.text, context.maxBytes), label: dataUriLabel(parsed.text) }
     case 'base64':
       return { bytes: decodeBase64(field, parsed.text, context.maxBytes), label: 'the base64 data' }
     case 'path':

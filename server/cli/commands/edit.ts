@@ -1,3 +1,4 @@
+import { absolutizeReference } from '../../inputs/reference.js'
 import { parseCommand, settingsFromFlags } from '../options.js'
 import { runImageCommand } from './generate.js'
 
@@ -16,6 +17,16 @@ export async function run(args: string[]): Promise<number | void> {
     process.stderr.write('usage: imagegen edit <image> "<prompt>" [--mask PATH|URL] [--size WxH] [--out PATH]\n')
     return 2
   }
-  const input = { image, prompt, mask: values.mask, model: values.model, size: values.size, n: values.n === undefined ? undefined : Number(values.n) }
+  // The proxy refuses relative paths (its working directory is not ours), so they are made
+  // absolute here, where "photo.png" means the file next to the user.
+  const cwd = process.cwd()
+  const input = {
+    image: absolutizeReference(image, cwd),
+    prompt,
+    mask: values.mask === undefined ? undefined : absolutizeReference(values.mask, cwd),
+    model: values.model,
+    size: values.size,
+    n: values.n === undefined ? undefined : Number(values.n),
+  }
   return runImageCommand(settingsFromFlags(values), (core, options) => core.edit(input, options), values)
 }

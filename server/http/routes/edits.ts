@@ -1,0 +1,84 @@
+/**
+ * `POST /v1/images/edits`: OpenAI's multipart edit endpoint, so `openai.images.edit({image, mask,
+ * prompt})` works against this proxy. Uploaded files become data URIs and go through the same
+ * `ImageService.edit` as `/v1/images/image2image`: the same input checks (bytes sniffed, size cap,
+ * mask dimensions), the same payment, storage and response. A text field in place of a file (a
+ * URL or a path) is taken as a reference, exactly as in the JSON route.
+ *
+ * OpenAI-only options the gateway has no use for (quality, background, output_format, user...)
+ * are accepted and ignored; streaming is refused because the gateway does not stream edits.
+ */
+import { Hono } from 'hono'
+import { invalidRequest } from '../../errors.js'
+import type { ImageService } from '../../service.js'
+import { imagesResponse } from '../respond.js'
+
+export function editRoutes(service: ImageService): Hono {
+  const routes = new Hono()
+  routes.post('/v1/images/edits', async (c) => {
+    const form = await readMultipartForm(c.req.raw)
+    const input = await editInputFromForm(form)
+    const result = await service.edit(input, { signal: c.req.raw.signal })
+    return c.json(await imagesResponse(result, input.response_format === 'b64_json' ? 'b64_json' : 'url'))
+  })
+  return routes
+}
+
+async function readMultipartForm(request: Request): Promise<FormData> {
+  const type = request.headers.get('content-type') ?? ''
+  if (!/^multipart\/form-data\b/i.test(type)) throw invalidRequest('The body must be multipart/form-data (OpenAI images.edit shape); for JSON use /v1/images/image2image.', undefined, 'invalid_content_type')
+  try {
+    return await request.formData()
+  } catch {
+    throw invalidRequest('The multipart body could not be parsed.', undefined, 'invalid_multipart')
+  }
+}
+
+type EditFormInput = {
+  prompt?: string
+  image?: string
+  mask?: string
+  model?: string
+  size?: string
+  n?: number | string
+  response_format?: string
+}
+
+/** The form as the EditRequest the service validates; files become data URIs. */
+async function editInputFromForm(form: FormData): Promise<EditFormInput> {
+  const stream = text(form, 'stream')
+  if (stream !== undefined && stream !== 'false') throw invalidRequest('Streaming edits are not supported.', 'stream', 'unsupported_stream')
+  const images = [...form.getAll('image'), ...form.getAll('image[]')]
+  if (images.length > 1) throw invalidRequest('Send one image per edit.', 'image', 'too_many_images')
+  const masks = form.getAll('mask')
+  if (masks.length > 1) throw invalidRequest('Send at most one mask.', 'mask', 'too_many_masks')
+  const n = text(form, 'n')
+  const input: EditFormInput = {
+    prompt: text(form, 'prompt'),
+    image: images[0] === undefined ? undefined : await asReference(images[0]),
+    mask: masks[0] === undefined ? undefined : await asReference(masks[0]),
+    model: text(form, 'model'),
+    size: text(form, 'size'),
+    // Multipart sends text; a whole number becomes a number, anything else is left for the schema to refuse.
+    n: n === undefined ? undefined : /^\d+$/.test(n) ? Number(n) : n,
+    response_format: text(form, 'response_format'),
+  }
+  return Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined && value !== '')) as EditFormInput
+}
+
+function text(form: FormData, name: string): string | undefined {
+  const value = form.get(name)
+  return typeof value === 'string' ? value : undefined
+}
+
+/**
+ * A file's bytes as a data URI for the resolver, which sniffs them (the part's Content-Type is not
+ * trusted, so it is not used); its file name rides along so refusals can name it. A text part is a
+ * reference (URL, path, data URI) as in JSON.
+ */
+async function asReference(part: FormDataEntryValue): Promise<string> {
+  if (typeof part === 'string') return part
+  const bytes = Buffer.from(await part.arrayBuffer())
+  const name = part.name ? `;name=${encodeURIComponent(part.name)}` : ''
+  return `data:application/octet-stream${name};base64,${bytes.toString('base64')}`
+}

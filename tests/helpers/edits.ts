@@ -1,0 +1,42 @@
+/**
+ * Shared expectations for edit tests: what the sandbox renders for an edit of given input bytes,
+ * and the assertion that a refused request reached neither the upstream nor the payment rail.
+ */
+import { readFile } from 'node:fs/promises'
+import sharp from 'sharp'
+import { expect } from 'vitest'
+import { renderImage } from '../../server/sandbox/render.js'
+import type { JsonResponse, Stack } from './stack.js'
+
+/** gpt-image-1's catalog price plus the sandbox's per-call fee, base units. */
+export const EDIT_PRICE = 20_000n + 1000n
+
+/**
+ * The PNG the sandbox returns for an edit: its render seed names the byte length and dimensions
+ * of the image it received, so equal output proves those exact bytes arrived.
+ */
+export async function expectedEdit(prompt: string, input: Buffer, masked: boolean, size = '1024x1024', index = 0): Promise<Buffer> {
+  const meta = await sharp(input).metadata()
+  const [width, height] = size.split('x').map(Number) as [number, number]
+  const seed = ` [edit of ${input.length} bytes ${meta.width}x${meta.height}${masked ? ' masked' : ''}]`
+  return renderImage({ prompt: `${prompt}${seed}`, width, height, index })
+}
+
+/** A 200 whose one stored image is the sandbox's edit of `input`, paid once at the edit price. */
+export async function expectEditResult(stack: Stack, response: JsonResponse, prompt: string, input: Buffer, options: { masked?: boolean; size?: string; transfersBefore: number }) {
+  expect(response.status, JSON.stringify(response.body)).toBe(200)
+  expect(response.body.model).toBe('openai/gpt-image-1')
+  expect(response.body.data).toHaveLength(1)
+  const stored = await readFile(response.body.data[0].path)
+  expect(stored.equals(await expectedEdit(prompt, input, options.masked ?? false, options.size))).toBe(true)
+  expect(stack.sandbox.usdc.transfers.length).toBe(options.transfersBefore + 1)
+  expect(stack.sandbox.usdc.transfers.at(-1)!.amount).toBe(EDIT_PRICE)
+}
+
+/** A 400 in OpenAI's error shape, naming `param`, with no upstream image request and no payment. */
+export function expectRefusedBeforeUpstream(stack: Stack, response: JsonResponse, param: string, counts: { imageRequests: number; transfers: number }) {
+  expect(response.status, JSON.stringify(response.body)).toBe(400)
+  expect(response.body).toEqual({ error: { message: expect.any(String), type: 'invalid_request_error', param, code: expect.any(String) } })
+  expect(stack.sandbox.counters.imageRequests).toBe(counts.imageRequests)
+  expect(stack.sandbox.usdc.transfers.length).toBe(counts.transfers)
+}
