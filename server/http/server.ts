@@ -12,7 +12,11 @@ export type RunningProxy = {
   url: string
   port: number
   service: ImageService
-  close(): Promise<void>
+  /**
+   * Stops accepting connections, lets requests in flight finish for up to `graceMs` (default
+   * 30 s; a paid generation should not be cut off), then closes what is left and the ledger.
+   */
+  close(options?: { graceMs?: number }): Promise<void>
 }
 
 export type StartProxyOptions = { log?: (line: string) => void }
@@ -35,8 +39,13 @@ export async function startProxy(settings: Settings, { log }: StartProxyOptions 
     url: `http://${urlHost}:${port}`,
     port,
     service,
-    async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()))
+    async close({ graceMs = 30_000 } = {}) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      const http = server as ServerType & { closeIdleConnections?: () => void; closeAllConnections?: () => void }
+      http.closeIdleConnections?.()
+      const cutoff = setTimeout(() => http.closeAllConnections?.(), graceMs)
+      await closed
+      clearTimeout(cutoff)
       await service.close()
     },
   }

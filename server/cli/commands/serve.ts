@@ -2,8 +2,9 @@ import { startProxy } from '../../http/server.js'
 import { parseCommand, settingsFromFlags } from '../options.js'
 
 export async function run(args: string[]): Promise<number | void> {
-  const { values } = parseCommand(args, {})
+  const { values } = parseCommand(args, { 'grace-seconds': { type: 'string' } })
   const settings = settingsFromFlags(values)
+  const graceMs = Number(values['grace-seconds'] ?? 30) * 1000
   const proxy = await startProxy(settings, { log: (line) => process.stderr.write(`${line}\n`) })
   const { service } = proxy
   process.stderr.write(
@@ -11,11 +12,14 @@ export async function run(args: string[]): Promise<number | void> {
       `  wallet   ${service.wallet.address} (${service.wallet.source === 'created' ? `new, saved to ${service.wallet.path}` : service.wallet.source === 'env' ? 'from BLOCKRUN_WALLET_KEY' : service.wallet.path})\n` +
       `  upstream ${settings.upstream}\n  images   ${service.store.dir}\n`,
   )
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve()
-    process.once('SIGINT', stop)
-    process.once('SIGTERM', stop)
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'))
+    process.once('SIGTERM', () => resolve('SIGTERM'))
   })
-  process.stderr.write('imagegen proxy stopping\n')
-  await proxy.close()
+  // A second signal means "now": skip the grace period.
+  process.once('SIGINT', () => process.exit(130))
+  process.once('SIGTERM', () => process.exit(143))
+  process.stderr.write(`imagegen proxy stopping (${signal}): finishing requests in flight, up to ${graceMs / 1000} s\n`)
+  await proxy.close({ graceMs })
+  process.stderr.write('imagegen proxy stopped\n')
 }
