@@ -29,6 +29,9 @@ const INSTRUCTIONS =
   '(pass the path or URL of an earlier result as is), wallet_status for balance and budget. ' +
   'Every result names each image by absolute file path and URL: show or link them to the user.'
 
+/** How much longer than the upstream deadline a whole call may take (inputs, storing, previews). */
+const CALL_DEADLINE_MARGIN_MS = 30_000
+
 export type McpServerOptions = {
   env?: NodeJS.ProcessEnv
   log?: (line: string) => void
@@ -97,7 +100,11 @@ export function createMcpServer({ env = process.env, log = stderrLog }: McpServe
       onSendError: (error) => log(`progress notification failed: ${error instanceof Error ? error.message : String(error)}`),
     })
     // The client's cancellation (notifications/cancelled) and our own shutdown both abort the call.
-    const signal = AbortSignal.any([extra.signal, inFlight.signal])
+    // The core bounds the upstream wait (BLOCKRUN_TIMEOUT_SECONDS) with its own message; the outer
+    // deadline, a little later, also bounds what the core does not time (a proxy that hangs).
+    const signals = [extra.signal, inFlight.signal]
+    if (!(settings instanceof ImagegenError)) signals.push(AbortSignal.timeout(settings.upstreamTimeoutMs + CALL_DEADLINE_MARGIN_MS))
+    const signal = AbortSignal.any(signals)
     try {
       const opened = await core.get()
       const output = await tool.execute(opened, request.params.arguments ?? {}, { signal, onProgress: (p) => progress.update(p) })

@@ -43,8 +43,14 @@ async function startMcp(env: Record<string, string>): Promise<McpRun & { tools: 
   let stderr = ''
   transport.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')))
   const client = new Client({ name: 'imagegen-test', version: '1.0.0' })
-  await client.connect(transport)
-  const { tools } = await client.listTools()
+  let tools
+  try {
+    await client.connect(transport)
+    ;({ tools } = await client.listTools())
+  } catch (error) {
+    await client.close().catch(() => {})
+    throw new Error(`imagegen mcp did not start: ${error instanceof Error ? error.message : String(error)}\nstderr:\n${stderr}`)
+  }
   const coldStartMs = Math.round(performance.now() - started)
   return { client, tools, coldStartMs, stderr: () => stderr, close: () => client.close() }
 }
@@ -343,6 +349,25 @@ describe('imagegen mcp: long generations', () => {
       expect(next.isError, textOf(next)).toBeFalsy()
       expect(world.sandbox.usdc.transfers).toHaveLength(1)
       expect(mcp.stderr()).toContain('generate_image cancelled by the client')
+    } finally {
+      await mcp.close()
+      await world.close()
+    }
+  })
+})
+
+describe('imagegen mcp: upstream deadline', () => {
+  it('gives up on a slow upstream after BLOCKRUN_TIMEOUT_SECONDS, saying so, and pays nothing', async () => {
+    const world = await startWorld({ latencyMs: 4000 })
+    const mcp = await startMcp({ ...world.env, BLOCKRUN_TIMEOUT_SECONDS: '1' })
+    try {
+      const started = Date.now()
+      const result = (await mcp.client.callTool({ name: 'generate_image', arguments: { prompt: 'too slow' } })) as CallToolResult
+      expect(Date.now() - started).toBeLessThan(3500)
+      expect(result.isError).toBe(true)
+      expect(textOf(result)).toMatch(/^google\/nano-banana did not finish within 1 s\..*BLOCKRUN_TIMEOUT_SECONDS/)
+      await new Promise((r) => setTimeout(r, 3500))
+      expect(world.sandbox.usdc.transfers).toHaveLength(0)
     } finally {
       await mcp.close()
       await world.close()
