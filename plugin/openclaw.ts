@@ -1,0 +1,46 @@
+/**
+ * The OpenClaw entry (`package.json` → `openclaw.extensions`). OpenClaw calls `register(api)`
+ * several times per start (discovery, tool discovery, full activation); everything registered here
+ * is inert until called, and the only thing that opens a socket, the proxy service, is registered
+ * in `full` mode only and started by the gateway.
+ *
+ * - service `imagegen-proxy`: the local proxy on the configured port (or a compatible one reused);
+ * - tools generate_image, edit_image, list_image_models, wallet_status (shared with the MCP server);
+ * - image generation provider `imagegen` for `image_generate` and `openclaw infer image ...`.
+ *
+ * Settings: plugin config over the `BLOCKRUN_*` environment over defaults. A config mistake is
+ * logged and returned by every tool call; it never throws out of `register`.
+ */
+import { agentTools } from './openclaw/agent-tools.js'
+import { loadPluginSettings } from './openclaw/config.js'
+import type { OpenClawPluginApi } from './openclaw/host.js'
+import { imageGenerationProvider } from './openclaw/provider.js'
+import { CoreAccess } from './openclaw/runtime.js'
+import { createProxyService } from './openclaw/service.js'
+
+export const PLUGIN_ID = 'imagegen'
+
+/** Modes whose loads cannot use runtime capabilities (OpenClaw throws on access there). */
+const METADATA_ONLY = new Set(['cli-metadata', 'setup-only'])
+
+const plugin = {
+  id: PLUGIN_ID,
+  name: 'BlockRun Image Generation',
+  description: 'Image generation and editing paid per call in USDC from a BlockRun wallet (x402): local proxy, agent tools and an image generation provider.',
+  register(api: OpenClawPluginApi): void {
+    if (METADATA_ONLY.has(api.registrationMode)) return
+    const loaded = loadPluginSettings(api.pluginConfig)
+    const access = new CoreAccess(loaded)
+    const previewEdge = loaded.ok ? loaded.previewEdge : 0
+    if (!loaded.ok && api.registrationMode === 'full')
+      api.logger.error(`imagegen: ${loaded.error} Until it is fixed the image proxy does not start and the imagegen tools and provider report this error.`)
+
+    for (const tool of agentTools({ access, logger: api.logger, previewEdge })) api.registerTool(tool)
+    api.registerImageGenerationProvider(imageGenerationProvider(access))
+    // Registered in every runtime mode so `openclaw plugins inspect` lists it, but it can only
+    // start from a full registration: a discovery pass must never bind the port.
+    api.registerService(createProxyService(access, api.logger, { canStart: api.registrationMode === 'full' }))
+  },
+}
+
+export default plugin

@@ -1,0 +1,93 @@
+/**
+ * The slice of OpenClaw's plugin API this plugin uses, written out structurally.
+ *
+ * Why not import `openclaw/plugin-sdk`: OpenClaw needs Node 24 and is never a dependency of this
+ * package (CI runs Node 20, and the host supplies its own API object at runtime). These types
+ * mirror openclaw@2026.9.6's `OpenClawPluginApi`, `AnyAgentTool` and `ImageGenerationProvider`
+ * closely enough that the real host accepts what we register; the acceptance script checks that
+ * against the real host.
+ */
+
+export type PluginLogger = {
+  debug?: (message: string) => void
+  info: (message: string) => void
+  warn: (message: string) => void
+  error: (message: string) => void
+}
+
+export type RegistrationMode = 'full' | 'discovery' | 'tool-discovery' | 'setup-only' | 'setup-runtime' | 'cli-metadata'
+
+export type TextContent = { type: 'text'; text: string }
+export type ImageContent = { type: 'image'; data: string; mimeType: string }
+
+export type AgentToolResult = {
+  content: Array<TextContent | ImageContent>
+  details: unknown
+  /** Channel-safe progress for partial updates; never shown to the model. */
+  progress?: { text: string; visibility: 'channel'; privacy: 'public'; id?: string }
+}
+
+export type AgentTool = {
+  name: string
+  label: string
+  description: string
+  /** JSON Schema of the parameters (OpenClaw accepts plain JSON Schema as well as TypeBox). */
+  parameters: Record<string, unknown>
+  execute(toolCallId: string, params: unknown, signal?: AbortSignal, onUpdate?: (partial: AgentToolResult) => void): Promise<AgentToolResult>
+}
+
+export type ServiceContext = {
+  stateDir?: string
+  logger?: PluginLogger
+  serviceHealth?: { reportFailure(error: unknown): void; clearFailure(): void }
+}
+
+export type PluginService = {
+  id: string
+  start(ctx: ServiceContext): void | Promise<void>
+  stop?(ctx: ServiceContext): void | Promise<void>
+}
+
+export type SourceImage = { buffer: Buffer; mimeType: string; fileName?: string }
+
+export type ImageGenerationRequest = {
+  provider: string
+  model: string
+  prompt: string
+  timeoutMs?: number
+  count?: number
+  size?: string
+  aspectRatio?: string
+  resolution?: '1K' | '2K' | '4K'
+  inputImages?: SourceImage[]
+}
+
+export type GeneratedImage = { buffer: Buffer; mimeType: string; fileName?: string; revisedPrompt?: string; metadata?: Record<string, unknown> }
+
+export type ImageGenerationResult = { images: GeneratedImage[]; model?: string; metadata?: Record<string, unknown> }
+
+export type ImageGenerationProvider = {
+  id: string
+  label?: string
+  defaultModel?: string
+  defaultTimeoutMs?: number
+  models?: string[]
+  capabilities: {
+    generate: { maxCount?: number; supportsSize?: boolean; supportsAspectRatio?: boolean; supportsResolution?: boolean }
+    edit: { enabled: boolean; maxCount?: number; maxInputImages?: number; supportsSize?: boolean; supportsAspectRatio?: boolean; supportsResolution?: boolean }
+    geometry?: { sizes?: string[]; sizesByModel?: Record<string, string[]>; aspectRatios?: string[]; resolutions?: Array<'1K' | '2K' | '4K'>; resolutionsByModel?: Record<string, Array<'1K' | '2K' | '4K'>> }
+  }
+  isConfigured?(ctx: unknown): boolean
+  generateImage(req: ImageGenerationRequest): Promise<ImageGenerationResult>
+}
+
+/** What `register(api)` receives. Only the members this plugin touches. */
+export type OpenClawPluginApi = {
+  id: string
+  registrationMode: RegistrationMode
+  pluginConfig?: Record<string, unknown>
+  logger: PluginLogger
+  registerTool(tool: AgentTool, options?: { name?: string; optional?: boolean }): void
+  registerService(service: PluginService): void
+  registerImageGenerationProvider(provider: ImageGenerationProvider): void
+}

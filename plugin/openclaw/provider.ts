@@ -1,0 +1,94 @@
+/**
+ * The image generation provider "imagegen": OpenClaw's own `image_generate` tool and
+ * `openclaw infer image generate|edit --model imagegen/<model>` run through the BlockRun wallet.
+ *
+ * Requests go through the same core as the tools (the service's proxy, or in-process under
+ * `openclaw infer`), so they pass the same spend policy and land in the same ledger. The stored
+ * file is read back and handed to OpenClaw, which writes its own copy where it was asked to.
+ */
+import { readFile } from 'node:fs/promises'
+import { DEFAULT_EDIT_MODEL, DEFAULT_MODEL, findModel, MODELS } from '../../server/catalog.js'
+import type { ImageResult } from '../../server/service.js'
+import { chooseSize } from './geometry.js'
+import type { GeneratedImage, ImageGenerationProvider, ImageGenerationRequest } from './host.js'
+import type { CoreAccess } from './runtime.js'
+
+export const PROVIDER_ID = 'imagegen'
+
+/** High-quality generations take 60–180 s; OpenClaw's default would cut them off. */
+const DEFAULT_TIMEOUT_MS = 300_000
+
+export function imageGenerationProvider(access: CoreAccess): ImageGenerationProvider {
+  const editModel = findModel(DEFAULT_EDIT_MODEL)!
+  return {
+    id: PROVIDER_ID,
+    label: 'BlockRun images (paid from your x402 wallet)',
+    defaultModel: access.loaded.ok ? access.loaded.settings.defaultModel : DEFAULT_MODEL,
+    defaultTimeoutMs: DEFAULT_TIMEOUT_MS,
+    models: MODELS.map((m) => m.id),
+    capabilities: {
+      generate: { maxCount: Math.max(...MODELS.map((m) => m.maxN)), supportsSize: true, supportsAspectRatio: true, supportsResolution: true },
+      edit: { enabled: true, maxCount: editModel.maxN, maxInputImages: 1, supportsSize: true, supportsAspectRatio: true },
+      geometry: {
+        sizesByModel: Object.fromEntries(MODELS.map((m) => [m.id, [...m.sizes]])),
+        resolutionsByModel: { 'google/nano-banana-pro': ['1K', '2K', '4K'] },
+      },
+    },
+    // The wallet is created on first use, so there is nothing to set up before the first call;
+    // an unfunded wallet is reported by the call itself, with the address to fund.
+    isConfigured: () => true,
+    generateImage: (request) => generate(access, request),
+  }
+}
+
+async function generate(access: CoreAccess, request: ImageGenerationRequest): Promise<{ images: GeneratedImage[]; model: string; metadata: Record<string, unknown> }> {
+  const notes: string[] = []
+  const asked = findModel(request.model)
+  if (!asked) throw new Error(`imagegen: unknown model "${request.model}". Models: ${MODELS.map((m) => m.id).join(', ')}.`)
+  const inputs = request.inputImages ?? []
+  const editing = inputs.length > 0
+  let model = asked
+  if (editing && !model.edit) {
+    // Only gpt-image-1 edits (and it is the cheapest): use it rather than fail an edit that
+    // arrived with the provider's default generation model.
+    model = findModel(DEFAULT_EDIT_MODEL)!
+    notes.push(`${asked.id} cannot edit images; the edit ran on ${model.id}.`)
+  }
+  if (inputs.length > 1) notes.push(`only the first of ${inputs.length} input images was used.`)
+  const size = chooseSize(model, request)
+  if (size && request.size && size !== request.size) notes.push(`${model.id} does not make ${request.size}; made ${size}.`)
+
+  const body = {
+    prompt: request.prompt,
+    model: model.id,
+    ...(size ? { size } : {}),
+    ...(request.count !== undefined ? { n: request.count } : {}),
+  }
+  const signal = AbortSignal.timeout(request.timeoutMs ?? DEFAULT_TIMEOUT_MS)
+  const result: ImageResult = await access.run((core) =>
+    editing ? core.edit({ ...body, image: dataUri(inputs[0]!.buffer, inputs[0]!.mimeType) }, { signal }) : core.generate(body, { signal }),
+  )
+  const images = await Promise.all(
+    result.images.map(async (image) => ({
+      buffer: await readFile(image.path),
+      mimeType: image.mimeType,
+      fileName: image.file,
+      ...(image.revisedPrompt ? { revisedPrompt: image.revisedPrompt } : {}),
+      metadata: { path: image.path, url: image.url },
+    })),
+  )
+  const cost = result.cost
+  return {
+    images,
+    model: result.model,
+    metadata: {
+      size: result.size,
+      ...(notes.length ? { notes } : {}),
+      cost: cost ? { usd: cost.usd, amount: cost.amount.toString(), network: cost.network, transaction: cost.transaction ?? null, status: cost.status } : null,
+    },
+  }
+}
+
+function dataUri(buffer: Buffer, mimeType: string): string {
+  return `data:${mimeType || 'image/png'};base64,${Buffer.from(buffer).toString('base64')}`
+}

@@ -1,0 +1,78 @@
+/**
+ * How the tools and the image provider reach the core, whichever way OpenClaw runs them:
+ *
+ * - in the gateway, the plugin's service runs the proxy in this process: calls go to it, so every
+ *   front door shares its one wallet, ledger and store;
+ * - under `openclaw infer` (no gateway, no service) or when the service is not up, `openCore`
+ *   decides once: a compatible proxy on the port (another process) is used over HTTP, otherwise
+ *   the pipeline runs in-process with the same home, so the same wallet, policy and ledger apply.
+ *
+ * Nothing opens until the first call, so `register` stays cheap in every registration mode.
+ */
+import type { Settings } from '../../server/config.js'
+import type { ImagegenCore } from '../../server/core/index.js'
+import type { RunningProxy } from '../../server/http/server.js'
+import type { PluginSettings } from './config.js'
+
+/**
+ * Proxies this process started, by configured port. Module-level because OpenClaw calls
+ * `register` several times: the tools from one pass must find the proxy the service of another
+ * pass started.
+ */
+const localProxies = new Map<number, RunningProxy>()
+
+export function publishProxy(port: number, proxy: RunningProxy): void {
+  localProxies.set(port, proxy)
+}
+
+export function withdrawProxy(port: number, proxy: RunningProxy): void {
+  if (localProxies.get(port) === proxy) localProxies.delete(port)
+}
+
+export function localProxy(port: number): RunningProxy | undefined {
+  return localProxies.get(port)
+}
+
+export class CoreAccess {
+  private opened: Promise<ImagegenCore> | undefined
+
+  constructor(readonly loaded: PluginSettings) {}
+
+  /** The settings, or the config error as a thrown Error (what a tool call reports). */
+  settings(): Settings {
+    if (!this.loaded.ok) throw new Error(this.loaded.error)
+    return this.loaded.settings
+  }
+
+  /** Runs `task` against the right core (see the module comment). */
+  async run<T>(task: (core: ImagegenCore) => Promise<T>): Promise<T> {
+    const settings = this.settings()
+    const local = localProxy(settings.port)
+    if (local) {
+      const { remoteCore } = await import('../../server/core/remote.js')
+      return task(remoteCore(local.url))
+    }
+    const opening = (this.opened ??= import('../../server/core/index.js').then(({ openCore }) => openCore(settings)))
+    let core: ImagegenCore
+    try {
+      core = await opening
+    } catch (error) {
+      // A failed open (e.g. an unreadable wallet file) is retried on the next call, not cached.
+      if (this.opened === opening) this.opened = undefined
+      throw error
+    }
+    try {
+      return await task(core)
+    } catch (error) {
+      // The proxy we were using went away (gateway restart): decide again next time.
+      if (core.mode === 'remote' && (error as { code?: unknown }).code === 'proxy_unreachable' && this.opened === opening) this.opened = undefined
+      throw error
+    }
+  }
+
+  async close(): Promise<void> {
+    const opening = this.opened
+    this.opened = undefined
+    if (opening) await (await opening.catch(() => undefined))?.close()
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * The gateway service: keeps the local image proxy up on the configured port while the gateway
+ * runs, so the skill's HTTP examples (`http://localhost:8402/v1/images/...`) and every other local
+ * client reach the same wallet and ledger as the plugin's tools.
+ *
+ * Before binding, it asks `/health` who is on the port:
+ * - this proxy (another gateway, `imagegen serve`): reuse it;
+ * - BlockRun's own proxy (ClawRouter: `status: ok` and a wallet): reuse it, it serves the same
+ *   routes; our tools then pay in-process from the same data directory;
+ * - anything else: fail with what to do, rather than fight over the port.
+ */
+import type { Settings } from '../../server/config.js'
+import type { RunningProxy } from '../../server/http/server.js'
+import { CONFIG_PATH } from './config.js'
+import type { PluginLogger, PluginService } from './host.js'
+import { publishProxy, withdrawProxy, type CoreAccess } from './runtime.js'
+
+export const SERVICE_ID = 'imagegen-proxy'
+
+export type ProxyOutcome =
+  | { kind: 'started'; proxy: RunningProxy }
+  | { kind: 'reused'; owner: 'imagegen' | 'blockrun'; url: string; wallet: string | undefined }
+
+export function portTakenMessage(port: number, detail: string): string {
+  return (
+    `Port ${port} is held by another program (${detail}), which is neither an imagegen nor a BlockRun proxy, so the image proxy did not start. ` +
+    `Stop that program, or set ${CONFIG_PATH}.port (or BLOCKRUN_PROXY_PORT) to a free port and restart the gateway. ` +
+    'Until then the imagegen tools still work, running in the gateway process.'
+  )
+}
+
+/** Starts the proxy on `settings.port`, or finds a compatible one already there. Throws when the port is taken by something else. */
+export async function startOrReuseProxy(settings: Settings, log: PluginLogger): Promise<ProxyOutcome> {
+  const url = `http://127.0.0.1:${settings.port}`
+  if (settings.port !== 0) {
+    const { probeProxy } = await import('../../server/core/remote.js')
+    const probe = await probeProxy(url, 1500)
+    if (probe?.ours) return { kind: 'reused', owner: 'imagegen', url, wallet: probe.wallet }
+    if (probe && probe.wallet) return { kind: 'reused', owner: 'blockrun', url, wallet: probe.wallet }
+    if (probe) throw new Error(portTakenMessage(settings.port, `it answers ${url}/health, but not as an image proxy`))
+  }
+  const { startProxy } = await import('../../server/http/server.js')
+  try {
+    const proxy = await startProxy(settings, { log: (line) => log.debug?.(`imagegen: ${line}`) })
+    return { kind: 'started', proxy }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new Error(portTakenMessage(settings.port, 'it does not answer HTTP /health'))
+    throw error
+  }
+}
+
+export type ProxyServiceOptions = {
+  /** False for services registered outside `full` mode: start() then does nothing. */
+  canStart: boolean
+}
+
+export function createProxyService(access: CoreAccess, logger: PluginLogger, { canStart }: ProxyServiceOptions): PluginService {
+  let running: { port: number; proxy: RunningProxy } | undefined
+  return {
+    id: SERVICE_ID,
+    async start(ctx) {
+      const log = ctx?.logger ?? logger
+      if (!canStart) {
+        log.debug?.('imagegen: proxy service registered outside full mode; not starting it.')
+        return
+      }
+      const loaded = access.loaded
+      if (!loaded.ok) {
+        // A config mistake must not take the gateway down: register() already logged it; stay idle.
+        ctx?.serviceHealth?.reportFailure(new Error(loaded.error))
+        return
+      }
+      for (const warning of loaded.warnings) log.warn(`imagegen: ${warning}`)
+      const { settings } = loaded
+      const outcome = await startOrReuseProxy(settings, log)
+      if (outcome.kind === 'started') {
+        running = { port: settings.port, proxy: outcome.proxy }
+        publishProxy(settings.port, outcome.proxy)
+        log.info(`imagegen: image proxy listening on ${outcome.proxy.url} (wallet ${outcome.proxy.service.wallet.address}, upstream ${settings.upstream}).`)
+      } else if (outcome.owner === 'imagegen') {
+        log.info(`imagegen: an imagegen proxy already runs on ${outcome.url} (wallet ${outcome.wallet ?? 'unknown'}); reusing it instead of starting another.`)
+      } else {
+        log.info(
+          `imagegen: BlockRun's proxy already answers on ${outcome.url} (wallet ${outcome.wallet ?? 'unknown'}); reusing it for HTTP clients. ` +
+            `The imagegen tools pay in-process from the wallet in ${settings.home}${settings.walletKey ? ' (configured key)' : ''}.`,
+        )
+      }
+    },
+    async stop() {
+      const current = running
+      running = undefined
+      if (current) {
+        withdrawProxy(current.port, current.proxy)
+        await current.proxy.close()
+      }
+      await access.close()
+    },
+  }
+}
