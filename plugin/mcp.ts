@@ -10,7 +10,16 @@
  */
 import { Server } from '@modelcontextprotocol/sdk/server/index.js'
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
-import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js'
+import {
+  CallToolRequestSchema,
+  ErrorCode,
+  ListToolsRequestSchema,
+  McpError,
+  type CallToolRequest,
+  type CallToolResult,
+  type ServerNotification,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js'
 import { resolveSettings, settingsFromEnv, type Settings } from '../server/config.js'
 import type { ImagegenCore } from '../server/core/index.js'
 import { ImagegenError } from '../server/errors.js'
@@ -78,6 +87,7 @@ export function createMcpServer({ env = process.env, log = stderrLog }: McpServe
   const settings = loadSettings(env, log)
   const core = lazyCore(settings, log)
   const inFlight = new AbortController()
+  const running = new Set<Promise<unknown>>()
   // Built once: the schemas are checked (plain, no $ref) at start, not on every list.
   const tools: Tool[] = TOOLS.map((tool) => ({
     name: tool.name,
@@ -91,7 +101,15 @@ export function createMcpServer({ env = process.env, log = stderrLog }: McpServe
 
   server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools }))
 
-  server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
+  server.setRequestHandler(CallToolRequestSchema, (request, extra) => {
+    const call = callTool(request, extra)
+    running.add(call)
+    const forget = () => void running.delete(call)
+    call.then(forget, forget)
+    return call
+  })
+
+  async function callTool(request: CallToolRequest, extra: { signal: AbortSignal; sendNotification: (n: ServerNotification) => Promise<void> }): Promise<CallToolResult> {
     const tool = findTool(request.params.name)
     if (!tool) throw new McpError(ErrorCode.InvalidParams, `Unknown tool "${request.params.name}". Tools: ${TOOLS.map((t) => t.name).join(', ')}.`)
     const progress = progressReporter({
@@ -115,12 +133,14 @@ export function createMcpServer({ env = process.env, log = stderrLog }: McpServe
     } finally {
       progress.stop()
     }
-  })
+  }
 
   return {
     server,
     async close() {
       inFlight.abort(new DOMException('The MCP server is shutting down.', 'AbortError'))
+      // Let aborted calls record their outcome in the ledger before it closes (bounded: we are exiting).
+      await Promise.race([Promise.allSettled([...running]), new Promise((resolve) => setTimeout(resolve, 1000).unref())])
       await core.close()
     },
   }

@@ -261,6 +261,7 @@ export async function resolve(specifier, context, next) {
     const wrongModel = await call('edit_image', { prompt: 'x', image: join(world.home, 'input.png'), model: 'flux' })
     expect(wrongModel.isError).toBe(true)
     expect(textOf(wrongModel)).toBe('black-forest/flux-1.1-pro cannot edit images; use openai/gpt-image-1.')
+    await expect(mcp.client.callTool({ name: 'make_video', arguments: {} })).rejects.toThrow(/Unknown tool "make_video"/)
   })
 
   it('lists models and reports the wallet without its key', async () => {
@@ -427,6 +428,27 @@ describe('imagegen mcp: process model', () => {
       expect(status).toContain('$0.153 in 3 payment(s)')
     } finally {
       await Promise.all([a!.close(), b!.close()])
+      await world.close()
+    }
+  })
+
+  it('exits promptly when the client goes away mid-call, and the abandoned call pays nothing', async () => {
+    const world = await startWorld({ latencyMs: 3000 })
+    const mcp = await startMcp(world.env)
+    try {
+      const pending = mcp.client.callTool({ name: 'generate_image', arguments: { prompt: 'abandoned' } }).catch((error: unknown) => error)
+      const deadline = Date.now() + 10_000
+      while (world.sandbox.counters.requests === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25))
+      const closing = Date.now()
+      await mcp.close()
+      // The SDK client sends SIGTERM after 2 s; a server that exits on its own is faster.
+      expect(Date.now() - closing).toBeLessThan(2000)
+      expect(await pending).toBeInstanceOf(Error)
+      expect(mcp.stderr()).toContain('stopping (stdin closed)')
+      await new Promise((r) => setTimeout(r, 3500))
+      expect(world.sandbox.counters.authorizations).toBe(0)
+      expect(world.sandbox.usdc.transfers).toHaveLength(0)
+    } finally {
       await world.close()
     }
   })
