@@ -1,0 +1,220 @@
+/**
+ * The rolling budget under pressure: many requests at once in one proxy, two proxy processes
+ * sharing one `BLOCKRUN_HOME`, and the cross-process lock underneath. What is counted is what the
+ * sandbox actually settled; the ledger must agree with it to the base unit.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { afterEach, describe, expect, it } from 'vitest'
+import { readLedger, type PaymentRecord } from '../server/payment/ledger.js'
+import { startSandbox, type RunningSandbox } from '../server/sandbox/server.js'
+import { withFileLock } from '../server/store/lock.js'
+import { loadWallet } from '../server/wallet/key.js'
+import { startStack, tempHome, type Stack } from './helpers/stack.js'
+
+const run = promisify(execFile)
+const DIST = join(import.meta.dirname, '..', 'dist', 'server')
+const CLI = join(DIST, 'cli', 'index.js')
+const FLUX_PRICE = 41_000n
+/** Balance reads (error path only) go to a closed port, never to the internet. */
+const OFFLINE_RPC = { BASE_RPC_URL: 'http://127.0.0.1:9', BASE_SEPOLIA_RPC_URL: 'http://127.0.0.1:9' }
+const OFFLINE_RPC_SETTINGS = { rpcUrl: OFFLINE_RPC.BASE_RPC_URL, sepoliaRpcUrl: OFFLINE_RPC.BASE_SEPOLIA_RPC_URL }
+
+type Reply = { status: number; body: any }
+
+async function post(base: string, body: unknown): Promise<Reply> {
+  const response = await fetch(`${base}/v1/images/generations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  return { status: response.status, body: await response.json() }
+}
+
+/** The ledger and the sandbox agree exactly: same transactions, same amounts, same total. */
+function expectLedgerMatchesSandbox(records: PaymentRecord[], sandbox: RunningSandbox) {
+  const settled = records.filter((r) => r.status === 'settled')
+  expect(settled.map((r) => r.transaction).sort()).toEqual(sandbox.usdc.transfers.map((t) => t.transaction).sort())
+  const byTx = new Map(sandbox.usdc.transfers.map((t) => [t.transaction, t]))
+  for (const record of settled) {
+    const transfer = byTx.get(record.transaction as `0x${string}`)!
+    expect(record.amount).toBe(transfer.amount)
+    expect(record.nonce?.toLowerCase()).toBe(transfer.nonce.toLowerCase())
+    expect(record.payTo.toLowerCase()).toBe(transfer.to.toLowerCase())
+  }
+  expect(settled.reduce((sum, r) => sum + r.amount, 0n)).toBe(sandbox.usdc.settledTotal())
+  // Nothing is left pending or unknown once every request has answered.
+  expect(records.filter((r) => r.status === 'reserved' || r.status === 'signed' || r.status === 'unknown')).toEqual([])
+}
+
+describe('one proxy, many requests at once', () => {
+  let stack: Stack | undefined
+  afterEach(async () => {
+    await stack?.close()
+    stack = undefined
+  })
+
+  it('100 concurrent requests against a budget that allows 10 pay for exactly 10', async () => {
+    stack = await startStack({ settings: { dailyBudget: '0.41', ...OFFLINE_RPC_SETTINGS } })
+    const replies = await Promise.all(Array.from({ length: 100 }, (_, i) => stack!.post('/v1/images/generations', { model: 'flux', prompt: `concurrent ${i}` })))
+    const ok = replies.filter((r) => r.status === 200)
+    const refused = replies.filter((r) => r.status === 402)
+    expect(ok.length + refused.length).toBe(100)
+    expect(stack.sandbox.usdc.transfers.length).toBeLessThanOrEqual(10)
+    // Funds are ample, so the budget is the only limit: exactly 10 pay.
+    expect(stack.sandbox.usdc.transfers).toHaveLength(10)
+    expect(ok).toHaveLength(10)
+    expect(stack.sandbox.usdc.settledTotal()).toBe(10n * FLUX_PRICE)
+    for (const reply of refused) expect(reply.body.error.type).toBe('spend_limit_exceeded')
+    // Refused requests were refused before signing: the sandbox saw 10 payment headers in all.
+    expect(stack.sandbox.counters.authorizations).toBe(10)
+    const records = await readLedger(stack.home)
+    expect(records).toHaveLength(10)
+    expectLedgerMatchesSandbox(records, stack.sandbox)
+    expect((await readdir(stack.home)).filter((name) => name.endsWith('.lock'))).toEqual([])
+  })
+
+  it('mixed prices at once: never over the budget, ledger equal to the sandbox', async () => {
+    stack = await startStack({ settings: { dailyBudget: '0.50', ...OFFLINE_RPC_SETTINGS } })
+    const bodies = Array.from({ length: 40 }, (_, i) => [{ model: 'flux', n: 1 }, { model: 'flux', n: 2 }, { model: 'dall-e-3' }, { model: 'nano-banana' }][i % 4]!)
+    const replies = await Promise.all(bodies.map((body, i) => stack!.post('/v1/images/generations', { ...body, prompt: `mixed ${i}` })))
+    expect(replies.every((r) => r.status === 200 || (r.status === 402 && r.body.error.type === 'spend_limit_exceeded'))).toBe(true)
+    const total = stack.sandbox.usdc.settledTotal()
+    expect(total).toBeLessThanOrEqual(500_000n)
+    // The budget was used: what is left is less than the cheapest price asked.
+    expect(500_000n - total).toBeLessThan(FLUX_PRICE)
+    expectLedgerMatchesSandbox(await readLedger(stack.home), stack.sandbox)
+    const usage = await (await stack.get('/v1/usage')).json()
+    expect(BigInt(usage.total)).toBe(total)
+    expect(BigInt(usage.budget.remaining)).toBe(500_000n - total)
+  })
+})
+
+async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as AddressInfo).port
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return port
+}
+
+/** `imagegen serve` on a fixed free port; resolves once it listens. */
+async function serveChild(env: Record<string, string>): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
+  const port = await freePort()
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', String(port)], { env: { ...process.env, ...OFFLINE_RPC, ...env }, stdio: ['ignore', 'ignore', 'pipe'] })
+  let stderr = ''
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`proxy did not start: ${stderr}`)), 20_000)
+    child.stderr!.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString()
+      if (stderr.includes('listening on')) {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+    child.once('exit', (code) => reject(new Error(`proxy exited ${code}: ${stderr}`)))
+  })
+  return {
+    url: `http://127.0.0.1:${port}`,
+    child,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve()
+        child.once('exit', () => resolve())
+        child.kill('SIGTERM')
+      }),
+  }
+}
+
+describe('two proxy processes sharing one BLOCKRUN_HOME', () => {
+  it('share one budget: 2 × 50 concurrent requests, a budget for 10, exactly 10 settle', async () => {
+    const home = await tempHome()
+    const wallet = await loadWallet({ home })
+    const sandbox = await startSandbox({ jobMs: 50, fund: { [wallet.address]: 10_000_000n } })
+    const env = { BLOCKRUN_HOME: home, BLOCKRUN_API_URL: sandbox.url, BLOCKRUN_DAILY_BUDGET: '0.41', BLOCKRUN_MAX_PER_REQUEST: '0.10' }
+    const [a, b] = await Promise.all([serveChild(env), serveChild(env)])
+    try {
+      for (const proxy of [a, b]) {
+        // Both use the wallet already in the home.
+        expect((await (await fetch(`${proxy.url}/health`)).json()).wallet).toBe(wallet.address)
+        // Warm both up (x402 code loaded, sockets open) with a request the cap refuses unsigned,
+        // so neither process has a head start in the race below.
+        const warm = await post(proxy.url, { model: 'banana-pro', n: 4, prompt: 'warm up' })
+        expect(warm.body.error.type).toBe('spend_limit_exceeded')
+      }
+      const replies = await Promise.all(
+        Array.from({ length: 100 }, (_, i) => post(i % 2 ? a.url : b.url, { model: 'flux', prompt: `two processes ${i}` }).then((reply) => ({ ...reply, via: i % 2 ? 'a' : 'b' }))),
+      )
+      const ok = replies.filter((r) => r.status === 200)
+      expect(sandbox.usdc.transfers.length).toBeLessThanOrEqual(10)
+      expect(sandbox.usdc.transfers).toHaveLength(10)
+      expect(ok).toHaveLength(10)
+      // Every other answer, from either process, is a budget refusal: each process saw the
+      // reservations the other made. (How the 10 split between them is up to timing.)
+      for (const reply of replies.filter((r) => r.status !== 200)) expect(reply.body.error.type).toBe('spend_limit_exceeded')
+      console.info(`two-process budget: a paid ${ok.filter((r) => r.via === 'a').length}, b paid ${ok.filter((r) => r.via === 'b').length}`)
+      expect(sandbox.counters.authorizations).toBe(10)
+      const records = await readLedger(home)
+      expect(records).toHaveLength(10)
+      expectLedgerMatchesSandbox(records, sandbox)
+      // Each process reports the same shared figures.
+      for (const proxy of [a, b]) {
+        const usage = await (await fetch(`${proxy.url}/v1/usage`)).json()
+        expect(usage.total).toBe(String(10n * FLUX_PRICE))
+        expect(usage.budget.remaining).toBe('0')
+      }
+    } finally {
+      await Promise.all([a.stop(), b.stop()])
+      await sandbox.close()
+    }
+  })
+})
+
+describe('the cross-process lock', () => {
+  it('is mutual exclusion across processes: 4 × 50 read-increment-write cycles lose no update', async () => {
+    const dir = await tempHome()
+    const counter = join(dir, 'counter')
+    await writeFile(counter, '0')
+    const lockModule = join(DIST, 'store', 'lock.js')
+    const script = `
+      const { withFileLock } = await import(${JSON.stringify(lockModule)});
+      const { readFile, writeFile } = await import('node:fs/promises');
+      for (let i = 0; i < 50; i++) {
+        await withFileLock(${JSON.stringify(join(dir, 'counter.lock'))}, async () => {
+          const value = Number(await readFile(${JSON.stringify(counter)}, 'utf8'));
+          await new Promise((r) => setImmediate(r));
+          await writeFile(${JSON.stringify(counter)}, String(value + 1));
+        });
+      }`
+    await Promise.all(Array.from({ length: 4 }, () => run(process.execPath, ['--input-type=module', '-e', script])))
+    expect(await readFile(counter, 'utf8')).toBe('200')
+    expect(await readdir(dir)).toEqual(['counter'])
+  })
+
+  it('breaks a lock left by a dead process at once, and waits for a live holder', async () => {
+    const dir = await tempHome()
+    const lock = join(dir, 'x.lock')
+    const { hostname } = await import('node:os')
+    // A pid that cannot be running: the lock is stale however young it is.
+    await writeFile(lock, `2147483646 ${hostname()} deadbeef`)
+    const started = Date.now()
+    expect(await withFileLock(lock, async () => 'got it', { timeoutMs: 2000 })).toBe('got it')
+    expect(Date.now() - started).toBeLessThan(500)
+
+    // Our own live pid holds it: nobody breaks it before the stale bound.
+    await writeFile(lock, `${process.ppid} ${hostname()} cafebabe`)
+    await expect(withFileLock(lock, async () => 'too soon', { timeoutMs: 300, staleMs: 60_000 })).rejects.toThrow(/timed out/)
+    // An old lock is stale whoever wrote it.
+    expect(await withFileLock(lock, async () => 'old', { staleMs: 0 })).toBe('old')
+  })
+
+  it('releases only its own lock', async () => {
+    const dir = await tempHome()
+    const lock = join(dir, 'y.lock')
+    await withFileLock(lock, async () => {
+      // Someone judged us stale and took over while we worked.
+      await writeFile(lock, 'someone else')
+    })
+    expect(await readFile(lock, 'utf8')).toBe('someone else')
+  })
+})
