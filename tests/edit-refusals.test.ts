@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { redirectTo, serveBytes, startFileServer, type FileServer } from './helpers/file-server.js'
 import { expectRefusedBeforeUpstream } from './helpers/edits.js'
-import { makeImage, makeMask, makeNoisePng } from './helpers/images.js'
+import { makeHugeCanvasPng, makeImage, makeMask, makeNoisePng } from './helpers/images.js'
 import { readJsonResponse, startStack, type JsonResponse, type Stack } from './helpers/stack.js'
 
 const NOTHING = { imageRequests: 0, transfers: 0 }
@@ -74,6 +74,15 @@ describe('refused edits (private URLs not allowed, 1 MB input cap)', () => {
   it('a GIF and a truncated PNG', async () => {
     expect(refused(await edit({ image: join(dir, 'anim.gif') })).message).toContain('it is a GIF')
     expect(refused(await edit({ image: join(dir, 'half.png') })).code).toBe('input_undecodable')
+  })
+
+  it('a small file declaring a huge canvas (decompression bomb), refused from its header', async () => {
+    const bomb = makeHugeCanvasPng(20_000, 20_000)
+    expect(bomb.length).toBeLessThan(64 * 1024)
+    const started = Date.now()
+    const error = refused(await edit({ image: `data:image/png;base64,${bomb.toString('base64')}` }))
+    expect(error).toMatchObject({ code: 'input_too_many_pixels', message: 'image: the data URI is 20000x20000 pixels; edit inputs may have at most 100 megapixels.' })
+    expect(Date.now() - started).toBeLessThan(2000)
   })
 
   it('an oversized file and an oversized data URI', async () => {

@@ -70,6 +70,14 @@ describe('safe downloads', () => {
     expect(server.requests.length).toBe(before)
   })
 
+  it('judges IP literals in every spelling the URL parser accepts, without connecting', async () => {
+    for (const spelling of ['http://2130706433/x.png', 'http://0x7f.1/x.png', 'http://[::ffff:127.0.0.1]/x.png', 'http://[::1]/x.png', 'http://0.0.0.0/x.png', 'http://169.254.169.254/x.png', 'http://[fd00:ec2::254]/x.png']) {
+      const error = await refusal(downloadImage(new URL(spelling), closed))
+      expect(error.code, spelling).toBe('url_address_refused')
+    }
+    expect((await refusal(downloadImage(new URL('http://169.254.169.254/x.png'), open))).message).toContain('cloud metadata')
+  })
+
   it('re-checks every redirect: metadata, other schemes and (without allowPrivate) loopback names are refused', async () => {
     const metadata = await refusal(downloadImage(new URL(`${server.url}/to-metadata`), open))
     expect(metadata.code).toBe('url_address_refused')

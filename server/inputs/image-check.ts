@@ -8,21 +8,29 @@ import { refuseInput, type InputField } from './refusal.js'
 
 export type CheckedImage = { bytes: Buffer; type: ImageType; width: number; height: number }
 
+/**
+ * Most pixels an input may have. A small file can declare a huge canvas (a decompression bomb);
+ * decoding it would tie up the proxy for seconds. 100 MP is well past any camera photo.
+ */
+export const MAX_INPUT_PIXELS = 100_000_000
+
 /** `label` names the input in messages: a quoted path, a URL, "the data URI". */
 export async function checkImage(field: InputField, bytes: Buffer, label: string): Promise<CheckedImage> {
   if (bytes.length === 0) throw refuseInput(field, `${label} is empty.`, 'input_empty')
   const type = sniffImage(bytes.subarray(0, 12))
   if (!type) throw refuseInput(field, `${label} is not a PNG, JPEG or WebP image (${describeContent(bytes)}).`, 'input_not_image')
   const { default: sharp } = await import('sharp')
-  try {
-    const metadata = await sharp(bytes).metadata()
-    // stats() decodes every pixel; failOn 'error' refuses truncated data but tolerates harmless warnings.
-    await sharp(bytes, { failOn: 'error' }).stats()
-    if (!metadata.width || !metadata.height) throw new Error('no dimensions')
-    return { bytes, type, width: metadata.width, height: metadata.height }
-  } catch {
-    throw refuseInput(field, `${label} looks like a ${type.ext.toUpperCase()} file but does not decode (truncated or corrupt).`, 'input_undecodable')
-  }
+  const undecodable = () => refuseInput(field, `${label} looks like a ${type.ext.toUpperCase()} file but does not decode (truncated or corrupt).`, 'input_undecodable')
+  const metadata = await sharp(bytes, { limitInputPixels: false }).metadata().catch(() => undefined)
+  if (!metadata?.width || !metadata.height) throw undecodable()
+  const { width, height } = metadata
+  if (width * height > MAX_INPUT_PIXELS)
+    throw refuseInput(field, `${label} is ${width}x${height} pixels; edit inputs may have at most ${MAX_INPUT_PIXELS / 1_000_000} megapixels.`, 'input_too_many_pixels')
+  // stats() decodes every pixel; failOn 'error' refuses truncated data but tolerates harmless warnings.
+  await sharp(bytes, { failOn: 'error', limitInputPixels: MAX_INPUT_PIXELS }).stats().catch(() => {
+    throw undecodable()
+  })
+  return { bytes, type, width, height }
 }
 
 /** A hint at what the bytes are, without quoting them. */

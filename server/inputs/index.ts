@@ -1,7 +1,8 @@
 /**
  * The InputResolver the service uses for edits: load each reference (./load.ts), check that the
  * bytes are an image (./image-check.ts), check the mask against the image (./mask.ts), and hand
- * back data URIs. Image and mask load in parallel; when both fail, the image's error is reported.
+ * back data URIs. Image and mask load in parallel; the first refusal stops the other, and the
+ * image's refusal is the one reported when both are refused.
  */
 import type { Settings } from '../config.js'
 import type { ImageStore } from '../store/images.js'
@@ -23,11 +24,21 @@ export type InputResolverParameters = {
 export function createInputResolver({ settings, store }: InputResolverParameters): InputResolver {
   return {
     async resolve({ image, mask, signal, ownBaseUrl }): Promise<ResolvedInputs> {
-      const context: LoadContext = { maxBytes: settings.maxInputBytes, allowPrivateUrls: settings.allowPrivateUrls, store: store(), ownBaseUrl, signal }
+      // When one input is refused the other's download is pointless: stop it.
+      const stop = new AbortController()
+      const linked = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal
+      const context: LoadContext = { maxBytes: settings.maxInputBytes, allowPrivateUrls: settings.allowPrivateUrls, store: store(), ownBaseUrl, signal: linked }
+      const stopOnFailure = <T>(work: Promise<T>) =>
+        work.catch((error: unknown) => {
+          stop.abort()
+          throw error
+        })
       const [imageResult, maskResult] = await Promise.allSettled([
-        loadAndCheck('image', image, context),
-        mask === undefined ? Promise.resolve(undefined) : loadAndCheck('mask', mask, context),
+        stopOnFailure(loadAndCheck('image', image, context)),
+        mask === undefined ? Promise.resolve(undefined) : stopOnFailure(loadAndCheck('mask', mask, context)),
       ])
+      // The image's own refusal wins; an image download we stopped because the mask failed does not.
+      if (maskResult.status === 'rejected' && (imageResult.status === 'fulfilled' || imageResult.reason === stop.signal.reason)) throw maskResult.reason
       if (imageResult.status === 'rejected') throw imageResult.reason
       if (maskResult.status === 'rejected') throw maskResult.reason
       const checkedImage = imageResult.value

@@ -2,6 +2,7 @@
  * Real test images made with sharp: a picture in each accepted format, and masks (white = edit,
  * black = keep) in any size and format.
  */
+import { crc32, deflateSync } from 'node:zlib'
 import sharp from 'sharp'
 
 export type TestFormat = 'png' | 'jpeg' | 'webp'
@@ -29,4 +30,25 @@ export async function makeNoisePng(width: number, height: number): Promise<Buffe
   const pixels = Buffer.alloc(width * height * 3)
   for (let i = 0; i < pixels.length; i++) pixels[i] = (Math.imul(i + 1, 2654435761) >>> 13) & 0xff
   return sharp(pixels, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 0 }).toBuffer()
+}
+
+/**
+ * A PNG that declares a `width` x `height` canvas but carries almost no data: a decompression bomb
+ * in miniature. Only the header is valid, which is all a dimension check should need to read.
+ */
+export function makeHugeCanvasPng(width: number, height: number): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const length = Buffer.alloc(4)
+    length.writeUInt32BE(data.length)
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data])
+    const crc = Buffer.alloc(4)
+    crc.writeUInt32BE(crc32(body))
+    return Buffer.concat([length, body, crc])
+  }
+  const header = Buffer.alloc(13)
+  header.writeUInt32BE(width, 0)
+  header.writeUInt32BE(height, 4)
+  header.set([8, 0, 0, 0, 0], 8) // 8-bit greyscale, no interlace
+  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])
+  return Buffer.concat([signature, chunk('IHDR', header), chunk('IDAT', deflateSync(Buffer.alloc(width + 1))), chunk('IEND', Buffer.alloc(0))])
 }
