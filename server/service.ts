@@ -76,7 +76,8 @@ export class ImageService {
       // Only payment errors read the balance (to say how much the wallet holds), within a short bound.
       readBalance: (network) => readUsdcBalance(rpcUrlFor(settings, network), wallet.address, network, 1500),
     })
-    this.upstream = new UpstreamClient({ baseUrl: settings.upstream, payer })
+    // Decoded results go straight into the store as they arrive, never whole in memory.
+    this.upstream = new UpstreamClient({ baseUrl: settings.upstream, payer, images: () => this.store.writer({ maxBytes: MAX_RESULT_BYTES }) })
   }
 
   /** Loads (or creates) the wallet named by the settings and builds the service. */
@@ -169,7 +170,9 @@ export class ImageService {
 
   private async save(image: UpstreamImage, signal: AbortSignal) {
     let stored: StoredImage
-    if (image.kind === 'bytes') {
+    if (image.kind === 'stored') {
+      stored = image.image
+    } else if (image.kind === 'bytes') {
       stored = await this.store.saveBytes(image.data)
     } else {
       const response = await fetch(image.url, { signal }).catch((error: unknown) => {

@@ -4,10 +4,8 @@
  * never a partial file under the final name.
  */
 import { randomBytes } from 'node:crypto'
-import { open, link, rename, unlink, mkdir } from 'node:fs/promises'
-import { createWriteStream } from 'node:fs'
+import { open, link, rename, unlink, mkdir, type FileHandle } from 'node:fs/promises'
 import { dirname, basename, join } from 'node:path'
-import { pipeline } from 'node:stream/promises'
 import type { Readable } from 'node:stream'
 
 export const TEMP_PREFIX = '.tmp-'
@@ -36,39 +34,103 @@ export async function writeFileAtomic(target: string, data: Uint8Array | string,
   await commit(temp, target, options.exclusive ?? false)
 }
 
+/**
+ * A file being written piece by piece: nothing appears under `target` until `commit`; `abort`
+ * (or any failed write) removes the temp file. Writes are batched (up to BATCH_BYTES) so a stream
+ * of small chunks costs few system calls, and the caller awaits each write, which bounds what is
+ * held in memory to one batch.
+ */
+export type AtomicFile = {
+  readonly target: string
+  /** Bytes written so far. */
+  readonly bytes: number
+  write(chunk: Uint8Array): Promise<void>
+  /** Flushes, fsyncs, and moves the file to `target`. */
+  commit(): Promise<void>
+  /** Removes the temp file; safe to call more than once, and after a failed commit. */
+  abort(): Promise<void>
+}
+
+const BATCH_BYTES = 1024 * 1024
+
+export async function openAtomicFile(target: string, options: WriteAtomicOptions & { maxBytes?: number } = {}): Promise<AtomicFile> {
+  await mkdir(dirname(target), { recursive: true })
+  const temp = tempPathFor(target)
+  const handle: FileHandle = await open(temp, 'wx', options.mode ?? 0o644)
+  const limit = options.maxBytes ?? Number.POSITIVE_INFINITY
+  let pending: Uint8Array[] = []
+  let pendingBytes = 0
+  let bytes = 0
+  let state: 'open' | 'done' = 'open'
+
+  const flush = async () => {
+    if (pendingBytes === 0) return
+    const batch = pending
+    pending = []
+    pendingBytes = 0
+    await handle.writev(batch)
+  }
+  const abort = async () => {
+    if (state === 'done') return
+    state = 'done'
+    pending = []
+    await handle.close().catch(() => {})
+    await unlink(temp).catch(() => {})
+  }
+  return {
+    target,
+    get bytes() {
+      return bytes
+    },
+    async write(chunk) {
+      if (state !== 'open') throw new Error('write after the file was closed')
+      if (chunk.byteLength === 0) return
+      bytes += chunk.byteLength
+      if (bytes > limit) {
+        await abort()
+        throw Object.assign(new Error(`larger than ${limit} bytes`), { code: 'ETOOBIG' })
+      }
+      pending.push(chunk)
+      pendingBytes += chunk.byteLength
+      if (pendingBytes >= BATCH_BYTES) await flush().catch(async (error: unknown) => {
+        await abort()
+        throw error
+      })
+    },
+    async commit() {
+      if (state !== 'open') throw new Error('commit after the file was closed')
+      try {
+        await flush()
+        await handle.sync()
+      } catch (error) {
+        await abort()
+        throw error
+      }
+      state = 'done'
+      await handle.close()
+      await commit(temp, target, options.exclusive ?? false)
+    },
+    abort,
+  }
+}
+
 /** Streams `source` to `target` atomically, stopping at `maxBytes`. Returns the byte count. */
 export async function streamToFileAtomic(
   target: string,
   source: Readable | AsyncIterable<Uint8Array>,
   options: WriteAtomicOptions & { maxBytes?: number; signal?: AbortSignal } = {},
 ): Promise<number> {
-  await mkdir(dirname(target), { recursive: true })
-  const temp = tempPathFor(target)
-  let bytes = 0
-  const limit = options.maxBytes ?? Number.POSITIVE_INFINITY
+  const file = await openAtomicFile(target, options)
   try {
-    await pipeline(
-      source,
-      async function* (chunks: AsyncIterable<Uint8Array>) {
-        for await (const chunk of chunks) {
-          bytes += chunk.byteLength
-          if (bytes > limit) throw Object.assign(new Error(`larger than ${limit} bytes`), { code: 'ETOOBIG' })
-          yield chunk
-        }
-      },
-      createWriteStream(temp, { flags: 'wx', mode: options.mode ?? 0o644 }),
-      ...(options.signal ? [{ signal: options.signal }] : []),
-    )
-    const handle = await open(temp, 'r+')
-    try {
-      await handle.sync()
-    } finally {
-      await handle.close()
+    for await (const chunk of source as AsyncIterable<Uint8Array>) {
+      options.signal?.throwIfAborted()
+      await file.write(chunk)
     }
-    await commit(temp, target, options.exclusive ?? false)
-    return bytes
+    options.signal?.throwIfAborted()
+    await file.commit()
+    return file.bytes
   } catch (error) {
-    await unlink(temp).catch(() => {})
+    await file.abort()
     throw error
   }
 }

@@ -2,13 +2,16 @@
  * The image store: `$BLOCKRUN_HOME/images/`. Files are written atomically under names we choose
  * (`<time>-<random>.<ext>`), so a name from a URL can be checked against one strict pattern and
  * nothing outside the folder is ever served.
+ *
+ * Results arrive as bytes, as a download, or piece by piece while an upstream JSON body is still
+ * being read (`writer`); the last two never hold the whole image in memory.
  */
 import { randomBytes } from 'node:crypto'
 import { lstat, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
-import { upstreamError } from '../errors.js'
-import { streamToFileAtomic, writeFileAtomic } from './atomic.js'
+import { ImagegenError, upstreamError } from '../errors.js'
+import { openAtomicFile, type AtomicFile } from './atomic.js'
 import { sniffImage, type ImageType } from './sniff.js'
 
 export type StoredImage = {
@@ -18,8 +21,30 @@ export type StoredImage = {
   mimeType: ImageType['mime']
 }
 
+/**
+ * An image being written as its bytes arrive. The first bytes are sniffed before a file is
+ * opened (the extension comes from them); nothing is visible in the store until `finish`.
+ */
+export type ImageWriter = {
+  write(chunk: Uint8Array): Promise<void>
+  /** Commits the file; fails when no bytes, or no image, arrived. */
+  finish(): Promise<StoredImage>
+  /** Drops whatever was written. Safe to call at any point, more than once. */
+  abort(): Promise<void>
+}
+
+export type ImageWriterOptions = {
+  /** Largest image accepted, bytes. */
+  maxBytes?: number
+  /** The message when the bytes are not an image. */
+  notImage?: string
+}
+
 /** Names we write: nothing else is ever looked up. */
 export const IMAGE_NAME_PATTERN = /^[0-9]{13}-[0-9a-f]{16}\.(png|jpg|webp)$/
+
+const SNIFF_BYTES = 12
+const NOT_AN_IMAGE = 'The upstream returned something that is not a PNG, JPEG or WebP image.'
 
 export class ImageStore {
   readonly dir: string
@@ -31,43 +56,85 @@ export class ImageStore {
 
   /** Stores bytes that must be an image (checked), returning where they went. */
   async saveBytes(data: Uint8Array): Promise<StoredImage> {
-    const type = sniffImage(data.subarray(0, 12))
-    if (!type) throw upstreamError('The upstream returned something that is not a PNG, JPEG or WebP image.', undefined, 'not_an_image')
-    await this.ensureDir()
-    const file = newName(type.ext)
-    const path = join(this.dir, file)
-    await writeFileAtomic(path, data)
-    return { file, path, bytes: data.byteLength, mimeType: type.mime }
+    const writer = this.writer()
+    try {
+      await writer.write(data)
+      return await writer.finish()
+    } catch (error) {
+      await writer.abort()
+      throw error
+    }
   }
 
   /** Streams a download into the store; the first bytes are checked before anything is written. */
   async saveStream(body: ReadableStream<Uint8Array>, maxBytes: number, signal?: AbortSignal): Promise<StoredImage> {
-    await this.ensureDir()
-    const chunks = Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>)[Symbol.asyncIterator]() as AsyncIterator<Buffer>
-    let head = Buffer.alloc(0)
-    while (head.length < 12) {
-      const next = await chunks.next()
-      if (next.done) break
-      head = Buffer.concat([head, next.value])
-    }
-    const type = sniffImage(head)
-    if (!type) {
-      await chunks.return?.()
-      throw upstreamError('The upstream image URL returned something that is not an image.', undefined, 'not_an_image')
-    }
-    const file = newName(type.ext)
-    const path = join(this.dir, file)
-    async function* all() {
-      yield head
-      for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value
-    }
+    const writer = this.writer({ maxBytes, notImage: 'The upstream image URL returned something that is not an image.' })
+    const chunks = Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>)
     try {
-      const bytes = await streamToFileAtomic(path, all(), { maxBytes, ...(signal ? { signal } : {}) })
-      return { file, path, bytes, mimeType: type.mime }
+      for await (const chunk of chunks as AsyncIterable<Buffer>) {
+        signal?.throwIfAborted()
+        await writer.write(chunk)
+      }
+      signal?.throwIfAborted()
+      return await writer.finish()
     } catch (error) {
-      await chunks.return?.()
-      if ((error as NodeJS.ErrnoException).code === 'ETOOBIG') throw upstreamError(`The upstream image is larger than ${maxBytes} bytes.`, error, 'too_large')
+      chunks.destroy()
+      await writer.abort()
+      if (error instanceof ImagegenError) throw error
       throw upstreamError('The upstream image download failed part-way.', error, 'download_failed')
+    }
+  }
+
+  /** Starts an image that will arrive in pieces (see ImageWriter). */
+  writer({ maxBytes = Number.POSITIVE_INFINITY, notImage = NOT_AN_IMAGE }: ImageWriterOptions = {}): ImageWriter {
+    // Chunks seen before there are enough bytes to tell the type; kept as views, not copied.
+    let head: Uint8Array[] = []
+    let headBytes = 0
+    let type: ImageType | undefined
+    let name = ''
+    let file: AtomicFile | undefined
+    let opening: Promise<AtomicFile> | undefined
+
+    const put = async (target: AtomicFile, chunk: Uint8Array) => {
+      try {
+        await target.write(chunk)
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ETOOBIG') throw upstreamError(`The upstream image is larger than ${maxBytes} bytes.`, error, 'too_large')
+        throw error
+      }
+    }
+    const open = async () => {
+      type = sniffImage(Buffer.concat(head, Math.min(headBytes, SNIFF_BYTES)))
+      if (!type) throw upstreamError(notImage, undefined, 'not_an_image')
+      await this.ensureDir()
+      name = newName(type.ext)
+      opening = openAtomicFile(join(this.dir, name), { maxBytes })
+      file = await opening
+      const pieces = head
+      head = []
+      for (const piece of pieces) await put(file, piece)
+    }
+    return {
+      async write(chunk) {
+        if (chunk.byteLength === 0) return
+        if (file) return put(file, chunk)
+        head.push(chunk)
+        headBytes += chunk.byteLength
+        if (headBytes >= SNIFF_BYTES) await open()
+      },
+      async finish() {
+        if (!file) {
+          if (headBytes === 0) throw upstreamError('The upstream returned empty image data.', undefined, 'bad_image_entry')
+          await open()
+        }
+        await file!.commit()
+        return { file: name, path: file!.target, bytes: file!.bytes, mimeType: type!.mime }
+      },
+      async abort() {
+        head = []
+        const pending = file ?? (await opening?.catch(() => undefined))
+        await pending?.abort()
+      },
     }
   }
 

@@ -2,15 +2,33 @@
  * The BlockRun client: posts an image request through the payer, follows a `202` job to its end,
  * and hands back the images in whatever form the gateway chose (hosted URL, data URI, b64_json).
  * The sandbox upstream speaks the same protocol, so tests run this very code.
+ *
+ * Costs it keeps low: results are read as a stream and their base64 images decoded straight into
+ * the image store (result-body.ts), big request bodies are sent without copies (request-body.ts),
+ * and every request goes through Node's fetch, whose global pool keeps connections to the
+ * upstream alive between requests (one TCP/TLS handshake per pooled socket, not per image).
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { ImagegenError, upstreamError } from '../errors.js'
 import type { PaymentContext, PaymentReceipt, Payer, SentPayment } from '../payment/payer.js'
+import type { StoredImage } from '../store/images.js'
+import { encodeJsonBody } from './request-body.js'
+import { readResultBody, type ImageSink, type ResultBody } from './result-body.js'
+
+export type { ImageSink } from './result-body.js'
 
 export type UpstreamRoute = '/v1/images/generations' | '/v1/images/image2image'
 
-/** One image as the upstream gave it: decoded bytes, or a URL still to download. */
-export type UpstreamImage = { kind: 'bytes'; data: Buffer; revisedPrompt?: string } | { kind: 'url'; url: string; revisedPrompt?: string }
+/**
+ * One image as the upstream gave it: already written to the store (when the client was given a
+ * sink for images), decoded bytes (when not), or a URL still to download.
+ */
+export type UpstreamImage =
+  | { kind: 'stored'; image: StoredImage; revisedPrompt?: string }
+  | { kind: 'bytes'; data: Buffer; revisedPrompt?: string }
+  | { kind: 'url'; url: string; revisedPrompt?: string }
+
+type DecodedImage = { kind: 'stored'; image: StoredImage } | { kind: 'bytes'; data: Buffer }
 
 export type UpstreamResult = {
   images: UpstreamImage[]
@@ -24,6 +42,11 @@ export type UpstreamClientParameters = {
   payer: Payer
   /** Longest wait between polls; polling starts at a quarter of it and backs off. */
   pollIntervalMs?: number
+  /**
+   * Where decoded images go as they arrive (normally `store.writer()`); without it they are
+   * collected in memory and returned as bytes.
+   */
+  images?: () => ImageSink<StoredImage>
 }
 
 type ResultItem = { url?: unknown; b64_json?: unknown; revised_prompt?: unknown }
@@ -32,24 +55,31 @@ export class UpstreamClient {
   readonly baseUrl: string
   private readonly payer: Payer
   private readonly pollIntervalMs: number
+  private readonly openSink: () => ImageSink<DecodedImage>
 
-  constructor({ baseUrl, payer, pollIntervalMs = 2000 }: UpstreamClientParameters) {
+  constructor({ baseUrl, payer, pollIntervalMs = 2000, images }: UpstreamClientParameters) {
     this.baseUrl = baseUrl
     this.payer = payer
     this.pollIntervalMs = pollIntervalMs
+    this.openSink = images ? () => storedSink(images()) : memorySink
   }
 
   /** `signal` should carry the caller's cancellation and the overall deadline. */
   async post(route: UpstreamRoute, body: unknown, context: PaymentContext & { signal: AbortSignal; onProgress?: UpstreamProgress }): Promise<UpstreamResult> {
     const url = `${this.baseUrl}${route}`
-    const payload = JSON.stringify(body)
-    const send = (headers: Record<string, string>) =>
-      fetch(url, {
+    // Encoded once; each attempt (a 402 round has two) gets a fresh body over the same strings.
+    const payload = encodeJsonBody(body)
+    const send = (headers: Record<string, string>) => {
+      const content = payload.open()
+      const streamed = typeof content !== 'string'
+      return fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json', ...headers },
-        body: payload,
+        headers: { 'content-type': 'application/json', accept: 'application/json', ...(streamed ? { 'content-length': String(payload.length) } : {}), ...headers },
+        body: content,
         signal: context.signal,
-      })
+        ...(streamed ? { duplex: 'half' } : {}),
+      } as RequestInit)
+    }
     const { response, payment } = await this.payer.send(send, context)
     try {
       if (response.status === 202) return await this.followJob(response, payment, context)
@@ -63,9 +93,9 @@ export class UpstreamClient {
 
   private async finish(response: Response, payment: SentPayment | undefined): Promise<UpstreamResult> {
     const receipt = payment ? await payment.finish(response) : undefined
-    const body = await readJson(response)
-    if (!response.ok) throw errorFromUpstream(response.status, body)
-    return { images: parseImages(body), payment: receipt }
+    if (!response.ok) throw errorFromUpstream(response.status, await readJson(response))
+    const result = await readResultBody(response, this.openSink)
+    return { images: await takeImages(result), payment: receipt }
   }
 
   private async followJob(accepted: Response, payment: SentPayment | undefined, context: { signal: AbortSignal; onProgress?: UpstreamProgress; model: string }): Promise<UpstreamResult> {
@@ -92,49 +122,115 @@ export class UpstreamClient {
         await wait()
         continue
       }
-      const body = (await readJson(response)) as { status?: unknown; error?: unknown }
-      const status = typeof body.status === 'string' ? body.status : response.ok ? 'completed' : 'failed'
-      if (status === 'completed') return this.finishJob(response, body, payment)
-      if (status === 'failed' || (!response.ok && response.status !== 404)) {
-        throw upstreamError(`The upstream job failed: ${describeError(body) || `HTTP ${response.status}`}.`, undefined, 'job_failed')
+      let status: string
+      if (!response.ok) {
+        // Not found (yet) is worth another poll; any other failure ends the job.
+        const body = await readJson(response)
+        status = statusOf(body) ?? 'failed'
+        if (response.status !== 404 || status === 'failed') throw jobFailed(body, response.status)
+      } else {
+        // A completed poll carries the images: read it as a result (streamed to the store).
+        const result = await readResultBody(response, this.openSink)
+        status = statusOf(result.value) ?? 'completed'
+        if (status === 'completed') return this.finishJob(response, result, payment)
+        await result.discard()
+        if (status === 'failed') throw jobFailed(result.value, response.status)
       }
       context.onProgress?.(`waiting for ${context.model} (${status}), ${Math.round((Date.now() - started) / 1000)} s`)
       await wait()
     }
   }
 
-  private async finishJob(response: Response, body: unknown, payment: SentPayment | undefined): Promise<UpstreamResult> {
-    const receipt = payment ? await payment.finish(response) : undefined
-    return { images: parseImages(body), payment: receipt }
+  private async finishJob(response: Response, result: ResultBody<DecodedImage>, payment: SentPayment | undefined): Promise<UpstreamResult> {
+    let receipt: PaymentReceipt | undefined
+    try {
+      receipt = payment ? await payment.finish(response) : undefined
+    } catch (error) {
+      await result.discard()
+      throw error
+    }
+    return { images: await takeImages(result), payment: receipt }
   }
 }
 
-function parseImages(body: unknown): UpstreamImage[] {
-  const data = (body as { data?: unknown } | undefined)?.data
-  if (!Array.isArray(data) || data.length === 0) throw upstreamError('The upstream answered without any images.', undefined, 'no_images')
-  return data.map((item: ResultItem) => {
-    const revisedPrompt = typeof item?.revised_prompt === 'string' ? item.revised_prompt : undefined
-    const extra = revisedPrompt ? { revisedPrompt } : {}
-    if (typeof item?.b64_json === 'string') return { kind: 'bytes', data: decodeBase64(item.b64_json), ...extra }
-    if (typeof item?.url === 'string') {
-      if (item.url.startsWith('data:')) return { kind: 'bytes', data: decodeDataUri(item.url), ...extra }
-      const parsed = URL.canParse(item.url) ? new URL(item.url) : undefined
-      if (parsed && (parsed.protocol === 'https:' || parsed.protocol === 'http:')) return { kind: 'url', url: parsed.href, ...extra }
+/**
+ * Picks each entry's image (b64_json first, then url) from a read result, commits the chosen
+ * images to their sinks in order and drops everything else that was decoded.
+ */
+async function takeImages(result: ResultBody<DecodedImage>): Promise<UpstreamImage[]> {
+  type Choice = { sink: ImageSink<DecodedImage>; revisedPrompt?: string } | { url: string; revisedPrompt?: string }
+  const choices: Choice[] = []
+  try {
+    const data = (result.value as { data?: unknown } | undefined)?.data
+    if (!Array.isArray(data) || data.length === 0) throw upstreamError('The upstream answered without any images.', undefined, 'no_images')
+    data.forEach((item: ResultItem, index) => {
+      const revisedPrompt = typeof item?.revised_prompt === 'string' ? item.revised_prompt : undefined
+      const extra = revisedPrompt ? { revisedPrompt } : {}
+      // Diverted strings read as null in the parsed document; their content is in `field`.
+      const b64 = item?.b64_json === null ? result.field(index, 'b64_json') : undefined
+      if (b64?.kind === 'image') return void choices.push({ sink: b64.sink, ...extra })
+      const url = item?.url === null ? result.field(index, 'url') : undefined
+      if (url?.kind === 'image') return void choices.push({ sink: url.sink, ...extra })
+      if (url?.kind === 'text') {
+        const parsed = URL.canParse(url.text) ? new URL(url.text) : undefined
+        if (parsed && (parsed.protocol === 'https:' || parsed.protocol === 'http:')) return void choices.push({ url: parsed.href, ...extra })
+      }
+      throw upstreamError('The upstream returned an image entry with neither a usable url nor b64_json.', undefined, 'bad_image_entry')
+    })
+  } catch (error) {
+    await result.discard()
+    throw error
+  }
+  const chosen = new Set(choices.flatMap((choice) => ('sink' in choice ? [choice.sink] : [])))
+  await result.discard(chosen)
+  const images: UpstreamImage[] = []
+  try {
+    for (const choice of choices) {
+      const extra = choice.revisedPrompt ? { revisedPrompt: choice.revisedPrompt } : {}
+      if ('url' in choice) images.push({ kind: 'url', url: choice.url, ...extra })
+      else {
+        chosen.delete(choice.sink)
+        images.push({ ...(await choice.sink.finish()), ...extra })
+      }
     }
-    throw upstreamError('The upstream returned an image entry with neither a usable url nor b64_json.', undefined, 'bad_image_entry')
-  })
+  } catch (error) {
+    for (const sink of chosen) await sink.abort()
+    throw error
+  }
+  return images
 }
 
-function decodeDataUri(uri: string): Buffer {
-  const comma = uri.indexOf(',')
-  if (comma < 0 || !/;base64$/i.test(uri.slice(0, comma))) throw upstreamError('The upstream returned a data URI that is not base64.', undefined, 'bad_image_entry')
-  return decodeBase64(uri.slice(comma + 1))
+/** Images into the store as they are decoded. */
+function storedSink(writer: ImageSink<StoredImage>): ImageSink<DecodedImage> {
+  return {
+    write: (chunk) => writer.write(chunk),
+    finish: async () => ({ kind: 'stored', image: await writer.finish() }),
+    abort: () => writer.abort(),
+  }
 }
 
-function decodeBase64(text: string): Buffer {
-  const data = Buffer.from(text, 'base64')
-  if (data.length === 0) throw upstreamError('The upstream returned empty image data.', undefined, 'bad_image_entry')
-  return data
+/** Images collected in memory (a client built without a store). */
+function memorySink(): ImageSink<DecodedImage> {
+  let chunks: Uint8Array[] = []
+  return {
+    write: async (chunk) => void chunks.push(chunk),
+    finish: async () => {
+      const data = Buffer.concat(chunks)
+      chunks = []
+      if (data.length === 0) throw upstreamError('The upstream returned empty image data.', undefined, 'bad_image_entry')
+      return { kind: 'bytes', data }
+    },
+    abort: async () => void (chunks = []),
+  }
+}
+
+function statusOf(body: unknown): string | undefined {
+  const status = (body as { status?: unknown } | undefined)?.status
+  return typeof status === 'string' ? status : undefined
+}
+
+function jobFailed(body: unknown, httpStatus: number): ImagegenError {
+  return upstreamError(`The upstream job failed: ${describeError(body) || `HTTP ${httpStatus}`}.`, undefined, 'job_failed')
 }
 
 async function readJson(response: Response): Promise<unknown> {
