@@ -1,0 +1,245 @@
+/**
+ * The skill is a contract an agent acts on, so every fact in it is checked against the code:
+ * the two copies are one text, the frontmatter is what OpenClaw and Claude Code parse, the model
+ * table and size rules match the catalog, the tool signatures match the tool schemas, and every
+ * HTTP example runs against the real proxy in front of the sandbox and answers as shown.
+ */
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import sharp from 'sharp'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { findModel, MODELS } from '../server/catalog.js'
+import { formatUsd } from '../server/money.js'
+import { TOOLS } from '../plugin/tools.js'
+import { startStack, type Stack } from './helpers/stack.js'
+
+const ROOT = join(import.meta.dirname, '..')
+const SKILL = join(ROOT, 'skills/imagegen/SKILL.md')
+/** The sandbox's per-call fee (see server/sandbox/app.ts), which the skill mentions. */
+const FEE = 1000n
+
+type Frontmatter = Record<string, string>
+
+/** Splits `---\n...\n---\n` frontmatter into single-line `key: value` pairs, refusing anything YAML would read differently. */
+function frontmatter(text: string): { fields: Frontmatter; body: string } {
+  const match = /^---\n([\s\S]*?)\n---\n([\s\S]*)$/.exec(text)
+  if (!match) throw new Error('no frontmatter')
+  const fields: Frontmatter = {}
+  for (const line of match[1]!.split('\n')) {
+    const pair = /^([a-z][a-z-]*): (.+)$/.exec(line)
+    if (!pair) throw new Error(`frontmatter line is not a single-line "key: value": ${line}`)
+    fields[pair[1]!] = pair[2]!
+  }
+  return { fields, body: match[2]! }
+}
+
+/** A value YAML reads back as the same plain string: no quoting or indicator characters, no ": " or " #". */
+function isPlainScalar(value: string): boolean {
+  return !/^[-?:,[\]{}#&*!|>'"%@`]/.test(value) && !value.includes(': ') && !value.includes(' #') && value.trim() === value
+}
+
+type HttpExample = { method: string; path: string; body: Record<string, unknown> | undefined; response: Record<string, unknown> | undefined }
+
+/** Each ```http block (METHOD URL, headers, blank line, JSON body) with the ```json response that follows it, if any. */
+function httpExamples(body: string): HttpExample[] {
+  const blocks = [...body.matchAll(/```(http|json)\n([\s\S]*?)```/g)].map((m) => ({ lang: m[1]!, text: m[2]!, index: m.index! }))
+  const examples: HttpExample[] = []
+  blocks.forEach((block, i) => {
+    if (block.lang !== 'http') return
+    const [head, ...rest] = block.text.split('\n\n')
+    const [method, url] = head!.split('\n')[0]!.split(' ')
+    const json = rest.join('\n\n').trim()
+    const next = blocks[i + 1]
+    examples.push({
+      method: method!,
+      path: new URL(url!).pathname + new URL(url!).search,
+      body: json ? (JSON.parse(json) as Record<string, unknown>) : undefined,
+      response: next?.lang === 'json' ? (JSON.parse(next.text) as Record<string, unknown>) : undefined,
+    })
+  })
+  return examples
+}
+
+/** The key structure of a JSON value (objects by key, arrays by their first element). */
+function shape(value: unknown): unknown {
+  if (Array.isArray(value)) return value.length ? [shape(value[0])] : []
+  if (value && typeof value === 'object') return Object.fromEntries(Object.keys(value).sort().map((k) => [k, shape((value as Record<string, unknown>)[k])]))
+  return value === null ? 'null' : typeof value
+}
+
+describe('skill text', () => {
+  it('SKILL.md at the root is skills/imagegen/SKILL.md, byte for byte', async () => {
+    expect(await readFile(join(ROOT, 'SKILL.md'), 'utf8')).toBe(await readFile(SKILL, 'utf8'))
+  })
+
+  it('every skill has frontmatter OpenClaw and Claude Code both accept', async () => {
+    const names = (await readdir(join(ROOT, 'skills'), { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name)
+    expect(names).toContain('imagegen')
+    for (const name of names) {
+      const { fields, body } = frontmatter(await readFile(join(ROOT, 'skills', name, 'SKILL.md'), 'utf8'))
+      expect(Object.keys(fields).sort(), name).toEqual(['description', 'metadata', 'name'])
+      expect(fields.name).toBe(name)
+      expect(fields.name).toMatch(/^[a-z0-9]+(-[a-z0-9]+)*$/)
+      expect(fields.name!.length).toBeLessThanOrEqual(64)
+      expect(fields.description!.length).toBeGreaterThan(100)
+      expect(fields.description!.length).toBeLessThanOrEqual(1024)
+      expect(isPlainScalar(fields.description!), `${name} description must stay a plain YAML scalar`).toBe(true)
+      const metadata = JSON.parse(fields.metadata!) as { openclaw?: { emoji?: string } }
+      expect(metadata.openclaw?.emoji).toMatch(/\p{Extended_Pictographic}/u)
+      expect(body.trim().length).toBeGreaterThan(200)
+    }
+  })
+
+  it('the model table is the catalog: alias, id, list price, sizes', async () => {
+    const { body } = frontmatter(await readFile(SKILL, 'utf8'))
+    const section = body.slice(body.indexOf('## Models'), body.indexOf('### Choosing the model'))
+    const rows = section.split('\n').filter((line) => /^\| [a-z]/.test(line) && !line.startsWith('| Alias'))
+    expect(rows).toHaveLength(MODELS.length)
+    for (const row of rows) {
+      const [alias, id, price, sizes] = row.split('|').slice(1, -1).map((cell) => cell.trim())
+      const model = findModel(id!)
+      expect(model, id).toBeDefined()
+      expect(model!.aliases[0]).toBe(alias)
+      expect(price).toBe(formatUsd(model!.price))
+      expect(sizes!.split(', ')).toEqual([...model!.sizes])
+    }
+    expect(section).toContain(`about ${formatUsd(FEE)}`)
+  })
+
+  it('every size rule names only models that take that size', async () => {
+    const { body } = frontmatter(await readFile(SKILL, 'utf8'))
+    const section = body.slice(body.indexOf('### Choosing the size'), body.indexOf('## Edit an existing image'))
+    let claims = 0
+    for (const match of section.matchAll(/(\d+x\d+)(?: or (\d+x\d+))? \(([^)]+)\)/g)) {
+      if (match[3] === 'every model') continue
+      const sizes = [match[1]!, match[2]].filter(Boolean) as string[]
+      for (const alias of match[3]!.replace(/\s+/g, ' ').split(', ')) {
+        for (const size of sizes) {
+          claims++
+          expect(findModel(alias)?.sizes, `${alias} ${size}`).toContain(size)
+        }
+      }
+    }
+    expect(claims).toBeGreaterThanOrEqual(12)
+    const highRes = /High resolution: (\d+x\d+) or (\d+x\d+), ([a-z-]+) only/.exec(section)!
+    for (const size of [highRes[1]!, highRes[2]!]) expect(MODELS.filter((m) => m.sizes.includes(size)).map((m) => m.aliases[0])).toEqual([highRes[3]])
+    expect(section).toContain('Default: 1024x1024 (every model)')
+    for (const model of MODELS) expect(model.sizes).toContain('1024x1024')
+  })
+
+  it('the tool signatures are the tools the MCP server and the plugin register', async () => {
+    const { body } = frontmatter(await readFile(SKILL, 'utf8'))
+    const listed = [...body.matchAll(/^ {3}- `([a-z_]+)` \{([^}]*)\}/gm)]
+    expect(listed.map((m) => m[1])).toEqual(TOOLS.map((t) => t.name))
+    for (const [, name, fields] of listed) {
+      const schema = TOOLS.find((t) => t.name === name)!.inputSchema as { properties?: Record<string, unknown>; required?: string[] }
+      const params = fields!.split(',').map((f) => f.trim()).filter(Boolean)
+      expect(params.map((p) => p.replace('?', '')).sort(), name).toEqual(Object.keys(schema.properties ?? {}).filter((k) => k !== 'model' || params.some((p) => p.startsWith('model'))).sort())
+      expect(params.filter((p) => !p.endsWith('?')).sort(), name).toEqual([...(schema.required ?? [])].sort())
+    }
+  })
+})
+
+describe('skill HTTP examples against the proxy and the sandbox', () => {
+  let stack: Stack
+  let photoServer: Server
+  let photoUrl: string
+  let photoPath: string
+  let maskPath: string
+
+  beforeAll(async () => {
+    // A private-network image URL stands in for the examples' https://example.com/...
+    stack = await startStack({ settings: { allowPrivateUrls: true } })
+    const photo = await sharp({ create: { width: 1024, height: 1024, channels: 3, background: '#3a7bd5' } }).png().toBuffer()
+    photoPath = join(stack.home, 'beach.png')
+    maskPath = join(stack.home, 'beach-sky-mask.png')
+    await writeFile(photoPath, photo)
+    await writeFile(maskPath, await sharp({ create: { width: 1024, height: 1024, channels: 3, background: '#000000' } }).composite([{ input: await sharp({ create: { width: 1024, height: 400, channels: 3, background: '#ffffff' } }).png().toBuffer(), top: 0, left: 0 }]).png().toBuffer())
+    photoServer = createServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'image/png' })
+      response.end(photo)
+    })
+    await new Promise<void>((resolve) => photoServer.listen(0, '127.0.0.1', resolve))
+    photoUrl = `http://127.0.0.1:${(photoServer.address() as AddressInfo).port}/photo.png`
+  })
+  afterAll(async () => {
+    await new Promise((resolve) => photoServer.close(resolve))
+    await stack.close()
+  })
+
+  /** Example inputs → what this test can serve: URLs to the local photo server, paths to files in the stack's home. */
+  function localInputs(body: Record<string, unknown>): Record<string, unknown> {
+    const swap = (ref: unknown, file: string) => (typeof ref !== 'string' ? ref : ref.startsWith('https://') ? photoUrl : file)
+    return {
+      ...body,
+      ...(body.image !== undefined ? { image: swap(body.image, photoPath) } : {}),
+      ...(body.mask !== undefined ? { mask: swap(body.mask, maskPath) } : {}),
+    }
+  }
+
+  it('runs every POST example: a real image, paid once at the catalog price, answered in the documented shape', async () => {
+    const { body } = frontmatter(await readFile(SKILL, 'utf8'))
+    const posts = httpExamples(body).filter((e) => e.method === 'POST')
+    expect(posts.map((e) => e.path)).toEqual(['/v1/images/generations', '/v1/images/image2image', '/v1/images/image2image'])
+    expect(posts.filter((e) => e.body?.image !== undefined)).toHaveLength(2)
+    expect(posts.some((e) => e.body?.mask !== undefined)).toBe(true)
+    expect(posts[0]!.response, 'the generation example shows its response').toBeDefined()
+
+    for (const example of posts) {
+      const before = stack.sandbox.usdc.transfers.length
+      const response = await stack.post(example.path, localInputs(example.body!))
+      expect(response.status, `${example.path} ${JSON.stringify(response.body)}`).toBe(200)
+      const model = findModel(response.body.model)!
+      const n = (example.body!.n as number | undefined) ?? 1
+      expect(response.body.data).toHaveLength(n)
+      const meta = await sharp(await readFile(response.body.data[0].path)).metadata()
+      expect(`${meta.width}x${meta.height}`).toBe((example.body!.size as string | undefined) ?? '1024x1024')
+      // One settlement, for the list price plus the fee the skill mentions.
+      expect(stack.sandbox.usdc.transfers.length).toBe(before + 1)
+      expect(stack.sandbox.usdc.transfers.at(-1)!.amount).toBe(model.price * BigInt(n) + FEE)
+      if (example.body!.model !== undefined) expect(findModel(example.body!.model as string)).toBe(model)
+      if (example.response) {
+        expect(shape(response.body)).toEqual(shape(example.response))
+        // The example's numbers are the ones this request really costs.
+        expect(example.response.model).toBe(model.id)
+        expect((example.response.cost as { amount: string; usd: string }).amount).toBe(response.body.cost.amount)
+        expect((example.response.cost as { amount: string; usd: string }).usd).toBe(response.body.cost.usd)
+        expect((example.response.data as Array<{ file: string; url: string; path: string }>)[0]!.url.endsWith(`/images/${(example.response.data as Array<{ file: string }>)[0]!.file}`)).toBe(true)
+      }
+    }
+  })
+
+  it('the edit example without a model runs on gpt-image-1, as the skill says', async () => {
+    const { body } = frontmatter(await readFile(SKILL, 'utf8'))
+    const masked = httpExamples(body).find((e) => e.body?.mask !== undefined)!
+    expect(masked.body!.model).toBeUndefined()
+    const response = await stack.post(masked.path, localInputs(masked.body!))
+    expect(response.status).toBe(200)
+    expect(response.body.model).toBe('openai/gpt-image-1')
+  })
+
+  it('the GET examples answer with the fields the skills tell the agent to read', async () => {
+    const text = (await readFile(SKILL, 'utf8')) + (await readFile(join(ROOT, 'skills/imagegen-wallet/SKILL.md'), 'utf8'))
+    const gets = new Set([...text.matchAll(/GET http:\/\/localhost:8402(\/v1\/[a-z]+(?:\?days=\d+)?)/g)].map((m) => m[1]!))
+    expect([...gets].sort()).toEqual(['/v1/models', '/v1/usage?days=7', '/v1/wallet'])
+    const fieldsFor: Record<string, string[]> = {
+      '/v1/wallet': ['address', 'network', 'balanceUsd', 'balanceNote', 'fund'],
+      '/v1/usage?days=7': ['totalUsd', 'payments', 'images', 'byDay', 'byModel', 'budget.dailyUsd', 'budget.spentLast24hUsd', 'budget.remainingUsd'],
+      '/v1/models': [],
+    }
+    for (const path of gets) {
+      const response = await stack.get(path)
+      expect(response.status, path).toBe(200)
+      const json = (await response.json()) as Record<string, unknown>
+      for (const field of fieldsFor[path]!) {
+        const [head, tail] = field.split('.')
+        expect(json, `${path} ${field}`).toHaveProperty(head!)
+        if (tail) expect(json[head!], `${path} ${field}`).toHaveProperty(tail)
+        expect(text, `the skills name ${field}`).toContain(`\`${tail ?? head}\``)
+      }
+      if (path === '/v1/models') expect((json.data as Array<{ id: string }>).map((m) => m.id)).toEqual(MODELS.map((m) => m.id))
+    }
+  })
+})
