@@ -2,7 +2,7 @@
  * The core in this process: the ImageService with its wallet, ledger and store.
  */
 import { listModels } from '../catalog.js'
-import type { Settings } from '../config.js'
+import { DEFAULT_PORT, type Settings } from '../config.js'
 import { ImageService } from '../service.js'
 import { createInputResolver } from '../inputs/index.js'
 import type { ImagegenCore } from './types.js'
@@ -10,7 +10,7 @@ import type { ImagegenCore } from './types.js'
 export async function inProcessCore(settings: Settings): Promise<ImagegenCore & { service: ImageService }> {
   const service: ImageService = await ImageService.create(settings, {
     // Results carry the proxy's URL form; the file path is what matters when no proxy serves them.
-    publicUrl: () => `http://127.0.0.1:${settings.port}`,
+    publicUrl: () => `http://127.0.0.1:${settings.port || DEFAULT_PORT}`,
     inputs: createInputResolver({ settings, store: () => service.store }),
   })
   return {
