@@ -38,6 +38,7 @@ const EXPLANATIONS: ReadonlyArray<readonly [RegExp, string]> = [
   [/network|chain/i, 'the payment is for a different network than the upstream expects'],
   [/no_matching_requirements|does not match/i, 'the payment does not match what the upstream asked for (its price or terms changed)'],
   [/settle/i, 'the upstream could not settle the payment'],
+  [/payment required/i, 'it asked for payment again instead of accepting this authorization'],
 ]
 
 export type PaymentFailureParameters = {
@@ -99,7 +100,7 @@ export async function readRefusal(response: Response): Promise<{ reasons: string
   }
   const required = await readPaymentRequired((name) => response.headers.get(name), body).catch(() => undefined)
   const reasons = [...(typeof required?.error === 'string' && required.error ? [required.error] : []), ...reasonsFromBody(body)]
-  return { reasons, required }
+  return { reasons: [...new Set(reasons)], required }
 }
 
 /** The upstream's own short code for the failure, when it gave one (e.g. `insufficient_funds`). */
@@ -133,7 +134,7 @@ export function paymentFailure({ reasons, wallet, network, networkLabel, amount,
     })
   }
   const code = failureCode(reasons)
-  const text = reasons.filter(Boolean).join(' ')
+  const text = [...new Set(reasons.filter(Boolean))].join(' ')
   const explanation = EXPLANATIONS.find(([pattern]) => pattern.test(code ?? text))?.[1] ?? 'the upstream refused it'
   const said = code ?? text.replace(/\s+/g, ' ').trim().slice(0, 160)
   return new ImagegenError({
