@@ -1,0 +1,380 @@
+/**
+ * The built OpenClaw entry (dist/plugin/openclaw.js) loaded the way OpenClaw loads it, with a
+ * recording stand-in for the host's `api` object. The stand-in is a test double for OpenClaw, not
+ * for our code: the tools, provider and service run for real against the sandbox on real ports.
+ * The real host is exercised by tests/acceptance/openclaw.sh.
+ */
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { connect } from 'node:net'
+import { readFile, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import sharp from 'sharp'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { findModel } from '../server/catalog.js'
+import { resolveSettings } from '../server/config.js'
+import { startProxy } from '../server/http/server.js'
+import { startSandbox, type RunningSandbox } from '../server/sandbox/server.js'
+import { loadWallet } from '../server/wallet/key.js'
+import { chooseSize } from '../plugin/openclaw/geometry.js'
+import { tempHome } from './helpers/stack.js'
+
+const ROOT = join(import.meta.dirname, '..')
+const ENTRY = join(ROOT, 'dist/plugin/openclaw.js')
+
+type Registered = {
+  tools: any[]
+  services: any[]
+  providers: any[]
+  logs: Array<{ level: string; message: string }>
+}
+
+/** A recording stand-in for OpenClaw's plugin API. */
+function fakeApi(registrationMode: string, pluginConfig: Record<string, unknown> = {}) {
+  const registered: Registered = { tools: [], services: [], providers: [], logs: [] }
+  const log = (level: string) => (message: string) => registered.logs.push({ level, message })
+  const api = {
+    id: 'imagegen',
+    registrationMode,
+    pluginConfig,
+    logger: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') },
+    registerTool: (tool: unknown) => registered.tools.push(tool),
+    registerService: (service: unknown) => registered.services.push(service),
+    registerImageGenerationProvider: (provider: unknown) => registered.providers.push(provider),
+  }
+  return { api, registered }
+}
+
+async function loadEntry(): Promise<{ id: string; name: string; description: string; register(api: unknown): void }> {
+  return (await import(ENTRY)).default
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+/** True when something accepts TCP connections on the port. */
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host: '127.0.0.1' })
+    socket.once('connect', () => {
+      socket.destroy()
+      resolve(true)
+    })
+    socket.once('error', () => resolve(false))
+  })
+}
+
+async function listen(handler: Parameters<typeof createServer>[1], port: number): Promise<Server> {
+  const server = createServer(handler)
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
+  return server
+}
+
+const close = (server: Server) => new Promise((resolve) => server.close(resolve))
+
+describe('OpenClaw entry and manifest', () => {
+  it('exports the plugin the manifest and package.json describe', async () => {
+    const manifest = JSON.parse(await readFile(join(ROOT, 'openclaw.plugin.json'), 'utf8'))
+    const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8'))
+    const entry = await loadEntry()
+    expect(entry.id).toBe(manifest.id)
+    expect(entry.id).toBe('imagegen')
+    expect(typeof entry.register).toBe('function')
+    expect(pkg.openclaw.extensions).toEqual(['./dist/plugin/openclaw.js'])
+    expect(pkg.dependencies.openclaw).toBeUndefined()
+    for (const shipped of ['dist/plugin', 'dist/server', 'skills', 'SKILL.md', 'openclaw.plugin.json']) expect(pkg.files).toContain(shipped)
+    expect(manifest.skills).toEqual(['./skills'])
+    expect(manifest.activation).toEqual({ onStartup: true })
+    expect(manifest.uiHints.walletKey.sensitive).toBe(true)
+    // Every config key the plugin reads is in the schema (additionalProperties is false there).
+    for (const key of ['walletKey', 'port', 'upstream', 'defaultModel', 'maxPerRequest', 'dailyBudget', 'networks', 'home'])
+      expect(manifest.configSchema.properties, key).toHaveProperty(key)
+  })
+
+  it('registers exactly the tools and provider the manifest declares, in every runtime mode', async () => {
+    const manifest = JSON.parse(await readFile(join(ROOT, 'openclaw.plugin.json'), 'utf8'))
+    const entry = await loadEntry()
+    for (const mode of ['discovery', 'tool-discovery', 'setup-runtime', 'full']) {
+      const { api, registered } = fakeApi(mode)
+      entry.register(api)
+      expect(registered.tools.map((t) => t.name).sort(), mode).toEqual([...manifest.contracts.tools].sort())
+      expect(registered.providers.map((p) => p.id), mode).toEqual(manifest.contracts.imageGenerationProviders)
+      expect(registered.services.map((s) => s.id), mode).toEqual(['imagegen-proxy'])
+      for (const tool of registered.tools) {
+        expect(tool.label).toBeTruthy()
+        expect(tool.parameters.type).toBe('object')
+      }
+      expect(registered.logs.filter((l) => l.level === 'error')).toEqual([])
+    }
+    const { api, registered } = fakeApi('cli-metadata')
+    entry.register(api)
+    expect(registered.tools.length + registered.services.length + registered.providers.length).toBe(0)
+  })
+
+  it('starts nothing unless registered in full mode and started by the host', async () => {
+    const entry = await loadEntry()
+    const port = await freePort()
+    const home = await tempHome()
+    try {
+      for (const mode of ['discovery', 'tool-discovery', 'setup-runtime']) {
+        const { api, registered } = fakeApi(mode, { port, home })
+        entry.register(api)
+        // Even a host that started every registered service would not get a socket from these.
+        for (const service of registered.services) await service.start({})
+        expect(await listening(port), mode).toBe(false)
+      }
+      const { api, registered } = fakeApi('full', { port, home })
+      entry.register(api)
+      expect(await listening(port), 'register alone binds nothing').toBe(false)
+      await registered.services[0].start({})
+      expect(await listening(port)).toBe(true)
+      await registered.services[0].stop({})
+      expect(await listening(port)).toBe(false)
+    } finally {
+      await rm(home, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('tools, provider and service against the sandbox', () => {
+  let sandbox: RunningSandbox
+  let home: string
+  let address: string
+
+  beforeAll(async () => {
+    home = await tempHome()
+    address = (await loadWallet({ home })).address
+    sandbox = await startSandbox({ jobMs: 50, fund: { [address]: 10_000_000n } })
+  })
+  afterAll(async () => {
+    await sandbox.close()
+    await rm(home, { recursive: true, force: true })
+  })
+
+  const config = (port: number, extra: Record<string, unknown> = {}) => ({ home, upstream: sandbox.url, port, ...extra })
+
+  it('generate_image works with no service running (in-process): file path in text and details, preview image, one payment', async () => {
+    const entry = await loadEntry()
+    const { api, registered } = fakeApi('tool-discovery', config(await freePort()))
+    entry.register(api)
+    const tool = registered.tools.find((t) => t.name === 'generate_image')
+    const before = sandbox.usdc.transfers.length
+    const updates: unknown[] = []
+    const result = await tool.execute('call-1', { prompt: 'a lighthouse at dusk', model: 'flux', size: '1216x832' }, undefined, (u: unknown) => updates.push(u))
+    const [text, preview] = result.content
+    expect(text.type).toBe('text')
+    const path = result.details.images[0].path as string
+    expect(path.startsWith(join(home, 'images'))).toBe(true)
+    expect(text.text).toContain(path)
+    expect(text.text).toContain('$0.041')
+    expect(result.details.model).toBe('black-forest/flux-1.1-pro')
+    const full = await sharp(await readFile(path)).metadata()
+    expect(`${full.width}x${full.height}`).toBe('1216x832')
+    // The inline preview is a small downscaled copy, not the file.
+    expect(preview.type).toBe('image')
+    expect(['image/jpeg', 'image/webp']).toContain(preview.mimeType)
+    const small = await sharp(Buffer.from(preview.data, 'base64')).metadata()
+    expect(Math.max(small.width!, small.height!)).toBeLessThanOrEqual(512)
+    expect(sandbox.usdc.transfers.length).toBe(before + 1)
+    expect(sandbox.usdc.transfers.at(-1)!.from.toLowerCase()).toBe(address.toLowerCase())
+    expect(updates.length).toBeGreaterThan(0)
+  })
+
+  it('list_image_models and wallet_status answer without paying', async () => {
+    const entry = await loadEntry()
+    const { api, registered } = fakeApi('full', config(await freePort()))
+    entry.register(api)
+    const before = sandbox.usdc.transfers.length
+    const models = await registered.tools.find((t) => t.name === 'list_image_models').execute('c', {})
+    expect(models.content[0].text).toContain('google/nano-banana-pro')
+    const wallet = await registered.tools.find((t) => t.name === 'wallet_status').execute('c', { days: 7 })
+    expect(wallet.content[0].text).toContain(address)
+    expect(wallet.details.usage.days).toBe(7)
+    expect(sandbox.usdc.transfers.length).toBe(before)
+  })
+
+  it('the service runs the proxy; tools then go through it, and stop frees the port', async () => {
+    const entry = await loadEntry()
+    const port = await freePort()
+    const { api, registered } = fakeApi('full', config(port))
+    entry.register(api)
+    const service = registered.services[0]
+    await service.start({})
+    try {
+      const health = await (await fetch(`http://127.0.0.1:${port}/health`)).json()
+      expect(health).toMatchObject({ status: 'ok', service: 'blockrun-imagegen', wallet: address })
+      expect(registered.logs.find((l) => l.level === 'info')?.message).toContain(`http://127.0.0.1:${port}`)
+      const result = await registered.tools.find((t) => t.name === 'generate_image').execute('c', { prompt: 'via the proxy' })
+      // A URL on the service's port means the proxy stored and serves it.
+      const url = result.details.images[0].url as string
+      expect(url.startsWith(`http://127.0.0.1:${port}/images/`)).toBe(true)
+      const served = await fetch(url)
+      expect(served.status).toBe(200)
+      expect(Buffer.from(await served.arrayBuffer()).equals(await readFile(result.details.images[0].path))).toBe(true)
+    } finally {
+      await service.stop({})
+    }
+    expect(await listening(port)).toBe(false)
+  })
+
+  it('reuses an imagegen proxy already on the port and says so', async () => {
+    const port = await freePort()
+    const other = await startProxy(resolveSettings({ home, upstream: sandbox.url, port }))
+    try {
+      const entry = await loadEntry()
+      const { api, registered } = fakeApi('full', config(port))
+      entry.register(api)
+      await registered.services[0].start({})
+      expect(registered.logs.some((l) => l.level === 'info' && /already runs on .*reusing it/.test(l.message))).toBe(true)
+      const result = await registered.tools.find((t) => t.name === 'generate_image').execute('c', { prompt: 'through the other proxy' })
+      expect(result.details.images[0].url.startsWith(other.url)).toBe(true)
+      await registered.services[0].stop({})
+      expect(await listening(port), 'stop leaves a proxy it did not start alone').toBe(true)
+    } finally {
+      await other.close()
+    }
+  })
+
+  it("reuses BlockRun's own proxy (status ok + wallet) and keeps the tools working in-process", async () => {
+    const port = await freePort()
+    const clawRouter = await listen((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' })
+      response.end(JSON.stringify({ status: 'ok', wallet: address }))
+    }, port)
+    try {
+      const entry = await loadEntry()
+      const { api, registered } = fakeApi('full', config(port))
+      entry.register(api)
+      await registered.services[0].start({})
+      expect(registered.logs.some((l) => l.level === 'info' && l.message.includes("BlockRun's proxy already answers") && l.message.includes(address))).toBe(true)
+      const before = sandbox.usdc.transfers.length
+      const result = await registered.tools.find((t) => t.name === 'generate_image').execute('c', { prompt: 'in-process beside ClawRouter' })
+      expect(await readFile(result.details.images[0].path)).toBeTruthy()
+      expect(sandbox.usdc.transfers.length).toBe(before + 1)
+      await registered.services[0].stop({})
+    } finally {
+      await close(clawRouter)
+    }
+  })
+
+  it('fails with what to do when something else holds the port', async () => {
+    for (const [what, handler] of [
+      ['a non-JSON server', (_q: unknown, r: any) => r.writeHead(404).end('not found')],
+      ['a JSON server that is not a proxy', (_q: unknown, r: any) => r.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"starting"}')],
+    ] as const) {
+      const port = await freePort()
+      const squatter = await listen(handler as never, port)
+      try {
+        const entry = await loadEntry()
+        const { api, registered } = fakeApi('full', config(port))
+        entry.register(api)
+        const failure = registered.services[0].start({})
+        await expect(failure, what).rejects.toThrow(new RegExp(`Port ${port} is held by another program`))
+        await expect(failure, what).rejects.toThrow(/BLOCKRUN_PROXY_PORT/)
+      } finally {
+        await close(squatter)
+      }
+    }
+  })
+
+  it('the image provider generates, picks a size from an aspect ratio, and edits with the input image', async () => {
+    const entry = await loadEntry()
+    const { api, registered } = fakeApi('tool-discovery', config(await freePort()))
+    entry.register(api)
+    const [provider] = registered.providers
+    expect(provider.models).toContain('google/nano-banana')
+    expect(provider.isConfigured({})).toBe(true)
+    const before = sandbox.usdc.transfers.length
+    const generated = await provider.generateImage({ provider: 'imagegen', model: 'google/nano-banana', prompt: 'a wide red fox', aspectRatio: '16:9', cfg: {} })
+    expect(generated.model).toBe('google/nano-banana')
+    expect(generated.images).toHaveLength(1)
+    const [image] = generated.images
+    expect(image.mimeType).toBe('image/png')
+    expect(image.buffer.subarray(1, 4).toString()).toBe('PNG')
+    const meta = await sharp(image.buffer).metadata()
+    expect(`${meta.width}x${meta.height}`).toBe('1216x832')
+
+    const edited = await provider.generateImage({
+      provider: 'imagegen',
+      model: 'google/nano-banana',
+      prompt: 'make it snowy',
+      inputImages: [{ buffer: image.buffer, mimeType: 'image/png' }],
+      cfg: {},
+    })
+    expect(edited.model).toBe('openai/gpt-image-1')
+    expect(edited.metadata.notes.join(' ')).toContain('cannot edit')
+    expect(edited.images[0].buffer.subarray(1, 4).toString()).toBe('PNG')
+    expect(sandbox.usdc.transfers.slice(before).map((t) => t.amount)).toEqual([findModel('nano-banana')!.price + 1000n, findModel('gpt-image')!.price + 1000n])
+  })
+
+  it('config errors are logged and returned by the tools, never thrown from register or start, and never echo the key', async () => {
+    const entry = await loadEntry()
+    const badKey = 'not-a-key-0123456789abcdef'
+    for (const [pluginConfig, pattern] of [
+      [{ walletKey: badKey }, /walletKey is not a private key/],
+      [{ defaultModel: 'imaginary-model' }, /unknown model "imaginary-model"/],
+      [{ dailyBudget: 'lots' }, /daily budget/],
+    ] as const) {
+      const { api, registered } = fakeApi('full', { ...config(await freePort()), ...pluginConfig })
+      expect(() => entry.register(api)).not.toThrow()
+      const errors = registered.logs.filter((l) => l.level === 'error')
+      expect(errors).toHaveLength(1)
+      expect(errors[0]!.message).toMatch(pattern)
+      await expect(registered.services[0].start({})).resolves.toBeUndefined()
+      await expect(registered.tools.find((t) => t.name === 'generate_image').execute('c', { prompt: 'x' })).rejects.toThrow(pattern)
+      await expect(registered.providers[0].generateImage({ provider: 'imagegen', model: 'google/nano-banana', prompt: 'x', cfg: {} })).rejects.toThrow(pattern)
+      expect(JSON.stringify(registered.logs)).not.toContain(badKey)
+    }
+  })
+
+  it('a configured wallet key pays and never appears in logs or tool output', async () => {
+    const keyHome = await tempHome()
+    const key = `0x${'5a'.repeat(32)}`
+    const { privateKeyToAccount } = await import('viem/accounts')
+    const payer = privateKeyToAccount(key as `0x${string}`).address
+    await fetch(`${sandbox.url}/_sandbox/fund`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ address: payer, amount: '1000000' }) })
+    try {
+      const entry = await loadEntry()
+      const port = await freePort()
+      const { api, registered } = fakeApi('full', { home: keyHome, upstream: sandbox.url, port, walletKey: key })
+      entry.register(api)
+      await registered.services[0].start({})
+      try {
+        const result = await registered.tools.find((t) => t.name === 'generate_image').execute('c', { prompt: 'paid by the configured key' })
+        const wallet = await registered.tools.find((t) => t.name === 'wallet_status').execute('c', {})
+        expect(sandbox.usdc.transfers.at(-1)!.from.toLowerCase()).toBe(payer.toLowerCase())
+        const everything = JSON.stringify([registered.logs, result, wallet])
+        expect(everything).toContain(payer)
+        expect(everything.toLowerCase()).not.toContain(key.slice(2).toLowerCase())
+      } finally {
+        await registered.services[0].stop({})
+      }
+    } finally {
+      await rm(keyHome, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('size choice for OpenClaw geometry hints', () => {
+  const model = (name: string) => findModel(name)!
+  it.each([
+    ['nano-banana', { size: '1216x832' }, '1216x832'],
+    ['nano-banana', { size: '1216X832' }, '1216x832'],
+    ['nano-banana', { aspectRatio: '16:9' }, '1216x832'],
+    ['nano-banana', { aspectRatio: '9:16' }, '1024x1792'],
+    ['dall-e-3', { aspectRatio: '16:9' }, '1792x1024'],
+    ['gpt-image', { size: '1792x1024' }, '1536x1024'],
+    ['flux', { aspectRatio: '2:3' }, '832x1216'],
+    ['banana-pro', { resolution: '4K' }, '4096x4096'],
+    ['banana-pro', { resolution: '2K', aspectRatio: '1:1' }, '2048x2048'],
+    ['banana-pro', { aspectRatio: '1:1' }, '1024x1024'],
+    ['nano-banana', {}, undefined],
+  ] as const)('%s %j → %s', (name, request, expected) => {
+    expect(chooseSize(model(name), request)).toBe(expected)
+  })
+})
