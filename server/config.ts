@@ -114,7 +114,7 @@ export function resolveSettings(...layers: SettingsInput[]): Settings {
   const payees = merged.payees === undefined ? null : toList(merged.payees).map((p) => p.toLowerCase())
   for (const payee of payees ?? []) if (!/^0x[0-9a-f]{40}$/.test(payee)) throw new Error(`allowed payees: "${payee}" is not an address`)
 
-  return {
+  return redactKey({
     host: merged.host ?? '127.0.0.1',
     port,
     upstream: (merged.upstream ?? DEFAULT_UPSTREAM).replace(/\/+$/, ''),
@@ -133,7 +133,35 @@ export function resolveSettings(...layers: SettingsInput[]): Settings {
     allowPrivateUrls: toBoolean(merged.allowPrivateUrls ?? false),
     rpcUrl: merged.rpcUrl ?? 'https://mainnet.base.org',
     sepoliaRpcUrl: merged.sepoliaRpcUrl ?? 'https://sepolia.base.org',
+  })
+}
+
+const INSPECT = Symbol.for('nodejs.util.inspect.custom')
+
+/**
+ * Settings carry the wallet key when it came from the environment or the plugin config. A
+ * settings object that ends up in a log line, a crash dump or a JSON body must not show it:
+ * - the key sits behind an accessor, which `util.inspect` prints as `[Getter/Setter]` without
+ *   calling it (Node's uncaught-exception printer ignores custom inspectors, so this matters);
+ * - `toJSON` and the custom inspector print `[redacted]`.
+ * Reading `settings.walletKey` and spreading the object still give the key, so no code path
+ * silently falls back to another wallet.
+ */
+function redactKey(settings: Settings): Settings {
+  let key = settings.walletKey
+  Object.defineProperty(settings, 'walletKey', {
+    enumerable: true,
+    configurable: true,
+    get: () => key,
+    set: (value: string | undefined) => {
+      key = value
+    },
+  })
+  const redacted = () => {
+    const { toJSON: _toJSON, [INSPECT]: _inspect, walletKey: _key, ...plain } = settings as Settings & { toJSON?: unknown; [INSPECT]?: unknown }
+    return { ...plain, walletKey: key === undefined ? undefined : '[redacted]' }
   }
+  return Object.assign(settings, { toJSON: redacted, [INSPECT]: redacted })
 }
 
 export function expandHome(path: string): string {
