@@ -18,6 +18,16 @@ export type WriteAtomicOptions = {
   mode?: number
   /** Fail with EEXIST instead of replacing an existing file. */
   exclusive?: boolean
+  /**
+   * Whether the directory fsync that makes the new name durable is awaited (default) or left to
+   * run in the background. The file's data is always fsync'd before the rename, so either way a
+   * crash leaves the complete file under one of its two names, never a partial one; 'background'
+   * only allows that name to be the temp one after a power loss, and saves three file system
+   * round trips (open, fsync, close) on the caller's path.
+   */
+  directorySync?: 'await' | 'background'
+  /** The directory is known to exist (skips a mkdir per file). */
+  directoryExists?: boolean
 }
 
 /** Writes `data` to `target` atomically. */
@@ -31,7 +41,7 @@ export async function writeFileAtomic(target: string, data: Uint8Array | string,
   } finally {
     await handle.close()
   }
-  await commit(temp, target, options.exclusive ?? false)
+  await commit(temp, target, options.exclusive ?? false, options.directorySync)
 }
 
 /**
@@ -54,7 +64,7 @@ export type AtomicFile = {
 const BATCH_BYTES = 1024 * 1024
 
 export async function openAtomicFile(target: string, options: WriteAtomicOptions & { maxBytes?: number } = {}): Promise<AtomicFile> {
-  await mkdir(dirname(target), { recursive: true })
+  if (!options.directoryExists) await mkdir(dirname(target), { recursive: true })
   const temp = tempPathFor(target)
   const handle: FileHandle = await open(temp, 'wx', options.mode ?? 0o644)
   const limit = options.maxBytes ?? Number.POSITIVE_INFINITY
@@ -108,7 +118,7 @@ export async function openAtomicFile(target: string, options: WriteAtomicOptions
       }
       state = 'done'
       await handle.close()
-      await commit(temp, target, options.exclusive ?? false)
+      await commit(temp, target, options.exclusive ?? false, options.directorySync)
     },
     abort,
   }
@@ -135,7 +145,7 @@ export async function streamToFileAtomic(
   }
 }
 
-async function commit(temp: string, target: string, exclusive: boolean): Promise<void> {
+async function commit(temp: string, target: string, exclusive: boolean, directorySync: WriteAtomicOptions['directorySync'] = 'await'): Promise<void> {
   try {
     if (exclusive) {
       await link(temp, target)
@@ -147,7 +157,8 @@ async function commit(temp: string, target: string, exclusive: boolean): Promise
     await unlink(temp).catch(() => {})
     throw error
   }
-  await syncDirectory(dirname(target))
+  if (directorySync === 'background') void syncDirectory(dirname(target)).catch(() => {})
+  else await syncDirectory(dirname(target))
 }
 
 /** Makes the rename durable; some platforms cannot open a directory, which is harmless. */

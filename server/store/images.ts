@@ -108,7 +108,8 @@ export class ImageStore {
       if (!type) throw upstreamError(notImage, undefined, 'not_an_image')
       await this.ensureDir()
       name = newName(type.ext)
-      opening = openAtomicFile(join(this.dir, name), { maxBytes })
+      // The data is fsync'd before the rename; the directory fsync runs behind the answer.
+      opening = openAtomicFile(join(this.dir, name), { maxBytes, directoryExists: true, directorySync: 'background' })
       file = await opening
       const pieces = head
       head = []

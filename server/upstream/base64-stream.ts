@@ -17,7 +17,12 @@ export class Base64Decoder {
   constructor(private readonly emit: (bytes: Buffer) => void) {}
 
   write(text: string): void {
-    const joined = this.carry + text
+    let joined = this.carry + text
+    // Padding ends the data: dropped here (the tail is decoded by `end`), so the last piece of a
+    // padded string stays on the fast path instead of a regex pass over the whole piece.
+    let end = joined.length
+    while (end > 0 && joined.charCodeAt(end - 1) === 0x3d) end--
+    if (end < joined.length) joined = joined.slice(0, end)
     const whole = joined.length - (joined.length % 4)
     if (whole > 0) {
       const bytes = Buffer.from(whole === joined.length ? joined : joined.slice(0, whole), 'base64')

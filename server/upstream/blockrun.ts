@@ -92,10 +92,19 @@ export class UpstreamClient {
   }
 
   private async finish(response: Response, payment: SentPayment | undefined): Promise<UpstreamResult> {
-    const receipt = payment ? await payment.finish(response) : undefined
-    if (!response.ok) throw errorFromUpstream(response.status, await readJson(response))
-    const result = await readResultBody(response, this.openSink)
-    return { images: await takeImages(result), payment: receipt }
+    if (!response.ok) {
+      if (payment) await payment.finish(response)
+      throw errorFromUpstream(response.status, await readJson(response))
+    }
+    // The settlement is recorded (a durable ledger write) while the body streams to the store;
+    // both are awaited before any outcome is decided, so the ledger never races the error path.
+    const [settled, read] = await Promise.allSettled([payment ? payment.finish(response) : Promise.resolve(undefined), readResultBody(response, this.openSink)])
+    if (settled.status === 'rejected') {
+      if (read.status === 'fulfilled') await read.value.discard()
+      throw settled.reason
+    }
+    if (read.status === 'rejected') throw read.reason
+    return { images: await takeImages(read.value), payment: settled.value }
   }
 
   private async followJob(accepted: Response, payment: SentPayment | undefined, context: { signal: AbortSignal; onProgress?: UpstreamProgress; model: string }): Promise<UpstreamResult> {

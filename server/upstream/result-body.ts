@@ -10,6 +10,7 @@
 import { upstreamError } from '../errors.js'
 import { Base64Decoder } from './base64-stream.js'
 import { JsonSkeletonScanner, type JsonPath, type StringSink } from './json-scan.js'
+import { TextChunks } from './text-chunks.js'
 
 /** Where one decoded image goes; `finish` commits it and says what it became. */
 export type ImageSink<T> = {
@@ -62,7 +63,7 @@ export async function readResultBody<T>(response: Response, openSink: () => Imag
   }
 
   const scanner = new JsonSkeletonScanner({ divert, maxSkeleton: MAX_SKELETON_CHARS })
-  const decoder = new TextDecoder('utf-8')
+  const text = new TextChunks()
   const reader = response.body?.getReader()
   try {
     if (reader) {
@@ -71,11 +72,11 @@ export async function readResultBody<T>(response: Response, openSink: () => Imag
           throw upstreamError('The upstream closed the connection in the middle of its answer.', error, 'upstream_truncated')
         })
         if (done) break
-        scanner.push(decoder.decode(value, { stream: true }))
+        scanner.push(text.decode(value))
         await drain()
       }
     }
-    scanner.push(decoder.decode())
+    scanner.push(text.end())
     await drain()
     const value = scanner.finish()
     return {

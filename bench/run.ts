@@ -1,0 +1,258 @@
+/**
+ * `npm run bench`: what the proxy costs and saves, against the clients a user would otherwise use,
+ * in one run against the sandbox upstream (with added latency standing for the internet). Prints
+ * a markdown table; exits non-zero if any image is missing or any payment did not settle.
+ *
+ *   --latency MS            added upstream latency for the comparison (default 50)
+ *   --images N              sequential images per client (default 200)
+ *   --concurrency C         parallel requests for the concurrent runs (default 32)
+ *   --concurrent-images N   images per concurrent run (default 320)
+ *   --cold-runs N           spawns per cold-start figure (default 10)
+ *   --skip PART             leave out a part: compare, overhead, memory, cold (repeatable)
+ */
+import { cpus, loadavg } from 'node:os'
+import { mkdtemp, writeFile, stat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { privateKeyToAccount, generatePrivateKey } from 'viem/accounts'
+import { presignedClient, proxyClient, sdkClient, x402FetchClient, type Client, type ImageRequest } from './clients.js'
+import { mcpColdStart, serveColdStart } from './cold-start.js'
+import { memoryOf, resetPeak, startProxyProcess, startSandboxProcess, type SandboxProcess } from './processes.js'
+import type { SandboxChildOptions, SandboxChildState } from './sandbox-child.js'
+import { median, ms, percentile, table, type Row } from './stats.js'
+
+const { values } = parseArgs({
+  options: {
+    latency: { type: 'string', default: '50' },
+    images: { type: 'string', default: '200' },
+    concurrency: { type: 'string', default: '32' },
+    'concurrent-images': { type: 'string', default: '320' },
+    'cold-runs': { type: 'string', default: '10' },
+    skip: { type: 'string', multiple: true, default: [] },
+  },
+})
+const LATENCY = Number(values.latency)
+const IMAGES = Number(values.images)
+const CONCURRENCY = Number(values.concurrency)
+const CONCURRENT_IMAGES = Number(values['concurrent-images'])
+const COLD_RUNS = Number(values['cold-runs'])
+const skip = new Set(values.skip)
+
+const MODEL = 'google/nano-banana'
+const SIZE = '1024x1024'
+/** Warm-ups use another size, so they load modules and open connections without priming the measured route's payment cache. */
+const WARM_SIZE = '1216x832'
+const WARMUPS = 5
+const FUND = (10n ** 12n).toString() // a million test USDC per wallet
+
+const keys = { proxy: generatePrivateKey(), fetch: generatePrivateKey(), sdk: generatePrivateKey(), direct: generatePrivateKey() }
+const fund = Object.fromEntries(Object.values(keys).map((key) => [privateKeyToAccount(key).address, FUND]))
+const rows: Row[] = []
+const notes: string[] = []
+
+function check(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new Error(`bench check failed: ${message}`)
+}
+
+async function runMany(client: Client, count: number, concurrency: number, request: (i: number) => ImageRequest) {
+  const latencies: number[] = []
+  let next = 0
+  const started = performance.now()
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, count) }, async () => {
+      for (let i = next++; i < count; i = next++) {
+        const t0 = performance.now()
+        await client.generate(request(i))
+        latencies.push(performance.now() - t0)
+      }
+    }),
+  )
+  return { latencies, wallMs: performance.now() - started }
+}
+
+/** Runs `work`, then checks that the sandbox settled exactly `images` payments meanwhile and refused none. */
+async function settled<T>(sandbox: SandboxProcess, images: number, what: string, work: () => Promise<T>): Promise<{ result: T; delta: SandboxChildState }> {
+  const before = await sandbox.state()
+  const result = await work()
+  const after = await sandbox.state()
+  const delta = Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - before[k as keyof SandboxChildState]])) as SandboxChildState
+  check(delta.transfers === images, `${what}: ${images} images but ${delta.transfers} settlements`)
+  check(delta.rejected === 0, `${what}: ${delta.rejected} payments rejected by the facilitator`)
+  return { result, delta }
+}
+
+const request = (tag: string, size = SIZE) => (i: number): ImageRequest => ({ model: MODEL, size, prompt: `bench ${tag} ${i}` })
+
+async function warm(sandbox: SandboxProcess, clients: Client[]) {
+  for (const client of clients) await settled(sandbox, WARMUPS, `${client.name} warm-up`, () => runMany(client, WARMUPS, 1, request(`warm ${client.name}`, WARM_SIZE)))
+}
+
+async function withStack<T>(options: Omit<SandboxChildOptions, 'fund'>, work: (sandbox: SandboxProcess, proxyUrl: string, proxyPid: number) => Promise<T>): Promise<T> {
+  const sandbox = await startSandboxProcess({ ...options, fund })
+  const proxy = await startProxyProcess(sandbox.url, keys.proxy).catch(async (error) => {
+    await sandbox.stop()
+    throw error
+  })
+  try {
+    return await work(sandbox, proxy.url, proxy.pid)
+  } finally {
+    await proxy.stop()
+    await sandbox.stop()
+  }
+}
+
+/** (1), (2) and (4) at the added latency: requests per image, latency vs the reference clients, throughput. */
+async function compare() {
+  await withStack({ latencyMs: LATENCY }, async (sandbox, proxyUrl) => {
+    const clients = [proxyClient(proxyUrl), x402FetchClient(sandbox.url, keys.fetch), sdkClient(sandbox.url, keys.sdk)]
+    await warm(sandbox, clients)
+    const results = new Map<string, { latencies: number[]; delta: SandboxChildState }>()
+    for (const client of clients) {
+      const { result, delta } = await settled(sandbox, IMAGES, `${client.name} sequential`, () => runMany(client, IMAGES, 1, request(`seq ${client.name}`)))
+      results.set(client.name, { latencies: result.latencies, delta })
+    }
+    const ours = results.get('proxy')!
+    const perImage = ours.delta.imageRequests / IMAGES
+    rows.push({ measure: `(1) upstream requests per paid image, ${IMAGES} sequential, proxy`, value: `${perImage.toFixed(3)} (${ours.delta.imageRequests} image requests, ${ours.delta.requests} HTTP requests in all)`, target: '≤ 1.02', met: perImage <= 1.02 })
+    for (const name of ['x402-fetch', 'blockrun-sdk']) {
+      const { delta } = results.get(name)!
+      rows.push({ measure: `(1) … ${name}`, value: (delta.requests / IMAGES).toFixed(3), target: '(2 expected)', met: undefined })
+    }
+    notes.push(`TCP connections the upstream accepted during ${IMAGES} sequential images: ${[...results].map(([name, r]) => `${name} ${r.delta.connections}`).join(', ')}.`)
+    const pct = (latencies: number[]) => [50, 95, 99].map((p) => percentile(latencies, p))
+    const [o50, o95, o99] = pct(ours.latencies)
+    rows.push({ measure: `(2) latency per image at ${LATENCY} ms, proxy p50 / p95 / p99`, value: `${ms(o50!)} / ${ms(o95!)} / ${ms(o99!)}`, target: '', met: undefined })
+    for (const name of ['x402-fetch', 'blockrun-sdk']) {
+      const [t50, t95, t99] = pct(results.get(name)!.latencies)
+      rows.push({ measure: `(2) … ${name} p50 / p95 / p99`, value: `${ms(t50!)} / ${ms(t95!)} / ${ms(t99!)}`, target: '', met: undefined })
+      const ratio = o50! / t50!
+      rows.push({ measure: `(2) … ratio proxy / ${name} at p50 (p95, p99)`, value: `${ratio.toFixed(2)}x (${(o95! / t95!).toFixed(2)}x, ${(o99! / t99!).toFixed(2)}x)`, target: '≤ 0.6x', met: ratio <= 0.6 })
+    }
+    const { result } = await settled(sandbox, CONCURRENT_IMAGES, 'proxy concurrent', () => runMany(clients[0]!, CONCURRENT_IMAGES, CONCURRENCY, request('conc')))
+    rows.push({ measure: `(4) images/s through the proxy, concurrency ${CONCURRENCY}, ${LATENCY} ms`, value: (CONCURRENT_IMAGES / (result.wallMs / 1000)).toFixed(1), target: '', met: undefined })
+  })
+}
+
+/** (3) and (4) at zero added latency: the proxy's own cost against the leanest direct client. */
+async function overhead() {
+  await withStack({ latencyMs: 0 }, async (sandbox, proxyUrl) => {
+    const proxy = proxyClient(proxyUrl)
+    const direct = presignedClient(sandbox.url, keys.direct)
+    await warm(sandbox, [proxy, direct])
+    // Sequential: alternate the two, image by image, so load from elsewhere hits both alike.
+    const sequential = { proxy: [] as number[], direct: [] as number[] }
+    await settled(sandbox, 2 * IMAGES, 'overhead sequential', async () => {
+      for (let i = 0; i < IMAGES; i++) {
+        for (const [name, client] of [['proxy', proxy], ['direct', direct]] as const) {
+          const t0 = performance.now()
+          await client.generate(request(`over ${name}`)(i))
+          sequential[name].push(performance.now() - t0)
+        }
+      }
+    })
+    const concurrent = { proxy: [] as number[], direct: [] as number[] }
+    let proxyWall = 0
+    // Concurrent: two rounds each, alternating, half the images per round.
+    for (let round = 0; round < 2; round++) {
+      for (const [name, client] of [['proxy', proxy], ['direct', direct]] as const) {
+        const count = CONCURRENT_IMAGES / 2
+        const { result } = await settled(sandbox, count, `${name} concurrent`, () => runMany(client, count, CONCURRENCY, request(`conc ${name} ${round}`)))
+        concurrent[name].push(...result.latencies)
+        if (name === 'proxy') proxyWall += result.wallMs
+      }
+    }
+    for (const [label, set] of [['1', sequential], [String(CONCURRENCY), concurrent]] as const) {
+      const p50 = percentile(set.proxy, 50) - percentile(set.direct, 50)
+      const p99 = percentile(set.proxy, 99) - percentile(set.direct, 99)
+      rows.push({
+        measure: `(3) proxy overhead at 0 ms, concurrency ${label}: p50 / p99`,
+        value: `${ms(p50)} / ${ms(p99)} (proxy ${ms(percentile(set.proxy, 50))} / ${ms(percentile(set.proxy, 99))}, direct ${ms(percentile(set.direct, 50))} / ${ms(percentile(set.direct, 99))})`,
+        target: 'p50 ≤ 2 ms, p99 ≤ 10 ms',
+        met: p50 <= 2 && p99 <= 10,
+      })
+    }
+    rows.push({ measure: `(4) images/s through the proxy, concurrency ${CONCURRENCY}, 0 ms`, value: (CONCURRENT_IMAGES / (proxyWall / 1000)).toFixed(1), target: '', met: undefined })
+  })
+}
+
+/** (5) peak RSS growth of the proxy process while it returns one 4096x4096 noise PNG, per result form. */
+async function memory() {
+  for (const form of ['b64_json', 'data_uri', 'url'] as const) {
+    await withStack({ latencyMs: 0, noise: true, forms: form }, async (sandbox, proxyUrl, pid) => {
+      const proxy = proxyClient(proxyUrl)
+      // One small paid image first: modules, signer and pools are loaded before the baseline.
+      await settled(sandbox, 1, 'memory warm-up', () => proxy.generate({ model: 'google/nano-banana-pro', size: '1024x1024', prompt: 'warm' }))
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      const baseline = memoryOf(pid).rss
+      const kernelPeak = resetPeak(pid)
+      let sampled = baseline
+      const sampler = setInterval(() => (sampled = Math.max(sampled, memoryOf(pid).rss)), 2)
+      let path = ''
+      try {
+        await settled(sandbox, 1, `memory ${form}`, async () => {
+          const response = await fetch(`${proxyUrl}/v1/images/generations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'google/nano-banana-pro', size: '4096x4096', prompt: `large ${form}` }) })
+          const body = (await response.json()) as { data?: Array<{ path: string }> }
+          check(response.status === 200, `memory ${form}: proxy answered ${response.status} ${JSON.stringify(body).slice(0, 300)}`)
+          path = body.data![0]!.path
+        })
+      } finally {
+        clearInterval(sampler)
+      }
+      const peak = Math.max(sampled, kernelPeak ? memoryOf(pid).hwm : 0)
+      const size = (await stat(path)).size
+      const growth = peak - baseline
+      const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`
+      rows.push({
+        measure: `(5) proxy peak RSS growth, one 4096x4096 result as ${form === 'url' ? 'hosted url (download)' : form}`,
+        value: `${mb(growth)} for a ${mb(size)} image = ${(growth / size).toFixed(2)}x (baseline ${mb(baseline)}, peak ${mb(peak)})`,
+        target: '≤ 2.5x',
+        met: growth / size <= 2.5,
+      })
+      if (!kernelPeak) notes.push('VmHWM could not be reset here; peak RSS is from 2 ms sampling of VmRSS.')
+    })
+  }
+}
+
+/** (6) cold start of `imagegen mcp` and `imagegen serve`, median of COLD_RUNS spawns each. */
+async function cold() {
+  const home = await mkdtemp(join(tmpdir(), 'imagegen-bench-cold-'))
+  await writeFile(join(home, 'wallet.key'), `${keys.proxy}\n`, { mode: 0o600 })
+  // A port nothing listens on, so the MCP server never finds (and never probes) a running proxy.
+  const env: NodeJS.ProcessEnv = { ...process.env, BLOCKRUN_HOME: home, BLOCKRUN_PROXY_PORT: '1' }
+  delete env.BLOCKRUN_WALLET_KEY
+  for (const [name, start, what] of [['mcp', mcpColdStart, 'tools/list'], ['serve', serveColdStart, '/health']] as const) {
+    await start(env) // first spawn fills the OS file cache; not counted
+    const times: number[] = []
+    for (let i = 0; i < COLD_RUNS; i++) times.push(await start(env))
+    const mid = median(times)
+    rows.push({ measure: `(6) cold start, imagegen ${name} → ${what}, median of ${COLD_RUNS}`, value: `${ms(mid)} (min ${ms(Math.min(...times))}, max ${ms(Math.max(...times))})`, target: '≤ 400 ms', met: mid <= 400 })
+  }
+}
+
+async function main() {
+  const started = Date.now()
+  const load = loadavg()
+  const header = [
+    `date: ${new Date().toISOString()}`,
+    `machine: ${cpus().length} CPUs (${cpus()[0]?.model.trim() ?? 'unknown'}), node ${process.version}, ${process.platform} ${process.arch}`,
+    `load average at start: ${load.map((l) => l.toFixed(2)).join(' ')}`,
+    `settings: latency ${LATENCY} ms, ${IMAGES} sequential images per client, concurrency ${CONCURRENCY} over ${CONCURRENT_IMAGES} images, ${COLD_RUNS} cold starts, model ${MODEL} ${SIZE}`,
+  ]
+  process.stderr.write(`${header.join('\n')}\n`)
+  for (const [name, part] of [['compare', compare], ['overhead', overhead], ['memory', memory], ['cold', cold]] as const) {
+    if (skip.has(name)) continue
+    const t0 = Date.now()
+    await part()
+    process.stderr.write(`  ${name} done in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`)
+  }
+  header.push(`load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}; run took ${Math.round((Date.now() - started) / 1000)} s`)
+  process.stdout.write(`${header.join('  \n')}\n\n${table(rows)}\n\n${notes.map((n) => `- ${n}`).join('\n')}\n`)
+  const missed = rows.filter((row) => row.met === false).length
+  process.stderr.write(missed ? `${missed} target(s) missed (see table)\n` : 'all targets met\n')
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`\nBENCH FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
+  process.exit(1)
+})
