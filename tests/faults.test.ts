@@ -30,7 +30,7 @@ const CASES: Array<{ fault: Fault; model?: string; status: number; code?: RegExp
 describe('upstream faults: a definite answer, at most one authorization, an honest ledger', () => {
   for (const c of CASES) {
     it(c.fault, async () => {
-      const stack = await startStack({ sandbox: { slowMs: 1500 }, settings: { timeoutSeconds: 1 } })
+      const stack = await startStack({ sandbox: { slowMs: 4000 }, settings: { timeoutSeconds: 3 } })
       try {
         const { status, body } = await stack.post('/v1/images/generations', { model: c.model ?? 'nano-banana', prompt: `a cat [fault:${c.fault}]` })
         expect(status, JSON.stringify(body)).toBe(c.status)
@@ -40,7 +40,7 @@ describe('upstream faults: a definite answer, at most one authorization, an hone
         expect(stack.sandbox.counters.authorizations).toBe(c.authorizations)
         const ledger = await readLedger(stack.home)
         expect(ledger.map((p) => p.status)).toEqual(c.ledger === 'none' ? [] : [c.ledger])
-        if (c.fault === 'slow') await sleep(1000) // the sandbox settles after the proxy gave up
+        if (c.fault === 'slow') await sleep(1500) // the sandbox settles after the proxy gave up
         expect(stack.sandbox.usdc.transfers.length).toBe(c.fault === 'slow' ? 1 : c.settled)
         // Whatever settled is in the ledger under the same nonce, as settled or unknown.
         for (const transfer of stack.sandbox.usdc.transfers) {

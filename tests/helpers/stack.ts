@@ -52,7 +52,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const wallet = await loadWallet({ home })
   const fund = parseUsd(options.fund ?? '10')
   const sandbox = await startSandbox({ jobMs: 50, ...options.sandbox, fund: fund > 0n ? { [wallet.address]: fund } : {} })
-  const proxy = await startProxy(resolveSettings({ home, upstream: sandbox.url, port: 0, ...options.settings }))
+  // No test reaches the internet: balance reads (payment errors only) go to a closed local port.
+  const proxy = await startProxy(resolveSettings({ home, upstream: sandbox.url, port: 0, rpcUrl: 'http://127.0.0.1:9', sepoliaRpcUrl: 'http://127.0.0.1:9', ...options.settings }))
   return {
     home,
     wallet,
