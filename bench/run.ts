@@ -20,6 +20,7 @@ import { presignedClient, proxyClient, sdkClient, x402FetchClient, type Client, 
 import { mcpColdStart, serveColdStart } from './cold-start.js'
 import { memoryOf, resetPeak, startProxyProcess, startSandboxProcess, type SandboxProcess } from './processes.js'
 import type { SandboxChildOptions, SandboxChildState } from './sandbox-child.js'
+import { renderNoise } from '../server/sandbox/render.js'
 import { median, ms, percentile, table, type Row } from './stats.js'
 
 const { values } = parseArgs({
@@ -68,7 +69,9 @@ async function runMany(client: Client, count: number, concurrency: number, reque
       }
     }),
   )
-  return { latencies, wallMs: performance.now() - started }
+  const wallMs = performance.now() - started
+  await client.verify?.()
+  return { latencies, wallMs }
 }
 
 /** Runs `work`, then checks that the sandbox settled exactly `images` payments meanwhile and refused none. */
@@ -104,7 +107,7 @@ async function withStack<T>(options: Omit<SandboxChildOptions, 'fund'>, work: (s
 
 /** (1), (2) and (4) at the added latency: requests per image, latency vs the reference clients, throughput. */
 async function compare() {
-  await withStack({ latencyMs: LATENCY }, async (sandbox, proxyUrl) => {
+  await withStack({ latencyMs: LATENCY, renderOnce: true }, async (sandbox, proxyUrl) => {
     const clients = [proxyClient(proxyUrl), x402FetchClient(sandbox.url, keys.fetch), sdkClient(sandbox.url, keys.sdk)]
     await warm(sandbox, clients)
     const results = new Map<string, { latencies: number[]; delta: SandboxChildState }>()
@@ -136,7 +139,7 @@ async function compare() {
 
 /** (3) and (4) at zero added latency: the proxy's own cost against the leanest direct client. */
 async function overhead() {
-  await withStack({ latencyMs: 0 }, async (sandbox, proxyUrl) => {
+  await withStack({ latencyMs: 0, renderOnce: true }, async (sandbox, proxyUrl) => {
     const proxy = proxyClient(proxyUrl)
     const direct = presignedClient(sandbox.url, keys.direct)
     await warm(sandbox, [proxy, direct])
@@ -150,6 +153,7 @@ async function overhead() {
           sequential[name].push(performance.now() - t0)
         }
       }
+      await proxy.verify?.()
     })
     const concurrent = { proxy: [] as number[], direct: [] as number[] }
     let proxyWall = 0
@@ -176,42 +180,86 @@ async function overhead() {
   })
 }
 
-/** (5) peak RSS growth of the proxy process while it returns one 4096x4096 noise PNG, per result form. */
+/**
+ * Peak RSS growth of process `pid` while `work` runs: the kernel's peak mark (VmHWM, reset just
+ * before) and 2 ms sampling of VmRSS, whichever is higher, minus the RSS just before.
+ */
+async function peakGrowth(pid: number, work: () => Promise<void>): Promise<{ baseline: number; peak: number }> {
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  const baseline = memoryOf(pid).rss
+  const kernelPeak = resetPeak(pid)
+  if (!kernelPeak) notes.push('VmHWM could not be reset here; peak RSS is from 2 ms sampling of VmRSS.')
+  let sampled = baseline
+  const sampler = setInterval(() => (sampled = Math.max(sampled, memoryOf(pid).rss)), 2)
+  try {
+    await work()
+  } finally {
+    clearInterval(sampler)
+  }
+  return { baseline, peak: Math.max(sampled, kernelPeak ? memoryOf(pid).hwm : 0) }
+}
+
+const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`
+
+async function postJson(url: string, body: unknown): Promise<{ status: number; body: any }> {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  return { status: response.status, body: await response.json() }
+}
+
+/** (5) peak RSS growth of the proxy process while it returns one 4096x4096 noise PNG, per result form; and one large edit going up. */
 async function memory() {
   for (const form of ['b64_json', 'data_uri', 'url'] as const) {
     await withStack({ latencyMs: 0, noise: true, forms: form }, async (sandbox, proxyUrl, pid) => {
       const proxy = proxyClient(proxyUrl)
       // One small paid image first: modules, signer and pools are loaded before the baseline.
-      await settled(sandbox, 1, 'memory warm-up', () => proxy.generate({ model: 'google/nano-banana-pro', size: '1024x1024', prompt: 'warm' }))
-      await new Promise((resolve) => setTimeout(resolve, 300))
-      const baseline = memoryOf(pid).rss
-      const kernelPeak = resetPeak(pid)
-      let sampled = baseline
-      const sampler = setInterval(() => (sampled = Math.max(sampled, memoryOf(pid).rss)), 2)
+      await settled(sandbox, 1, 'memory warm-up', async () => {
+        await proxy.generate({ model: 'google/nano-banana-pro', size: '1024x1024', prompt: 'warm' })
+        await proxy.verify?.()
+      })
       let path = ''
-      try {
+      const { baseline, peak } = await peakGrowth(pid, async () => {
         await settled(sandbox, 1, `memory ${form}`, async () => {
-          const response = await fetch(`${proxyUrl}/v1/images/generations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'google/nano-banana-pro', size: '4096x4096', prompt: `large ${form}` }) })
-          const body = (await response.json()) as { data?: Array<{ path: string }> }
-          check(response.status === 200, `memory ${form}: proxy answered ${response.status} ${JSON.stringify(body).slice(0, 300)}`)
-          path = body.data![0]!.path
+          const { status, body } = await postJson(`${proxyUrl}/v1/images/generations`, { model: 'google/nano-banana-pro', size: '4096x4096', prompt: `large ${form}` })
+          check(status === 200, `memory ${form}: proxy answered ${status} ${JSON.stringify(body).slice(0, 300)}`)
+          path = body.data[0].path
         })
-      } finally {
-        clearInterval(sampler)
-      }
-      const peak = Math.max(sampled, kernelPeak ? memoryOf(pid).hwm : 0)
+      })
       const size = (await stat(path)).size
       const growth = peak - baseline
-      const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`
       rows.push({
         measure: `(5) proxy peak RSS growth, one 4096x4096 result as ${form === 'url' ? 'hosted url (download)' : form}`,
         value: `${mb(growth)} for a ${mb(size)} image = ${(growth / size).toFixed(2)}x (baseline ${mb(baseline)}, peak ${mb(peak)})`,
         target: '≤ 2.5x',
         met: growth / size <= 2.5,
       })
-      if (!kernelPeak) notes.push('VmHWM could not be reset here; peak RSS is from 2 ms sampling of VmRSS.')
     })
   }
+  // Going up: an edit whose input is a ~20 MB PNG given by path (the proxy reads, checks and
+  // base64-encodes it, then streams the JSON body upstream). Reported for information.
+  await withStack({ latencyMs: 0 }, async (sandbox, proxyUrl, pid) => {
+    const dir = await mkdtemp(join(tmpdir(), 'imagegen-bench-edit-'))
+    const input = join(dir, 'input.png')
+    await writeFile(input, await renderNoise({ prompt: '', width: 2560, height: 2560, index: 3 }))
+    const warm = join(dir, 'warm.png')
+    await writeFile(warm, await renderNoise({ prompt: '', width: 256, height: 256, index: 4 }))
+    await settled(sandbox, 1, 'edit warm-up', async () => {
+      const { status, body } = await postJson(`${proxyUrl}/v1/images/image2image`, { model: 'openai/gpt-image-1', prompt: 'warm', image: warm })
+      check(status === 200, `edit warm-up: proxy answered ${status} ${JSON.stringify(body).slice(0, 300)}`)
+    })
+    const { baseline, peak } = await peakGrowth(pid, () =>
+      settled(sandbox, 1, 'edit upload', async () => {
+        const { status, body } = await postJson(`${proxyUrl}/v1/images/image2image`, { model: 'openai/gpt-image-1', prompt: 'large edit', image: input })
+        check(status === 200, `edit upload: proxy answered ${status} ${JSON.stringify(body).slice(0, 300)}`)
+      }).then(() => undefined),
+    )
+    const size = (await stat(input)).size
+    rows.push({
+      measure: '(5) … for information: proxy peak RSS growth, one edit with a 2560x2560 input PNG by path',
+      value: `${mb(peak - baseline)} for a ${mb(size)} input = ${((peak - baseline) / size).toFixed(2)}x`,
+      target: '',
+      met: undefined,
+    })
+  })
 }
 
 /** (6) cold start of `imagegen mcp` and `imagegen serve`, median of COLD_RUNS spawns each. */
