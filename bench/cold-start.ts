@@ -51,3 +51,12 @@ export async function serveColdStart(env: NodeJS.ProcessEnv): Promise<number> {
     await exited
   }
 }
+
+/** Spawn to exit of `node --input-type=module -e <code>`: how much of a cold start one import costs. */
+export async function nodeRun(code: string): Promise<number> {
+  const started = performance.now()
+  const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: 'ignore' })
+  const status = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+  if (status !== 0) throw new Error(`node -e ${code.slice(0, 80)} exited ${status}`)
+  return performance.now() - started
+}
