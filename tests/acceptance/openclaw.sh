@@ -8,7 +8,10 @@
 #      image generation provider; `openclaw skills list --json`: both skills eligible;
 #   4. the sandbox upstream with a funded throwaway wallet, then `openclaw infer image generate` and
 #      `openclaw infer image edit` through the `imagegen` provider (no gateway: in-process core);
-#      real PNGs must come out and the sandbox must have settled exactly those two payments.
+#      real PNGs must come out;
+#   5. `openclaw gateway run`: the plugin's service starts the proxy on the configured port, the
+#      skill's HTTP example goes through it, and stopping the gateway frees the port; the sandbox
+#      must have settled exactly those three payments, all in the one ledger.
 #
 # Downloads are cached under $IMAGEGEN_ACCEPTANCE_CACHE (default .cache/): a re-run only re-packs and
 # re-installs the plugin, with its dependencies from the npm cache. Run by .ci/run, not npm test.
@@ -26,7 +29,9 @@ fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/imagegen-openclaw.XXXXXX")
 SANDBOX_PID=
+GATEWAY_PID=
 cleanup() {
+  if [ -n "$GATEWAY_PID" ]; then kill "$GATEWAY_PID" 2>/dev/null || true; wait "$GATEWAY_PID" 2>/dev/null || true; fi
   if [ -n "$SANDBOX_PID" ]; then kill "$SANDBOX_PID" 2>/dev/null || true; wait "$SANDBOX_PID" 2>/dev/null || true; fi
   rm -rf "$WORK"
 }
@@ -106,7 +111,8 @@ echo "wallet $ADDRESS funded with 10 test USDC on $SANDBOX"
 # The upstream and port come from the plugin config, the data directory (wallet, ledger) from the
 # environment: both layers of the plugin's settings are in play.
 oc config set plugins.entries.imagegen.config.upstream "$SANDBOX" >/dev/null
-oc config set plugins.entries.imagegen.config.port "$(free_port)" --strict-json >/dev/null
+PROXY_PORT=$(free_port)
+oc config set plugins.entries.imagegen.config.port "$PROXY_PORT" --strict-json >/dev/null
 
 step "openclaw infer image generate --model imagegen/google/nano-banana"
 oc infer image generate --model imagegen/google/nano-banana --prompt "a lighthouse on a cliff at dusk" --output "$WORK/generated.png" --json >"$WORK/generate.json" 2>"$WORK/generate.err" ||
@@ -117,6 +123,24 @@ step "openclaw infer image edit --model imagegen/openai/gpt-image-1"
 oc infer image edit --model imagegen/openai/gpt-image-1 --file "$WORK/generated.png" --prompt "add falling snow" --output "$WORK/edited.png" --json >"$WORK/edit.json" 2>"$WORK/edit.err" ||
   { cat "$WORK/edit.json" "$WORK/edit.err" >&2; fail "infer image edit failed"; }
 cat "$WORK/edit.json"
+
+step "openclaw gateway run: the plugin's service starts the proxy on the configured port"
+GATEWAY_PORT=$(free_port)
+PATH=$(dirname "$NODE24"):$PATH "$NODE24" "$OPENCLAW" gateway run --allow-unconfigured --auth none --bind loopback --port "$GATEWAY_PORT" >"$WORK/gateway.out" 2>"$WORK/gateway.err" &
+GATEWAY_PID=$!
+for _ in $(seq 1 300); do curl -fsS "http://127.0.0.1:$PROXY_PORT/health" >"$WORK/health.json" 2>/dev/null && break; kill -0 "$GATEWAY_PID" 2>/dev/null || break; sleep 1; done
+curl -fsS "http://127.0.0.1:$PROXY_PORT/health" >"$WORK/health.json" || { tail -40 "$WORK/gateway.out" "$WORK/gateway.err" >&2; fail "no proxy on port $PROXY_PORT after the gateway started"; }
+grep -q "imagegen: image proxy listening on http://127.0.0.1:$PROXY_PORT" "$WORK/gateway.out" "$WORK/gateway.err" || fail "the gateway log does not say the imagegen proxy started"
+cat "$WORK/health.json"; echo
+# The skill's first HTTP example, through the proxy the gateway runs.
+curl -fsS "http://127.0.0.1:$PROXY_PORT/v1/images/generations" -H 'content-type: application/json' \
+  -d '{"model":"google/nano-banana","prompt":"a golden retriever surfing on a wave","size":"1024x1024","n":1}' >"$WORK/proxy-generate.json" ||
+  { cat "$WORK/proxy-generate.json" >&2; fail "generation through the gateway's proxy failed"; }
+kill -TERM "$GATEWAY_PID"
+for _ in $(seq 1 60); do kill -0 "$GATEWAY_PID" 2>/dev/null || break; sleep 1; done
+GATEWAY_PID=
+curl -fsS "http://127.0.0.1:$PROXY_PORT/health" >/dev/null 2>&1 && fail "the proxy still answers after the gateway stopped"
+echo "gateway stopped; port $PROXY_PORT released"
 
 step "real PNGs written, and the sandbox settled exactly those payments"
 curl -fsS "$SANDBOX/_sandbox/state" >"$WORK/state.json"
@@ -130,8 +154,9 @@ for (const [name, model] of [['generate', 'google/nano-banana'], ['edit', 'opena
   expect(report.ok === true, `${name}: ok (got ${JSON.stringify(report).slice(0, 500)})`)
   expect(report.provider === 'imagegen' && report.model === model, `${name}: provider imagegen, model ${model} (got ${report.provider}, ${report.model})`)
 }
-for (const file of ['generated.png', 'edited.png']) {
-  const bytes = readFileSync(`${work}/${file}`)
+const viaProxy = JSON.parse(readFileSync(`${work}/proxy-generate.json`, 'utf8'))
+for (const file of ['generated.png', 'edited.png', viaProxy.data[0].path]) {
+  const bytes = readFileSync(file.startsWith('/') ? file : `${work}/${file}`)
   expect(bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])), `${file} is a PNG`)
   const meta = await sharp(bytes).metadata()
   expect(meta.format === 'png' && meta.width === 1024 && meta.height === 1024, `${file} is a 1024x1024 PNG (got ${meta.format} ${meta.width}x${meta.height})`)
@@ -139,15 +164,18 @@ for (const file of ['generated.png', 'edited.png']) {
 }
 const state = JSON.parse(readFileSync(`${work}/state.json`, 'utf8'))
 const amounts = state.transfers.map((t) => t.amount)
-expect(state.settled === 2 && JSON.stringify(amounts) === JSON.stringify(['51000', '21000']), `two settlements, $0.051 then $0.021 (got ${state.settled}: ${amounts})`)
-expect(state.transfers.every((t) => t.from.toLowerCase() === address.toLowerCase()), 'both paid by the throwaway wallet')
+// infer generate ($0.05 + fee), infer edit ($0.02 + fee), the HTTP example through the gateway's proxy.
+expect(state.settled === 3 && JSON.stringify(amounts) === JSON.stringify(['51000', '21000', '51000']), `three settlements: 51000, 21000, 51000 (got ${state.settled}: ${amounts})`)
+expect(state.transfers.every((t) => t.from.toLowerCase() === address.toLowerCase()), 'all paid by the throwaway wallet')
+expect(viaProxy.cost.transaction === state.transfers[2].transaction, 'the proxy reports the settlement the sandbox made')
 const ledger = readFileSync(`${process.env.BLOCKRUN_HOME}/ledger.jsonl`, 'utf8')
-expect(state.transfers.every((t) => ledger.includes(t.transaction)), 'both settlements are in the shared ledger')
-console.log(`sandbox settled ${state.settled} payments (${amounts.join(' + ')} base units) from ${address}; ledger has both`)
+expect(state.transfers.every((t) => ledger.includes(t.transaction)), 'every settlement is in the one shared ledger')
+console.log(`sandbox settled ${state.settled} payments (${amounts.join(' + ')} base units) from ${address}; all in the shared ledger`)
 EOF
 
 KEY=$(tr -d '\n' <"$BLOCKRUN_HOME/wallet.key")
-if grep -rqF "${KEY#0x}" "$WORK"/*.json "$WORK"/*.err "$WORK"/*.out 2>/dev/null; then fail "the wallet key appears in OpenClaw's output"; fi
+# Outputs, gateway logs and OpenClaw's state (config, logs) must not hold the key; only wallet.key does.
+if grep -rqiF --exclude-dir=blockrun --exclude-dir=node_modules "${KEY#0x}" "$WORK" /tmp/openclaw 2>/dev/null; then fail "the wallet key appears in OpenClaw's output, logs or state"; fi
 unset KEY
 
 step "OpenClaw acceptance passed"
