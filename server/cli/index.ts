@@ -29,7 +29,11 @@ Usage:
   imagegen demo                                                         offline end-to-end demo
 
 Spend limits (flags or env): --max-per-request 0.50 (BLOCKRUN_MAX_PER_REQUEST),
-  --daily-budget 5.00 (BLOCKRUN_DAILY_BUDGET). Data: BLOCKRUN_HOME (default ~/.openclaw/blockrun).
+  --daily-budget 5.00 (BLOCKRUN_DAILY_BUDGET), --networks (BLOCKRUN_ALLOWED_NETWORKS),
+  --payees (BLOCKRUN_ALLOWED_PAYEES), --max-timeout-seconds 900 (BLOCKRUN_MAX_TIMEOUT_SECONDS).
+Other: --upstream (BLOCKRUN_API_URL), --home (BLOCKRUN_HOME, default ~/.openclaw/blockrun),
+  --timeout-seconds 300 (BLOCKRUN_TIMEOUT_SECONDS), --rpc-url (BASE_RPC_URL).
+The wallet key comes from BLOCKRUN_WALLET_KEY or $BLOCKRUN_HOME/wallet.key, never from a flag.
 `
 
 async function main(argv: string[]): Promise<number> {
