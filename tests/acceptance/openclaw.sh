@@ -9,9 +9,10 @@
 #   4. the sandbox upstream with a funded throwaway wallet, then `openclaw infer image generate` and
 #      `openclaw infer image edit` through the `imagegen` provider (no gateway: in-process core);
 #      real PNGs must come out;
-#   5. `openclaw gateway run`: the plugin's service starts the proxy on the configured port, the
-#      skill's HTTP example goes through it, and stopping the gateway frees the port; the sandbox
-#      must have settled exactly those three payments, all in the one ledger.
+#   5. `openclaw gateway run`: the plugin's service starts the proxy on the configured port;
+#      generate_image is invoked through the host (POST /tools/invoke) and the skill's HTTP example
+#      through the proxy; stopping the gateway frees the port. The sandbox must have settled
+#      exactly those four payments, all in the one ledger.
 #
 # Downloads are cached under $IMAGEGEN_ACCEPTANCE_CACHE (default .cache/): a re-run only re-packs and
 # re-installs the plugin, with its dependencies from the npm cache. Run by .ci/run, not npm test.
@@ -132,6 +133,10 @@ for _ in $(seq 1 300); do curl -fsS "http://127.0.0.1:$PROXY_PORT/health" >"$WOR
 curl -fsS "http://127.0.0.1:$PROXY_PORT/health" >"$WORK/health.json" || { tail -40 "$WORK/gateway.out" "$WORK/gateway.err" >&2; fail "no proxy on port $PROXY_PORT after the gateway started"; }
 grep -q "imagegen: image proxy listening on http://127.0.0.1:$PROXY_PORT" "$WORK/gateway.out" "$WORK/gateway.err" || fail "the gateway log does not say the imagegen proxy started"
 cat "$WORK/health.json"; echo
+# The plugin's own tool, invoked through the real host (POST /tools/invoke, no model needed).
+curl -fsS "http://127.0.0.1:$GATEWAY_PORT/tools/invoke" -H 'content-type: application/json' \
+  -d '{"tool":"generate_image","args":{"prompt":"a lighthouse in a storm, oil painting","model":"flux","size":"1216x832"}}' >"$WORK/tool-generate.json" ||
+  { cat "$WORK/tool-generate.json" >&2; fail "generate_image through /tools/invoke failed"; }
 # The skill's first HTTP example, through the proxy the gateway runs.
 curl -fsS "http://127.0.0.1:$PROXY_PORT/v1/images/generations" -H 'content-type: application/json' \
   -d '{"model":"google/nano-banana","prompt":"a golden retriever surfing on a wave","size":"1024x1024","n":1}' >"$WORK/proxy-generate.json" ||
@@ -155,19 +160,30 @@ for (const [name, model] of [['generate', 'google/nano-banana'], ['edit', 'opena
   expect(report.provider === 'imagegen' && report.model === model, `${name}: provider imagegen, model ${model} (got ${report.provider}, ${report.model})`)
 }
 const viaProxy = JSON.parse(readFileSync(`${work}/proxy-generate.json`, 'utf8'))
-for (const file of ['generated.png', 'edited.png', viaProxy.data[0].path]) {
+const viaTool = JSON.parse(readFileSync(`${work}/tool-generate.json`, 'utf8'))
+expect(viaTool.ok === true, `generate_image via /tools/invoke: ok (got ${JSON.stringify(viaTool).slice(0, 500)})`)
+const [text, preview] = viaTool.result.content
+const toolImage = viaTool.result.details.images[0]
+expect(text.type === 'text' && text.text.includes(toolImage.path), 'the tool text names the file path')
+expect(preview?.type === 'image' && /^image\/(jpeg|webp)$/.test(preview.mimeType) && preview.data.length < 100_000, 'the tool returns a small inline preview')
+expect(viaTool.result.details.model === 'black-forest/flux-1.1-pro' && viaTool.result.details.size === '1216x832', 'the tool used flux at 1216x832')
+console.log(`generate_image via the gateway: ${toolImage.path}, preview ${preview.mimeType} ${preview.data.length} base64 chars`)
+for (const file of ['generated.png', 'edited.png', toolImage.path, viaProxy.data[0].path]) {
   const bytes = readFileSync(file.startsWith('/') ? file : `${work}/${file}`)
   expect(bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])), `${file} is a PNG`)
   const meta = await sharp(bytes).metadata()
-  expect(meta.format === 'png' && meta.width === 1024 && meta.height === 1024, `${file} is a 1024x1024 PNG (got ${meta.format} ${meta.width}x${meta.height})`)
+  const size = file === toolImage.path ? '1216x832' : '1024x1024'
+  expect(meta.format === 'png' && `${meta.width}x${meta.height}` === size, `${file} is a ${size} PNG (got ${meta.format} ${meta.width}x${meta.height})`)
   console.log(`${file}: ${meta.width}x${meta.height} ${meta.format}, ${bytes.length} bytes`)
 }
 const state = JSON.parse(readFileSync(`${work}/state.json`, 'utf8'))
 const amounts = state.transfers.map((t) => t.amount)
-// infer generate ($0.05 + fee), infer edit ($0.02 + fee), the HTTP example through the gateway's proxy.
-expect(state.settled === 3 && JSON.stringify(amounts) === JSON.stringify(['51000', '21000', '51000']), `three settlements: 51000, 21000, 51000 (got ${state.settled}: ${amounts})`)
+// infer generate ($0.05 + fee), infer edit ($0.02 + fee), the tool (flux, $0.04 + fee), the HTTP example.
+const expected = ['51000', '21000', '41000', '51000']
+expect(state.settled === 4 && JSON.stringify(amounts) === JSON.stringify(expected), `four settlements: ${expected} (got ${state.settled}: ${amounts})`)
 expect(state.transfers.every((t) => t.from.toLowerCase() === address.toLowerCase()), 'all paid by the throwaway wallet')
-expect(viaProxy.cost.transaction === state.transfers[2].transaction, 'the proxy reports the settlement the sandbox made')
+expect(viaTool.result.details.cost.transaction === state.transfers[2].transaction, 'the tool reports the settlement the sandbox made')
+expect(viaProxy.cost.transaction === state.transfers[3].transaction, 'the proxy reports the settlement the sandbox made')
 const ledger = readFileSync(`${process.env.BLOCKRUN_HOME}/ledger.jsonl`, 'utf8')
 expect(state.transfers.every((t) => ledger.includes(t.transaction)), 'every settlement is in the one shared ledger')
 console.log(`sandbox settled ${state.settled} payments (${amounts.join(' + ')} base units) from ${address}; all in the shared ledger`)
