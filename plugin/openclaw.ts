@@ -1,8 +1,8 @@
 /**
  * The OpenClaw entry (`package.json` → `openclaw.extensions`). OpenClaw calls `register(api)`
  * several times per start (discovery, tool discovery, full activation); everything registered here
- * is inert until called, and the only thing that opens a socket, the proxy service, is registered
- * in `full` mode only and started by the gateway.
+ * is inert until called. The only thing that opens a socket is the proxy service, and it starts
+ * only when the gateway starts a service that came from a `full` registration.
  *
  * - service `imagegen-proxy`: the local proxy on the configured port (or a compatible one reused);
  * - tools generate_image, edit_image, list_image_models, wallet_status (shared with the MCP server);
