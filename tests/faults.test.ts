@@ -22,7 +22,7 @@ const CASES: Array<{ fault: Fault; model?: string; status: number; code?: RegExp
   { fault: 'close-mid-body', status: 502, code: /upstream_truncated/, authorizations: 1, settled: 1, ledger: 'settled' },
   { fault: 'truncated-download', status: 502, code: /download_failed/, authorizations: 1, settled: 1, ledger: 'settled' },
   { fault: 'non-image-download', status: 502, code: /not_an_image/, authorizations: 1, settled: 1, ledger: 'settled' },
-  { fault: 'job-fails', model: 'banana-pro', status: 502, code: /job_failed/, authorizations: 1, settled: 0, ledger: 'unknown' },
+  { fault: 'job-fails', model: 'banana-pro', status: 502, code: /job_failed/, authorizations: 1, settled: 0, ledger: 'refused' },
   { fault: 'job-never-completes', model: 'banana-pro', status: 504, code: /upstream_timeout/, authorizations: 1, settled: 0, ledger: 'unknown' },
   { fault: 'slow', status: 504, code: /upstream_timeout/, authorizations: 1, settled: 0, ledger: 'unknown' },
 ]
@@ -72,5 +72,27 @@ describe('a random fault mix is reproducible from its seed', () => {
     expect(statuses.filter((s) => s === 200).length).toBeGreaterThan(0)
     expect(statuses.filter((s) => s === 502).length).toBeGreaterThan(0)
     expect(statuses.filter((s) => s === 502).length).toBe(stack.sandbox.counters.faults['error-after-settle'])
+  })
+})
+
+describe('a 202 job whose settlement fails when it completes', () => {
+  it('is a payment error, recorded as refused, not an unknown spend', async () => {
+    const stack = await startStack({ sandbox: { forms: 'job', jobMs: 400 } })
+    try {
+      const pending = stack.post('/v1/images/generations', { prompt: 'drained while rendering' })
+      await sleep(150)
+      // The funds leave between verification (job accepted) and settlement (first completed poll).
+      const balance = stack.sandbox.usdc.balanceOf(stack.wallet.address)
+      stack.sandbox.usdc.transfer(stack.wallet.address, '0x000000000000000000000000000000000000dead', balance, `0x${'ab'.repeat(32)}`, 'eip155:84532')
+      const { status, body } = await pending
+      expect(status, JSON.stringify(body)).toBe(402)
+      expect(body.error.type).toBe('insufficient_funds')
+      expect(body.error.message).toContain(stack.wallet.address)
+      const ledger = await readLedger(stack.home)
+      expect(ledger.map((p) => p.status)).toEqual(['refused'])
+      expect(stack.sandbox.usdc.transfers).toHaveLength(1) // only the drain
+    } finally {
+      await stack.close()
+    }
   })
 })

@@ -59,6 +59,12 @@ export type SentPayment = {
   finish(response: Response): Promise<PaymentReceipt>
   /** Records that the outcome cannot be known (e.g. the job never completed). Counted as spent. */
   lost(reason: string): Promise<PaymentReceipt>
+  /**
+   * The upstream said the work failed (a failed 202 job). Jobs settle on completion, so without a
+   * settlement header saying otherwise the authorization is recorded as refused: not settled, and
+   * counted against the budget only until it expires.
+   */
+  failed(response: Response, reason: string): Promise<void>
 }
 
 export type PaidResponse = { response: Response; payment: SentPayment | undefined }
@@ -223,6 +229,15 @@ export class Payer {
           await ledger.closed(id, 'unknown', reason)
         }
         return receipt('unknown', undefined)
+      },
+      async failed(final, reason) {
+        if (done) return
+        if (final.headers.has('PAYMENT-RESPONSE') || final.headers.has('X-PAYMENT-RESPONSE')) {
+          await this.finish(final)
+          return
+        }
+        done = true
+        await ledger.closed(id, 'refused', reason)
       },
     }
     return { kind: 'sent', response, payment }

@@ -136,14 +136,20 @@ export class UpstreamClient {
         // Not found (yet) is worth another poll; any other failure ends the job.
         const body = await readJson(response)
         status = statusOf(body) ?? 'failed'
-        if (response.status !== 404 || status === 'failed') throw jobFailed(body, response.status)
+        if (response.status !== 404 || status === 'failed') {
+          await payment?.failed(response, `job failed (HTTP ${response.status})`)
+          throw jobFailed(body, response.status)
+        }
       } else {
         // A completed poll carries the images: read it as a result (streamed to the store).
         const result = await readResultBody(response, this.openSink)
         status = statusOf(result.value) ?? 'completed'
         if (status === 'completed') return this.finishJob(response, result, payment)
         await result.discard()
-        if (status === 'failed') throw jobFailed(result.value, response.status)
+        if (status === 'failed') {
+          await payment?.failed(response, 'job failed before completing')
+          throw jobFailed(result.value, response.status)
+        }
       }
       context.onProgress?.(`waiting for ${context.model} (${status}), ${Math.round((Date.now() - started) / 1000)} s`)
       await wait()
