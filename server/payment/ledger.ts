@@ -12,8 +12,8 @@
  * reserved, signed, settled and unknown payments, and refused ones whose authorization has not
  * expired yet (an upstream that said "no" still holds a valid signature until `validBefore`).
  */
-import { open, readFile, stat, type FileHandle } from 'node:fs/promises'
-import { mkdirSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { closeSync, fdatasync, fstatSync, mkdirSync, openSync, readSync, statSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { ImagegenError } from '../errors.js'
 import { formatUsd } from '../money.js'
@@ -79,13 +79,13 @@ export function budgetUsed(records: Iterable<PaymentRecord>, now: number): bigin
 export class Ledger {
   readonly path: string
   private readonly lockPath: string
-  private handle: Promise<FileHandle> | undefined
+  private fd: number | undefined
+  /** fdatasync calls not yet finished; `close` waits for them. */
+  private syncing: Promise<unknown> = Promise.resolve()
   /** Folded state of every line read so far, by payment id. */
   private readonly records = new Map<string, PaymentRecord>()
   private readOffset = 0
   private partial = ''
-  /** Reads of the file run one at a time, so the offset only moves forward. */
-  private reading: Promise<void> = Promise.resolve()
 
   constructor(home: string) {
     mkdirSync(home, { recursive: true, mode: 0o700 })
@@ -112,11 +112,11 @@ export class Ledger {
   }
 
   settled(id: string, transaction: string): Promise<void> {
-    return this.append({ kind: 'settled', t: Date.now(), id, transaction }, true)
+    return this.append({ kind: 'settled', t: Date.now(), id, transaction }, false)
   }
 
   closed(id: string, kind: 'refused' | 'unknown' | 'released', reason: string): Promise<void> {
-    return this.append({ kind, t: Date.now(), id, reason }, true)
+    return this.append({ kind, t: Date.now(), id, reason }, false)
   }
 
   /** Every payment, oldest first, including those written by other processes. */
@@ -132,40 +132,60 @@ export class Ledger {
   }
 
   async close(): Promise<void> {
-    const handle = this.handle
-    this.handle = undefined
-    if (handle) await (await handle).close()
+    await this.syncing
+    const fd = this.fd
+    this.fd = undefined
+    if (fd !== undefined) closeSync(fd)
   }
 
-  private async append(line: LedgerLine, durable: boolean): Promise<void> {
-    this.handle ??= open(this.path, 'a', 0o600)
-    const handle = await this.handle
-    // One write per line on an O_APPEND descriptor: lines from several processes never interleave.
-    await handle.write(`${JSON.stringify(line)}\n`)
-    if (durable) await handle.datasync()
+  /**
+   * Appends one line with a single write() on an O_APPEND descriptor, so lines from several
+   * processes never interleave. `durable` waits for fdatasync: the `signed` line must be on disk
+   * before the paid request leaves. Other lines are synced in the background: losing an outcome
+   * line to a power cut leaves the payment `signed`, which the budget counts as spent.
+   */
+  private append(line: LedgerLine, durable: boolean): Promise<void> {
+    this.fd ??= openSync(this.path, 'a', 0o600)
+    const fd = this.fd
+    writeSync(fd, `${JSON.stringify(line)}\n`)
+    const synced = new Promise<void>((resolve, reject) => fdatasync(fd, (error) => (error ? reject(error) : resolve())))
+    this.syncing = Promise.all([this.syncing, synced.catch(() => undefined)])
+    return durable ? synced : Promise.resolve()
   }
 
-  /** Reads whatever was appended since the last read (by any process) and folds it in. */
+  /**
+   * Folds in whatever was appended since the last read, by any process. Synchronous: reads are
+   * incremental (a few lines), and a synchronous read cannot interleave with another one.
+   */
   private catchUp(): Promise<void> {
-    const next = this.reading.then(() => this.readNew())
-    this.reading = next.catch(() => undefined)
-    return next
+    try {
+      this.readNew()
+      return Promise.resolve()
+    } catch (error) {
+      return Promise.reject(error)
+    }
   }
 
-  private async readNew(): Promise<void> {
-    const size = await stat(this.path).then((s) => s.size, () => 0)
-    if (size <= this.readOffset) return
-    const reader = await open(this.path, 'r')
+  private readNew(): void {
+    let size: number
     try {
-      const buffer = Buffer.alloc(size - this.readOffset)
-      const { bytesRead } = await reader.read(buffer, 0, buffer.length, this.readOffset)
+      size = statSync(this.path).size
+    } catch {
+      return
+    }
+    if (size <= this.readOffset) return
+    const reader = openSync(this.path, 'r')
+    try {
+      const length = Math.min(size, fstatSync(reader).size) - this.readOffset
+      const buffer = Buffer.alloc(Math.max(0, length))
+      const bytesRead = length > 0 ? readSync(reader, buffer, 0, length, this.readOffset) : 0
       this.readOffset += bytesRead
       const text = this.partial + buffer.subarray(0, bytesRead).toString('utf8')
       const lines = text.split('\n')
       this.partial = lines.pop() ?? ''
       for (const raw of lines) applyLine(this.records, raw)
     } finally {
-      await reader.close()
+      closeSync(reader)
     }
   }
 }
