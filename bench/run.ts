@@ -38,7 +38,7 @@ const IMAGES = Number(values.images)
 const CONCURRENCY = Number(values.concurrency)
 const CONCURRENT_IMAGES = Number(values['concurrent-images'])
 const COLD_RUNS = Number(values['cold-runs'])
-const skip = new Set(values.skip)
+const skip = new Set(values.skip.flatMap((part) => part.split(',')))
 
 const MODEL = 'google/nano-banana'
 const SIZE = '1024x1024'
