@@ -50,7 +50,7 @@ export const LIMIT_SETTINGS: Readonly<Record<PolicyLimit, string>> = {
   asset: 'only USDC is paid; this cannot be changed',
   payee: 'add the address to BLOCKRUN_ALLOWED_PAYEES (or --payees, or the plugin setting payees)',
   amount: 'the upstream sent an unreadable price; this cannot be paid',
-  timeout: 'raise BLOCKRUN_MAX_TIMEOUT_SECONDS (or --max-timeout-seconds)',
+  timeout: 'raise BLOCKRUN_MAX_TIMEOUT_SECONDS (or --max-timeout-seconds, or the plugin setting maxTimeoutSeconds)',
   max_per_request: 'raise BLOCKRUN_MAX_PER_REQUEST (or --max-per-request, or the plugin setting maxPerRequest)',
 }
 
