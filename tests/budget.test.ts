@@ -3,13 +3,12 @@
  * sharing one `BLOCKRUN_HOME`, and the cross-process lock underneath. What is counted is what the
  * sandbox actually settled; the ledger must agree with it to the base unit.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { readdir, readFile, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterEach, describe, expect, it } from 'vitest'
+import { spawnProxy } from './helpers/processes.js'
 import { readLedger, type PaymentRecord } from '../server/payment/ledger.js'
 import { startSandbox, type RunningSandbox } from '../server/sandbox/server.js'
 import { withFileLock } from '../server/store/lock.js'
@@ -90,49 +89,13 @@ describe('one proxy, many requests at once', () => {
   })
 })
 
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.address() as AddressInfo).port
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
-}
-
-/** `imagegen serve` on a fixed free port; resolves once it listens. */
-async function serveChild(env: Record<string, string>): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
-  const port = await freePort()
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', String(port)], { env: { ...process.env, ...OFFLINE_RPC, ...env }, stdio: ['ignore', 'ignore', 'pipe'] })
-  let stderr = ''
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`proxy did not start: ${stderr}`)), 20_000)
-    child.stderr!.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString()
-      if (stderr.includes('listening on')) {
-        clearTimeout(timer)
-        resolve()
-      }
-    })
-    child.once('exit', (code) => reject(new Error(`proxy exited ${code}: ${stderr}`)))
-  })
-  return {
-    url: `http://127.0.0.1:${port}`,
-    child,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve()
-        child.once('exit', () => resolve())
-        child.kill('SIGTERM')
-      }),
-  }
-}
-
 describe('two proxy processes sharing one BLOCKRUN_HOME', () => {
   it('share one budget: 2 × 50 concurrent requests, a budget for 10, exactly 10 settle', async () => {
     const home = await tempHome()
     const wallet = await loadWallet({ home })
     const sandbox = await startSandbox({ jobMs: 50, fund: { [wallet.address]: 10_000_000n } })
     const env = { BLOCKRUN_HOME: home, BLOCKRUN_API_URL: sandbox.url, BLOCKRUN_DAILY_BUDGET: '0.41', BLOCKRUN_MAX_PER_REQUEST: '0.10' }
-    const [a, b] = await Promise.all([serveChild(env), serveChild(env)])
+    const [a, b] = await Promise.all([spawnProxy({ env: { ...OFFLINE_RPC, ...env } }), spawnProxy({ env: { ...OFFLINE_RPC, ...env } })])
     try {
       for (const proxy of [a, b]) {
         // Both use the wallet already in the home.

@@ -3,7 +3,6 @@
  * checked where it cannot be faked: the sandbox counts every payment header it receives, and the
  * ledger (written before any signed request leaves) has no entry at all.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -11,6 +10,7 @@ import { join } from 'node:path'
 import type { PaymentRequired, PaymentRequirements } from '@x402/core/types'
 import fc from 'fast-check'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { spawnProxy } from './helpers/processes.js'
 import { resolveSettings, settingsFromEnv, type SpendPolicy } from '../server/config.js'
 import { settingsFromFlags } from '../server/cli/options.js'
 import { startProxy } from '../server/http/server.js'
@@ -127,7 +127,7 @@ describe('choosePayment (pure)', () => {
       requirement({ amount: 41000 as unknown as string }),
       requirement({ payTo: 'somebody' }),
       requirement({ maxTimeoutSeconds: 'soon' as unknown as number }),
-      requirement({ network: undefined as unknown as string }),
+      requirement({ network: undefined as unknown as `${string}:${string}` }),
     ]) {
       expect(choosePayment(v2(raw), defaults()).allowed).toBe(false)
     }
@@ -156,7 +156,7 @@ describe('choosePayment (pure)', () => {
           const policy: SpendPolicy = { maxPerRequest: cap, dailyBudget: 5_000_000n, networks: allowedNetworks, payees: allowedPayees, maxTimeoutSeconds: maxTimeout }
           const accepts = offers.map((o) => {
             const known = networks.find((n) => n.caip2 === o.network || n.v1 === o.network)
-            return requirement({ network: o.network, asset: o.usdc && known ? known.usdc : '0x4200000000000000000000000000000000000006', amount: o.amount.toString(), payTo: o.payTo, maxTimeoutSeconds: o.timeout })
+            return requirement({ network: o.network as `${string}:${string}`, asset: o.usdc && known ? known.usdc : '0x4200000000000000000000000000000000000006', amount: o.amount.toString(), payTo: o.payTo, maxTimeoutSeconds: o.timeout })
           })
           const decision = choosePayment(v2(...accepts), policy)
           if (!decision.allowed) return
@@ -319,43 +319,6 @@ describe('a hostile upstream asking for what the policy forbids', () => {
   }
 })
 
-/** Starts `imagegen serve` on a fixed free port and waits until it listens. */
-async function serveChild(args: string[], env: Record<string, string>): Promise<{ url: string; child: ChildProcess; stderr: () => string; stop(): Promise<void> }> {
-  const port = await freePort()
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', String(port), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-  let stderr = ''
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`proxy did not start: ${stderr}`)), 20_000)
-    child.stderr!.on('data', () => {
-      if (stderr.includes('listening on')) {
-        clearTimeout(timer)
-        resolve()
-      }
-    })
-    child.once('exit', (code) => reject(new Error(`proxy exited ${code}: ${stderr}`)))
-  })
-  return {
-    url: `http://127.0.0.1:${port}`,
-    child,
-    stderr: () => stderr,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve()
-        child.once('exit', () => resolve())
-        child.kill('SIGTERM')
-      }),
-  }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.address() as AddressInfo).port
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
-}
-
 describe('limits reach a real `imagegen serve` process', () => {
   let sandbox: RunningSandbox
   let home: string
@@ -368,8 +331,8 @@ describe('limits reach a real `imagegen serve` process', () => {
 
   it('from the environment and from flags', async () => {
     const env = { BLOCKRUN_HOME: home, BLOCKRUN_API_URL: sandbox.url, BLOCKRUN_MAX_PER_REQUEST: '0.02', BASE_RPC_URL: 'http://127.0.0.1:9', BASE_SEPOLIA_RPC_URL: 'http://127.0.0.1:9' }
-    const byEnv = await serveChild([], env)
-    const byFlag = await serveChild(['--max-per-request', '5', '--payees', OTHER_PAYEE], env)
+    const byEnv = await spawnProxy({ env })
+    const byFlag = await spawnProxy({ args: ['--max-per-request', '5', '--payees', OTHER_PAYEE], env })
     try {
       const post = (base: string) => fetch(`${base}/v1/images/generations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'flux', prompt: 'child' }) }).then(async (r) => ({ status: r.status, body: await r.json() }))
       const refusedByEnv = await post(byEnv.url)

@@ -6,14 +6,13 @@
  * and searched for the key: as hex with and without 0x in any case, any 24-digit stretch of it
  * (a truncated print), in decimal (how noble reports a bad key), and base64 of its bytes.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { readdir, readFile, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { spawnProxy } from './helpers/processes.js'
 import { startSandbox, type RunningSandbox } from '../server/sandbox/server.js'
 import { tempHome } from './helpers/stack.js'
 
@@ -36,48 +35,6 @@ function expectNoKey(key: `0x${string}`, captures: Record<string, string>) {
     const lower = text.toLowerCase()
     const found = forms.find((form) => (/^[0-9a-f]+$/.test(form) ? lower.includes(form) : text.includes(form)))
     expect(found, `the key appeared in ${where}`).toBeUndefined()
-  }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.address() as AddressInfo).port
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
-}
-
-type Child = { url: string; port: number; child: ChildProcess; output: () => string; stop(): Promise<void> }
-
-/** `imagegen serve` on a fixed free port; every byte it prints is kept. */
-async function serveChild(env: Record<string, string>): Promise<Child> {
-  const port = await freePort()
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', String(port)], { env: { ...process.env, ...OFFLINE_RPC, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-  let output = ''
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`proxy did not start: ${output}`)), 20_000)
-    const check = () => {
-      if (output.includes('listening on')) {
-        clearTimeout(timer)
-        resolve()
-      }
-    }
-    child.stderr!.on('data', check)
-    child.once('exit', (code) => reject(new Error(`proxy exited ${code}: ${output}`)))
-  })
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    child,
-    output: () => output,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve()
-        child.once('exit', () => resolve())
-        child.kill('SIGTERM')
-      }),
   }
 }
 
@@ -145,7 +102,7 @@ describe('the key never shows', () => {
       const home = await tempHome()
       if (source === 'file') await writeFile(join(home, 'wallet.key'), `${key}\n`, { mode: 0o600 })
       const env = { BLOCKRUN_HOME: home, BLOCKRUN_API_URL: sandbox.url, BLOCKRUN_MAX_PER_REQUEST: '0.20', ...(source === 'env' ? { BLOCKRUN_WALLET_KEY: key } : {}) }
-      const proxy = await serveChild(env)
+      const proxy = await spawnProxy({ env: { ...OFFLINE_RPC, ...env } })
       let captures: Record<string, string> = {}
       try {
         const health = await (await fetch(`${proxy.url}/health`)).json()

@@ -84,7 +84,7 @@ describe(`chaos: ${REQUESTS} requests, concurrency ${CONCURRENCY}, seed ${SEED}`
       settledPerRequest.set(entry!.requestId, (settledPerRequest.get(entry!.requestId) ?? 0) + 1)
     }
     expect(Math.max(...settledPerRequest.values())).toBe(1)
-    const settledTx = new Set(sandbox.usdc.transfers.map((t) => t.transaction))
+    const settledTx = new Set<string>(sandbox.usdc.transfers.map((t) => t.transaction))
     for (const entry of ledger) {
       if (entry.status === 'settled') expect(settledTx.has(entry.transaction!)).toBe(true)
       if (entry.status === 'refused' || entry.status === 'released') expect(sandbox.usdc.transfers.some((t) => t.nonce === entry.nonce)).toBe(false)

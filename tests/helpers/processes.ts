@@ -32,9 +32,14 @@ export type ProxyProcess = {
   stop(signal?: NodeJS.Signals): Promise<number | null>
 }
 
-export async function spawnProxy({ home, upstream, args = [], env = {} }: { home: string; upstream: string; args?: string[]; env?: Record<string, string> }): Promise<ProxyProcess> {
+/**
+ * `imagegen serve` on a free port, resolved once `/health` answers; every byte it prints is kept.
+ * `home` and `upstream` become flags; anything else comes from `args` and `env`.
+ */
+export async function spawnProxy({ home, upstream, args = [], env = {} }: { home?: string; upstream?: string; args?: string[]; env?: Record<string, string> }): Promise<ProxyProcess> {
   const port = await freePort()
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', String(port), '--upstream', upstream, '--home', home, ...args], {
+  const where = [...(upstream ? ['--upstream', upstream] : []), ...(home ? ['--home', home] : [])]
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', String(port), ...where, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
