@@ -41,7 +41,7 @@ export const generateImageTool: ToolDefinition = {
   inputSchema: jsonSchemaOf(GenerateInput),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async execute(core, input, options) {
-    return imageOutput(await core.generate(parseInput(GenerateInput, input), options))
+    return imageOutput(await core.generate(parseInput(GenerateInput, input), options), core.mode === 'remote')
   },
 }
 
@@ -55,7 +55,7 @@ export const editImageTool: ToolDefinition = {
   inputSchema: jsonSchemaOf(EditInput),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async execute(core, input, options) {
-    return imageOutput(await core.edit(parseInput(EditInput, input), options))
+    return imageOutput(await core.edit(parseInput(EditInput, input), options), core.mode === 'remote')
   },
 }
 
@@ -104,18 +104,25 @@ export function findTool(name: string): ToolDefinition | undefined {
   return TOOLS.find((t) => t.name === name)
 }
 
-/** The text every client can show, even those that display no images. */
-export function imageOutput(result: ImageResult): ToolOutput {
+/**
+ * The text every client can show, even those that display no images. `urlServed` says whether a
+ * proxy serves the URLs right now (remote core); in-process results are files first.
+ */
+export function imageOutput(result: ImageResult, urlServed = true): ToolOutput {
   const lines = result.images.map((image, i) =>
     [
       `Image ${i + 1}: ${image.path}`,
-      `  URL: ${image.url}`,
+      `  URL: ${image.url}${urlServed ? '' : ' (served while the imagegen proxy runs on that port)'}`,
       `  ${result.model}, ${result.size}, ${image.mimeType}, ${image.bytes} bytes`,
       ...(image.revisedPrompt ? [`  Revised prompt: ${image.revisedPrompt}`] : []),
     ].join('\n'),
   )
   lines.push(`Cost: ${describeCost(result.cost)}.`)
-  lines.push(`Show it with ![image](${result.images[0]?.url ?? ''}) or open the file path.`)
+  lines.push(
+    urlServed
+      ? `Show it with ![image](${result.images[0]?.url ?? ''}) or open the file path.`
+      : 'Show it by opening the file path; the URL works once `imagegen serve` runs with the same home.',
+  )
   return {
     text: lines.join('\n'),
     images: result.images.map(({ path, url, file, mimeType, bytes }) => ({ path, url, file, mimeType, bytes })),
