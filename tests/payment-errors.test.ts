@@ -243,7 +243,8 @@ describe('authorizations the sandbox must refuse, turned into clear errors', () 
     cleanups.push(() => stack.close())
     const relay = await startRelay(stack.sandbox.url, (header) => rewrite(header, stack.wallet))
     cleanups.push(() => relay.close())
-    const proxy = await startProxy(resolveSettings({ home: stack.home, port: 0, upstream: relay.url, rpcUrl: 'http://127.0.0.1:9', sepoliaRpcUrl: 'http://127.0.0.1:9' }))
+    // The relay is the upstream, but hosted results stay on the sandbox's own (loopback) origin.
+    const proxy = await startProxy(resolveSettings({ home: stack.home, port: 0, upstream: relay.url, allowPrivateUrls: true, rpcUrl: 'http://127.0.0.1:9', sepoliaRpcUrl: 'http://127.0.0.1:9' }))
     cleanups.push(() => proxy.close())
     const generate = async (prompt: string) => {
       const response = await fetch(`${proxy.url}/v1/images/generations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'flux', prompt }) })
@@ -307,7 +308,8 @@ describe('authorizations the sandbox must refuse, turned into clear errors', () 
       first ??= header
       return first
     })
-    expect((await generate('original')).status).toBe(200)
+    const original = await generate('original')
+    expect(original.status, JSON.stringify(original.body)).toBe(200)
     const { status, body } = await generate('replayed')
     expect(status).toBe(402)
     expect(body.error.type).toBe('payment_failed')

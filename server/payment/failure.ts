@@ -14,6 +14,7 @@
  * `payment_failed`. Both are 402s in the OpenAI error shape; the MCP and OpenClaw tools show the
  * message unchanged, so it carries everything the user needs.
  */
+import { readSmallBody } from '../upstream/small-body.js'
 import { ImagegenError } from '../errors.js'
 import { formatUsd } from '../money.js'
 import { BASE, type KnownNetwork } from './networks.js'
@@ -47,8 +48,6 @@ export type PaymentFailureParameters = {
   wallet: string
   /** The network the payment was for; its label appears in the message. */
   network?: KnownNetwork | undefined
-  /** @deprecated use `network`; kept for callers that pass only the label. */
-  networkLabel?: string | undefined
   /** The price asked, base units. */
   amount?: bigint | undefined
   /** The wallet's USDC balance on that network, base units, when it could be read. */
@@ -91,13 +90,7 @@ export function reasonsFromBody(body: unknown, depth = 0): string[] {
  * carries them, fresh requirements.
  */
 export async function readRefusal(response: Response): Promise<{ reasons: string[]; required: PaymentRequired | undefined }> {
-  const text = await response.text().catch(() => '')
-  let body: unknown = text
-  try {
-    body = JSON.parse(text)
-  } catch {
-    // not JSON: keep the text
-  }
+  const body = await readSmallBody(response).catch(() => undefined)
   const required = await readPaymentRequired((name) => response.headers.get(name), body).catch(() => undefined)
   const reasons = [...(typeof required?.error === 'string' && required.error ? [required.error] : []), ...reasonsFromBody(body)]
   return { reasons: [...new Set(reasons)], required }
@@ -119,8 +112,8 @@ export function summariseReasons(reasons: readonly (string | undefined)[]): stri
   return (code && code !== first ? `${first} (${code})` : first).replace(/\s+/g, ' ').slice(0, 300)
 }
 
-export function paymentFailure({ reasons, wallet, network, networkLabel, amount, balance }: PaymentFailureParameters): ImagegenError {
-  const label = network?.label ?? networkLabel ?? BASE.label
+export function paymentFailure({ reasons, wallet, network, amount, balance }: PaymentFailureParameters): ImagegenError {
+  const label = network?.label ?? BASE.label
   const price = amount === undefined ? 'this payment' : `the payment of ${formatUsd(amount)}`
   const balanceText = balance === undefined ? 'balance unknown' : `balance ${formatUsd(balance)} USDC on ${label}`
   const testnet = network?.testnet ?? /sepolia|testnet/i.test(label)

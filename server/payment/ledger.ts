@@ -149,7 +149,7 @@ export class Ledger {
     const fd = this.fd
     writeSync(fd, `${JSON.stringify(line)}\n`)
     const synced = new Promise<void>((resolve, reject) => fdatasync(fd, (error) => (error ? reject(error) : resolve())))
-    this.syncing = Promise.all([this.syncing, synced.catch(() => undefined)])
+    this.syncing = Promise.all([this.syncing, synced.catch(() => undefined)]).then(() => undefined)
     return durable ? synced : Promise.resolve()
   }
 

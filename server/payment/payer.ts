@@ -6,7 +6,7 @@
  *   (fsync'd) → paid request → settlement recorded.
  * No signature exists unless the policy and budget allowed it. A paid request is sent once: if its
  * answer is lost, the outcome is recorded as unknown and counted as spent, never re-signed. A 402
- * after paying means the upstream rejected that authorization (it cannot settle), so it is released.
+ * after paying means the upstream rejected that authorization: it is recorded as refused.
  *
  * @see https://github.com/coinbase/x402/blob/main/specs/x402-specification.md
  */
@@ -21,6 +21,7 @@ import { choosePayment, type PaymentOption } from './policy.js'
 import { RequirementsCache } from './requirements-cache.js'
 import { balanceWithin, isFundsFailure, paymentFailure, readRefusal, summariseReasons, type PaymentFailureParameters } from './failure.js'
 import type { KnownNetwork } from './networks.js'
+import { readSmallBody } from '../upstream/small-body.js'
 import { createX402Signer, readPaymentRequired, readSettlement, type X402Signer } from './x402.js'
 
 /** Sends the request; `headers` carries the payment on the paid attempt. */
@@ -124,7 +125,8 @@ export class Payer {
     const decision = choosePayment(required, policy)
     if (!decision.allowed) throw decision.error
     const { option } = decision
-    this.requirements.set(context, required)
+    // Only a fresh 402 refreshes the cache, so a route in steady use still expires.
+    if (!prepaid) this.requirements.set(context, required)
     const id = randomUUID()
     await ledger.reserve(
       {
@@ -156,12 +158,18 @@ export class Payer {
       throw new ImagegenError({ status: 500, type: 'payment_failed', message: 'Could not sign the payment.', code: 'signing_failed', cause: error })
     }
     const authorization = (payload.payload as { authorization?: { nonce?: string; validBefore?: string } }).authorization
-    await ledger.signed(id, {
-      nonce: authorization?.nonce ?? '',
-      validBefore: authorization?.validBefore ?? '',
-      x402Version: payload.x402Version,
-      payer: account.address,
-    })
+    try {
+      await ledger.signed(id, {
+        nonce: authorization?.nonce ?? '',
+        validBefore: authorization?.validBefore ?? '',
+        x402Version: payload.x402Version,
+        payer: account.address,
+      })
+    } catch (error) {
+      // No durable record, so the payment must not leave; nothing was sent.
+      await ledger.closed(id, 'released', 'the ledger could not be written').catch(() => {})
+      throw new ImagegenError({ status: 500, type: 'server_error', code: 'ledger_unavailable', message: `The payment ledger in ${ledger.path} could not be written, so nothing was paid.`, cause: error })
+    }
     if (context.signal?.aborted) {
       // The authorization never left this process, so nobody can settle it.
       await ledger.closed(id, 'released', 'cancelled before sending')
@@ -172,6 +180,12 @@ export class Payer {
     try {
       response = await send(headers)
     } catch (error) {
+      if (prepaid) this.requirements.delete(context)
+      if (!context.signal?.aborted && neverConnected(error)) {
+        // No connection was made, so the authorization never left this machine.
+        await ledger.closed(id, 'released', `upstream unreachable: ${describe(error)}`)
+        throw upstreamError(`The upstream could not be reached (${describe(error)}). Nothing was paid.`, error, 'upstream_unreachable')
+      }
       await ledger.closed(id, 'unknown', `paid request failed in transit: ${describe(error)}`)
       if (context.signal?.aborted) throw context.signal.reason
       throw upstreamError(
@@ -272,13 +286,17 @@ async function readRequirements(response: Response): Promise<PaymentRequired> {
   }
 }
 
-async function readBody(response: Response): Promise<unknown> {
-  const text = await response.text().catch(() => '')
-  try {
-    return JSON.parse(text)
-  } catch {
-    return text
-  }
+/** A 402's body, bounded; unreadable counts as empty (the header may still carry the requirements). */
+function readBody(response: Response): Promise<unknown> {
+  return readSmallBody(response).catch(() => undefined)
+}
+
+/** Failures that happen before a connection exists: the request cannot have been sent. */
+const NOT_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT'])
+
+function neverConnected(error: unknown): boolean {
+  const code = (error as { cause?: { code?: unknown } } | undefined)?.cause?.code
+  return typeof code === 'string' && NOT_CONNECTED.has(code)
 }
 
 function describe(error: unknown): string {

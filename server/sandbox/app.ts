@@ -72,7 +72,7 @@ export type SandboxCounters = {
   faults: Partial<Record<Fault, number>>
 }
 
-type Job = { id: string; ready: number; fault?: Fault | undefined; images: ImageOut[]; settle: () => Promise<{ ok: boolean; headers: Record<string, string>; body?: unknown }>; settled?: { ok: boolean; headers: Record<string, string>; body?: unknown } }
+type Job = { id: string; ready: number; fault?: Fault | undefined; pollFailed?: boolean; images: ImageOut[]; settle: () => Promise<{ ok: boolean; headers: Record<string, string>; body?: unknown }>; settled?: { ok: boolean; headers: Record<string, string>; body?: unknown } }
 type ImageOut = { png: Buffer; form: Exclude<ResultForm, 'job'>; revisedPrompt?: string; fault?: Fault | undefined }
 
 export const SANDBOX_PAY_TO: `0x${string}` = '0x000000000000000000000000000000000000b10c'
@@ -146,7 +146,7 @@ export function createSandbox(options: SandboxOptions = {}) {
     const form = downloadFault ? 'url' : formFor(model.id)
     if (form === 'job') {
       const id = `job_${randomBytes(8).toString('hex')}`
-      const jobFault = inject('job-never-completes') ? 'job-never-completes' : inject('job-fails') ? 'job-fails' : undefined
+      const jobFault = inject('job-never-completes') ? 'job-never-completes' : inject('job-fails') ? 'job-fails' : inject('job-poll-unavailable') ? 'job-poll-unavailable' : undefined
       jobs.set(id, { id, ready: Date.now() + jobMs, images, settle: outcome.settle, fault: jobFault })
       return c.json({ id, status: 'queued', poll_url: `${origin(c)}/v1/jobs/${id}` }, 202)
     }
@@ -205,6 +205,10 @@ export function createSandbox(options: SandboxOptions = {}) {
     const job = jobs.get(c.req.param('id'))
     if (!job) return c.json({ error: 'Unknown job' }, 404)
     if (job.fault === 'job-fails') return c.json({ id: job.id, status: 'failed', error: 'Generation failed upstream' })
+    if (job.fault === 'job-poll-unavailable' && !job.pollFailed) {
+      job.pollFailed = true
+      return c.json({ error: 'Service temporarily unavailable' }, 503)
+    }
     if (Date.now() < job.ready || job.fault === 'job-never-completes') return c.json({ id: job.id, status: 'in_progress' })
     // Jobs settle on the first completed poll, as the gateway does.
     job.settled ??= await job.settle()

@@ -25,6 +25,8 @@ export const FAULTS = [
   'job-never-completes',
   /** A 202 job that fails (nothing settled). */
   'job-fails',
+  /** The first poll of a 202 job answers 503; the job itself goes on and completes. */
+  'job-poll-unavailable',
   /** Hosted image URL that ends part-way through the file. */
   'truncated-download',
   /** Hosted image URL that serves something that is not an image. */

@@ -6,7 +6,6 @@
 import { randomBytes } from 'node:crypto'
 import { open, link, rename, unlink, mkdir, type FileHandle } from 'node:fs/promises'
 import { dirname, basename, join } from 'node:path'
-import type { Readable } from 'node:stream'
 
 export const TEMP_PREFIX = '.tmp-'
 
@@ -121,27 +120,6 @@ export async function openAtomicFile(target: string, options: WriteAtomicOptions
       await commit(temp, target, options.exclusive ?? false, options.directorySync)
     },
     abort,
-  }
-}
-
-/** Streams `source` to `target` atomically, stopping at `maxBytes`. Returns the byte count. */
-export async function streamToFileAtomic(
-  target: string,
-  source: Readable | AsyncIterable<Uint8Array>,
-  options: WriteAtomicOptions & { maxBytes?: number; signal?: AbortSignal } = {},
-): Promise<number> {
-  const file = await openAtomicFile(target, options)
-  try {
-    for await (const chunk of source as AsyncIterable<Uint8Array>) {
-      options.signal?.throwIfAborted()
-      await file.write(chunk)
-    }
-    options.signal?.throwIfAborted()
-    await file.commit()
-    return file.bytes
-  } catch (error) {
-    await file.abort()
-    throw error
   }
 }
 

@@ -9,6 +9,7 @@
  * upstream alive between requests (one TCP/TLS handshake per pooled socket, not per image).
  */
 import { setTimeout as sleep } from 'node:timers/promises'
+import { BodyTooLargeError, readSmallBody } from './small-body.js'
 import { ImagegenError, upstreamError } from '../errors.js'
 import type { PaymentContext, PaymentReceipt, Payer, SentPayment } from '../payment/payer.js'
 import type { StoredImage } from '../store/images.js'
@@ -16,6 +17,13 @@ import { encodeJsonBody } from './request-body.js'
 import { readResultBody, type ImageSink, type ResultBody } from './result-body.js'
 
 export type { ImageSink } from './result-body.js'
+
+
+/** Longest revised prompt passed on. */
+const MAX_REVISED_PROMPT_CHARS = 2000
+
+/** Poll answers that say nothing about the job itself. */
+const RETRY_POLL_STATUSES: ReadonlySet<number> = new Set([404, 408, 429])
 
 export type UpstreamRoute = '/v1/images/generations' | '/v1/images/image2image'
 
@@ -133,14 +141,20 @@ export class UpstreamClient {
       }
       let status: string
       if (!response.ok) {
-        // Not found (yet) is worth another poll; any other failure ends the job.
-        const body = await readJson(response)
-        status = statusOf(body) ?? 'failed'
-        if (response.status !== 404 || status === 'failed') {
+        const body = await readJson(response).catch(() => undefined)
+        const said = statusOf(body)
+        // A verdict ends the job: an explicit "failed", or a 4xx saying the request is wrong.
+        if (said === 'failed' || (response.status < 500 && !RETRY_POLL_STATUSES.has(response.status))) {
           await payment?.failed(response, `job failed (HTTP ${response.status})`)
           throw jobFailed(body, response.status)
         }
+        // 5xx, 408, 429, or a 404 with no verdict: the job may well be running still. Polling is
+        // free, so poll again; a run of such answers ends the wait (and post() records the
+        // payment's outcome as unknown).
+        if (++transportFailures > 5) throw upstreamError(`The upstream's job status kept failing (HTTP ${response.status}).`, undefined, 'job_unreachable')
+        status = said ?? `HTTP ${response.status}`
       } else {
+        transportFailures = 0
         // A completed poll carries the images: read it as a result (streamed to the store).
         const result = await readResultBody(response, this.openSink)
         status = statusOf(result.value) ?? 'completed'
@@ -179,7 +193,8 @@ async function takeImages(result: ResultBody<DecodedImage>): Promise<UpstreamIma
     const data = (result.value as { data?: unknown } | undefined)?.data
     if (!Array.isArray(data) || data.length === 0) throw upstreamError('The upstream answered without any images.', undefined, 'no_images')
     data.forEach((item: ResultItem, index) => {
-      const revisedPrompt = typeof item?.revised_prompt === 'string' ? item.revised_prompt : undefined
+      // Revised prompts end up in tool results, which clients cap: keep them to a paragraph.
+      const revisedPrompt = typeof item?.revised_prompt === 'string' ? item.revised_prompt.slice(0, MAX_REVISED_PROMPT_CHARS) : undefined
       const extra = revisedPrompt ? { revisedPrompt } : {}
       // Diverted strings read as null in the parsed document; their content is in `field`.
       const b64 = item?.b64_json === null ? result.field(index, 'b64_json') : undefined
@@ -249,19 +264,15 @@ function jobFailed(body: unknown, httpStatus: number): ImagegenError {
 }
 
 async function readJson(response: Response): Promise<unknown> {
-  let text: string
+  let body: unknown
   try {
-    text = await response.text()
+    body = await readSmallBody(response)
   } catch (error) {
+    if (error instanceof BodyTooLargeError) throw upstreamError(error.message, error, 'bad_body')
     throw upstreamError('The upstream closed the connection in the middle of its answer.', error, 'upstream_truncated')
   }
-  if (!text) return undefined
-  try {
-    return JSON.parse(text)
-  } catch {
-    if (response.ok) throw upstreamError('The upstream answered with a body that is not JSON.', undefined, 'bad_body')
-    return text
-  }
+  if (typeof body === 'string' && response.ok) throw upstreamError('The upstream answered with a body that is not JSON.', undefined, 'bad_body')
+  return body
 }
 
 function describeError(body: unknown): string {
