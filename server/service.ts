@@ -19,6 +19,7 @@ import { ImageStore, type StoredImage } from './store/images.js'
 import { UpstreamClient, type UpstreamImage, type UpstreamRoute } from './upstream/blockrun.js'
 import { loadWallet, type Wallet } from './wallet/key.js'
 import type { InputResolver } from './inputs/resolve.js'
+import { streamDownload } from './inputs/download.js'
 import { summariseUsage, type UsageReport } from './payment/usage.js'
 import { walletStatus, type WalletStatus } from './wallet/status.js'
 import { readUsdcBalance, rpcUrlFor } from './wallet/balance.js'
@@ -175,14 +176,42 @@ export class ImageService {
     } else if (image.kind === 'bytes') {
       stored = await this.store.saveBytes(image.data)
     } else {
-      const response = await fetch(image.url, { signal }).catch((error: unknown) => {
-        throw new ImagegenError({ status: 502, type: 'upstream_error', code: 'download_failed', message: `Could not download the generated image from ${new URL(image.url).host}.`, cause: error })
-      })
-      if (!response.ok || !response.body)
-        throw new ImagegenError({ status: 502, type: 'upstream_error', code: 'download_failed', message: `Downloading the generated image failed (HTTP ${response.status}).` })
-      stored = await this.store.saveStream(response.body, MAX_RESULT_BYTES, signal)
+      stored = await this.download(image.url, signal)
     }
     return { ...stored, url: this.urlFor(stored.file), revisedPrompt: image.revisedPrompt }
+  }
+
+  /**
+   * Streams a result URL into the store through the guarded downloader: the URL comes from the
+   * upstream, so it must not steer the proxy into the user's network (cloud metadata, the
+   * router, a LAN service). Link-local, metadata and reserved addresses are always refused;
+   * loopback and private ones only on the upstream's own origin (the sandbox, a self-hosted
+   * gateway) or with allowPrivateUrls. Redirects are followed by hand and re-checked.
+   */
+  private async download(url: string, signal: AbortSignal): Promise<StoredImage> {
+    const failed = (message: string, cause?: unknown) => new ImagegenError({ status: 502, type: 'upstream_error', code: 'download_failed', message, cause })
+    if (!URL.canParse(url)) throw failed('The upstream returned an image URL that is not a valid URL.')
+    const writer = this.store.writer({ maxBytes: MAX_RESULT_BYTES, notImage: 'The upstream image URL returned something that is not an image.' })
+    try {
+      await streamDownload(
+        new URL(url),
+        {
+          field: 'image',
+          maxBytes: MAX_RESULT_BYTES,
+          allowPrivate: this.settings.allowPrivateUrls,
+          allowPrivateOrigins: [new URL(this.settings.upstream).origin],
+          signal,
+          // The service's signal carries the upstream deadline; this only has to be no shorter.
+          timeoutMs: this.settings.upstreamTimeoutMs,
+          refuse: (message) => failed(`Downloading the generated image failed: ${message}`),
+        },
+        (chunk) => writer.write(chunk),
+      )
+      return await writer.finish()
+    } catch (error) {
+      await writer.abort()
+      throw error
+    }
   }
 }
 

@@ -378,3 +378,18 @@ describe('size choice for OpenClaw geometry hints', () => {
     expect(chooseSize(model(name), request)).toBe(expected)
   })
 })
+
+describe('image provider timeout', () => {
+  it('follows the configured timeoutSeconds plus a margin, not a fixed 300 s', async () => {
+    const entry = await loadEntry()
+    const timeoutFor = (pluginConfig: Record<string, unknown>) => {
+      const { api, registered } = fakeApi('full', pluginConfig)
+      entry.register(api)
+      return registered.providers[0].defaultTimeoutMs as number
+    }
+    expect(timeoutFor({ timeoutSeconds: 900 })).toBe(930_000)
+    expect(timeoutFor({ timeoutSeconds: 60 })).toBe(90_000)
+    // The default deadline (300 s) still gets its margin, so the core's own timeout message wins.
+    expect(timeoutFor({})).toBe(330_000)
+  })
+})

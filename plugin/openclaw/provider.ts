@@ -15,8 +15,19 @@ import type { CoreAccess } from './runtime.js'
 
 export const PROVIDER_ID = 'imagegen'
 
-/** High-quality generations take 60–180 s; OpenClaw's default would cut them off. */
-const DEFAULT_TIMEOUT_MS = 300_000
+/**
+ * High-quality generations take 60–180 s; OpenClaw's default would cut them off. The provider's
+ * timeout follows the configured upstream deadline (timeoutSeconds), plus a margin so the core's
+ * own timeout, with its clearer message, fires first (as in plugin/mcp.ts).
+ */
+const TIMEOUT_MARGIN_MS = 30_000
+/** When the settings did not load (the call then reports the config error anyway). */
+const FALLBACK_UPSTREAM_TIMEOUT_MS = 300_000
+
+/** How long one provider call may take, from the plugin settings. */
+export function providerTimeoutMs(access: CoreAccess): number {
+  return (access.loaded.ok ? access.loaded.settings.upstreamTimeoutMs : FALLBACK_UPSTREAM_TIMEOUT_MS) + TIMEOUT_MARGIN_MS
+}
 
 export function imageGenerationProvider(access: CoreAccess): ImageGenerationProvider {
   const editModel = findModel(DEFAULT_EDIT_MODEL)!
@@ -24,7 +35,7 @@ export function imageGenerationProvider(access: CoreAccess): ImageGenerationProv
     id: PROVIDER_ID,
     label: 'BlockRun images (paid from your x402 wallet)',
     defaultModel: access.loaded.ok ? access.loaded.settings.defaultModel : DEFAULT_MODEL,
-    defaultTimeoutMs: DEFAULT_TIMEOUT_MS,
+    defaultTimeoutMs: providerTimeoutMs(access),
     models: MODELS.map((m) => m.id),
     capabilities: {
       generate: { maxCount: Math.max(...MODELS.map((m) => m.maxN)), supportsSize: true, supportsAspectRatio: true, supportsResolution: true },
@@ -64,7 +75,7 @@ async function generate(access: CoreAccess, request: ImageGenerationRequest): Pr
     ...(size ? { size } : {}),
     ...(request.count !== undefined ? { n: request.count } : {}),
   }
-  const signal = AbortSignal.timeout(request.timeoutMs ?? DEFAULT_TIMEOUT_MS)
+  const signal = AbortSignal.timeout(request.timeoutMs ?? providerTimeoutMs(access))
   const result: ImageResult = await access.run((core) =>
     editing ? core.edit({ ...body, image: dataUri(inputs[0]!.buffer, inputs[0]!.mimeType) }, { signal }) : core.generate(body, { signal }),
   )

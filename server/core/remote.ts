@@ -3,12 +3,14 @@
  * The wallet, ledger and store are the proxy's; results are read back into the same ImageResult.
  */
 import { stat } from 'node:fs/promises'
+import { request as httpRequest } from 'node:http'
+import { request as httpsRequest } from 'node:https'
 import { listModels } from '../catalog.js'
 import { ImagegenError, upstreamError, type ImagegenErrorType, type OpenAIErrorBody } from '../errors.js'
 import type { ImagesResponseBody } from '../http/respond.js'
 import { SERVICE_NAME } from '../http/routes/info.js'
 import type { CallOptions, ImageResult } from '../service.js'
-import { sniffImage, imageTypeForExtension } from '../store/sniff.js'
+import { imageTypeForExtension } from '../store/sniff.js'
 import type { ImagegenCore } from './types.js'
 
 /** True when `baseUrl` answers `/health` as this proxy does. */
@@ -24,16 +26,23 @@ export async function probeProxy(baseUrl: string, timeoutMs = 500): Promise<{ ou
 }
 
 export function remoteCore(baseUrl: string): ImagegenCore {
-  const call = async <T>(path: string, init: RequestInit & { signal?: AbortSignal | undefined } = {}): Promise<T> => {
-    let response: Response
+  const call = async <T>(path: string, init: { method?: string; body?: string; signal?: AbortSignal | undefined } = {}): Promise<T> => {
+    let response: { status: number; text: string }
     try {
-      response = await fetch(`${baseUrl}${path}`, init)
+      response = await send(new URL(`${baseUrl}${path}`), init)
     } catch (error) {
       if (init.signal?.aborted) throw init.signal.reason
+      if (error instanceof ConnectionLost) throw upstreamError(`The connection to the local proxy at ${baseUrl} was lost before it answered in full.`, error, 'proxy_unreachable')
       throw upstreamError(`The local proxy at ${baseUrl} could not be reached.`, error, 'proxy_unreachable')
     }
-    const body = (await response.json().catch(() => undefined)) as unknown
-    if (!response.ok) {
+    let body: unknown
+    let parseError: unknown
+    try {
+      body = JSON.parse(response.text)
+    } catch (error) {
+      parseError = error
+    }
+    if (response.status < 200 || response.status > 299) {
       const error = (body as OpenAIErrorBody | undefined)?.error
       throw new ImagegenError({
         status: response.status,
@@ -43,6 +52,7 @@ export function remoteCore(baseUrl: string): ImagegenCore {
         code: error?.code,
       })
     }
+    if (parseError !== undefined) throw badBody(baseUrl, 'a body that is not JSON', parseError)
     return body as T
   }
   const post = async (path: string, input: unknown, options: CallOptions = {}): Promise<ImageResult> => {
@@ -51,13 +61,9 @@ export function remoteCore(baseUrl: string): ImagegenCore {
       ? setInterval(() => options.onProgress?.({ message: `waiting for the image (via the proxy at ${baseUrl}), ${Math.round((Date.now() - started) / 1000)} s`, elapsedMs: Date.now() - started }), 2000)
       : undefined
     try {
-      const body = await call<ImagesResponseBody>(path, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(input),
-        signal: options.signal,
-      })
-      return toResult(body)
+      const body = await call<ImagesResponseBody>(path, { method: 'POST', body: JSON.stringify(input), signal: options.signal })
+      if (!Array.isArray((body as Partial<ImagesResponseBody> | null)?.data)) throw badBody(baseUrl, 'a body without the images')
+      return await toResult(body)
     } finally {
       if (ticker) clearInterval(ticker)
     }
@@ -77,7 +83,7 @@ async function toResult(body: ImagesResponseBody): Promise<ImageResult> {
   const images = await Promise.all(
     body.data.map(async (item) => {
       const info = await stat(item.path).catch(() => undefined)
-      const type = imageTypeForExtension(item.file.slice(item.file.lastIndexOf('.') + 1)) ?? sniffImage(new Uint8Array())
+      const type = imageTypeForExtension(item.file.slice(item.file.lastIndexOf('.') + 1))
       return { file: item.file, path: item.path, url: item.url, bytes: info?.size ?? 0, mimeType: type?.mime ?? 'image/png', revisedPrompt: item.revised_prompt }
     }),
   )
@@ -103,4 +109,44 @@ async function toResult(body: ImagesResponseBody): Promise<ImageResult> {
         }
       : undefined,
   }
+}
+
+/**
+ * One request to the proxy, answered in full. node:http rather than fetch: fetch (undici) gives
+ * up after 300 s without response headers, and the proxy sends none until the generation is done,
+ * which may take as long as BLOCKRUN_TIMEOUT_SECONDS (up to an hour). There is no timeout here at
+ * all: the caller's signal is the deadline.
+ */
+function send(url: URL, { method = 'GET', body, signal }: { method?: string; body?: string; signal?: AbortSignal | undefined }): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = { accept: 'application/json' }
+    if (body !== undefined) {
+      headers['content-type'] = 'application/json'
+      headers['content-length'] = String(Buffer.byteLength(body))
+    }
+    const request = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method, headers, agent: false, ...(signal ? { signal } : {}) })
+    request.once('error', reject)
+    request.once('response', (response) => {
+      const chunks: Buffer[] = []
+      response.on('data', (chunk: Buffer) => chunks.push(chunk))
+      response.once('error', () => reject(new ConnectionLost()))
+      response.once('aborted', () => reject(new ConnectionLost()))
+      response.once('end', () => {
+        if (response.complete) resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') })
+        else reject(new ConnectionLost())
+      })
+    })
+    request.end(body)
+  })
+}
+
+class ConnectionLost extends Error {
+  override name = 'ConnectionLost'
+  constructor() {
+    super('the connection closed before the answer was complete')
+  }
+}
+
+function badBody(baseUrl: string, what: string, cause?: unknown): ImagegenError {
+  return upstreamError(`The local proxy at ${baseUrl} answered with ${what}.`, cause, 'bad_body')
 }

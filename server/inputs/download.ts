@@ -32,13 +32,38 @@ export type DownloadOptions = {
   idleTimeoutMs?: number
   /** Redirects followed before giving up (default 3). */
   maxRedirects?: number
+  /**
+   * Origins (`URL.origin`, e.g. http://127.0.0.1:8402) whose loopback and private addresses are
+   * allowed even without allowPrivate. Checked per hop: a redirect elsewhere is judged on its own.
+   * Link-local, metadata and reserved addresses stay refused whatever this says.
+   */
+  allowPrivateOrigins?: readonly string[]
+  /** Builds the error for a refusal (default: a 400 naming `field`, see refuseInput). */
+  refuse?: (message: string, code: string) => ImagegenError
 }
+
+/** Where a streamed download's body goes, chunk by chunk (see streamDownload). */
+export type DownloadSink = (chunk: Buffer) => Promise<void>
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308])
 const SNIFF_BYTES = 12
 
 export async function downloadImage(url: URL, options: DownloadOptions): Promise<Buffer> {
-  const { field, maxRedirects = 3, timeoutMs = 60_000 } = options
+  return download(url, options, (response, current) => readBody(response, current, options))
+}
+
+/**
+ * Like downloadImage, with the same address, redirect and timeout checks, but the body is handed
+ * to `sink` as it arrives instead of being collected. Only the size cap is enforced here; the sink
+ * decides what an image is.
+ */
+export async function streamDownload(url: URL, options: DownloadOptions, sink: DownloadSink): Promise<void> {
+  await download(url, options, (response, current) => pipeBody(response, current, options, sink))
+}
+
+async function download<T>(url: URL, options: DownloadOptions, consume: (response: IncomingMessage, url: URL) => Promise<T>): Promise<T> {
+  const { maxRedirects = 3, timeoutMs = 60_000 } = options
+  const refuse = refuser(options)
   const deadline = AbortSignal.timeout(timeoutMs)
   const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline
   const first = displayUrl(url)
@@ -50,33 +75,33 @@ export async function downloadImage(url: URL, options: DownloadOptions): Promise
       if (REDIRECTS.has(status)) {
         response.destroy()
         const location = response.headers.location
-        if (!location) throw refuseInput(field, `${displayUrl(current)} answered HTTP ${status} without a Location.`, 'download_failed')
-        if (redirects >= maxRedirects) throw refuseInput(field, `${first} redirected more than ${maxRedirects} times.`, 'too_many_redirects')
-        if (!URL.canParse(location, current)) throw refuseInput(field, `${displayUrl(current)} redirected to an invalid URL.`, 'download_failed')
+        if (!location) throw refuse(`${displayUrl(current)} answered HTTP ${status} without a Location.`, 'download_failed')
+        if (redirects >= maxRedirects) throw refuse(`${first} redirected more than ${maxRedirects} times.`, 'too_many_redirects')
+        if (!URL.canParse(location, current)) throw refuse(`${displayUrl(current)} redirected to an invalid URL.`, 'download_failed')
         current = new URL(location, current)
         continue
       }
       if (status < 200 || status > 299) {
         response.destroy()
-        throw refuseInput(field, `downloading ${displayUrl(current)} failed: HTTP ${status}.`, 'download_failed')
+        throw refuse(`downloading ${displayUrl(current)} failed: HTTP ${status}.`, 'download_failed')
       }
-      return await readBody(response, current, options)
+      return await consume(response, current)
     }
   } catch (error) {
     if (options.signal?.aborted) throw options.signal.reason
-    if (deadline.aborted) throw refuseInput(field, `downloading ${first} took longer than ${Math.round(timeoutMs / 1000)} s.`, 'download_timeout')
-    if (error instanceof RefusedAddressError) throw refusedAddress(field, current, url, error)
-    if (error instanceof IdleTimeout) throw refuseInput(field, `${displayUrl(current)} stopped sending data.`, 'download_timeout')
+    if (deadline.aborted) throw refuse(`downloading ${first} took longer than ${Math.round(timeoutMs / 1000)} s.`, 'download_timeout')
+    if (error instanceof RefusedAddressError) throw refusedAddress(refuse, current, url, error)
+    if (error instanceof IdleTimeout) throw refuse(`${displayUrl(current)} stopped sending data.`, 'download_timeout')
     if (error instanceof ImagegenError) throw error
-    throw refuseInput(field, `downloading ${displayUrl(current)} failed: ${describeNetworkError(error)}.`, 'download_failed')
+    throw refuse(`downloading ${displayUrl(current)} failed: ${describeNetworkError(error)}.`, 'download_failed')
   }
 }
 
 /** One request, after checking the scheme and (for IP literals) the address. */
 function get(url: URL, options: DownloadOptions, signal: AbortSignal): Promise<IncomingMessage> {
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    return Promise.reject(refuseInput(options.field, `${displayUrl(url)} uses ${url.protocol}//; only http and https URLs are downloaded.`, 'url_scheme_refused'))
-  const policy = { allowPrivate: options.allowPrivate }
+    return Promise.reject(refuser(options)(`${displayUrl(url)} uses ${url.protocol}//; only http and https URLs are downloaded.`, 'url_scheme_refused'))
+  const policy = { allowPrivate: options.allowPrivate || (options.allowPrivateOrigins?.includes(url.origin) ?? false) }
   const literal = isIpLiteral(url.hostname) ? checkLiteralAddress(url.hostname, policy) : undefined
   if (literal) return Promise.reject(literal)
   return new Promise((resolve, reject) => {
@@ -94,12 +119,14 @@ function get(url: URL, options: DownloadOptions, signal: AbortSignal): Promise<I
   })
 }
 
-async function readBody(response: IncomingMessage, url: URL, { field, maxBytes }: DownloadOptions): Promise<Buffer> {
+async function readBody(response: IncomingMessage, url: URL, options: DownloadOptions): Promise<Buffer> {
+  const { maxBytes } = options
+  const refuse = refuser(options)
   const shown = displayUrl(url)
   const declared = Number(response.headers['content-length'])
   if (Number.isFinite(declared) && declared > maxBytes) {
     response.destroy()
-    throw refuseInput(field, `${shown} is ${formatMegabytes(declared)}; edit inputs may be at most ${formatMegabytes(maxBytes)}.`, 'input_too_large')
+    throw refuse(`${shown} is ${formatMegabytes(declared)}; edit inputs may be at most ${formatMegabytes(maxBytes)}.`, 'input_too_large')
   }
   const chunks: Buffer[] = []
   let total = 0
@@ -108,10 +135,10 @@ async function readBody(response: IncomingMessage, url: URL, { field, maxBytes }
     for await (const chunk of response as AsyncIterable<Buffer>) {
       chunks.push(chunk)
       total += chunk.length
-      if (total > maxBytes) throw refuseInput(field, `${shown} sent more than ${formatMegabytes(maxBytes)}, the limit for edit inputs.`, 'input_too_large')
+      if (total > maxBytes) throw refuse(`${shown} sent more than ${formatMegabytes(maxBytes)}, the limit for edit inputs.`, 'input_too_large')
       if (!sniffed && total >= SNIFF_BYTES) {
         sniffed = true
-        if (!sniffImage(Buffer.concat(chunks).subarray(0, SNIFF_BYTES))) throw refuseInput(field, `${shown} did not return a PNG, JPEG or WebP image.`, 'input_not_image')
+        if (!sniffImage(Buffer.concat(chunks).subarray(0, SNIFF_BYTES))) throw refuse(`${shown} did not return a PNG, JPEG or WebP image.`, 'input_not_image')
       }
     }
   } finally {
@@ -120,10 +147,35 @@ async function readBody(response: IncomingMessage, url: URL, { field, maxBytes }
   return Buffer.concat(chunks, total)
 }
 
-function refusedAddress(field: InputField, url: URL, first: URL, error: RefusedAddressError) {
+async function pipeBody(response: IncomingMessage, url: URL, options: DownloadOptions, sink: DownloadSink): Promise<void> {
+  const { maxBytes } = options
+  const refuse = refuser(options)
+  const shown = displayUrl(url)
+  const declared = Number(response.headers['content-length'])
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    response.destroy()
+    throw refuse(`${shown} is ${formatMegabytes(declared)}; at most ${formatMegabytes(maxBytes)} is accepted.`, 'input_too_large')
+  }
+  let total = 0
+  try {
+    for await (const chunk of response as AsyncIterable<Buffer>) {
+      total += chunk.length
+      if (total > maxBytes) throw refuse(`${shown} sent more than ${formatMegabytes(maxBytes)}, the limit.`, 'input_too_large')
+      await sink(chunk)
+    }
+  } finally {
+    response.destroy()
+  }
+}
+
+function refuser({ field, refuse }: DownloadOptions): (message: string, code: string) => ImagegenError {
+  return refuse ?? ((message, code) => refuseInput(field, message, code))
+}
+
+function refusedAddress(refuse: (message: string, code: string) => ImagegenError, url: URL, first: URL, error: RefusedAddressError) {
   const via = url.href === first.href ? '' : ` (redirected from ${displayUrl(first)})`
   const allowHint = error.addressClass === 'loopback' || error.addressClass === 'private' ? ' Set allowPrivateUrls (BLOCKRUN_ALLOW_PRIVATE_URLS=1) to allow local network addresses.' : ''
-  return refuseInput(field, `${displayUrl(url)}${via} is refused: ${error.message}.${allowHint}`, 'url_address_refused')
+  return refuse(`${displayUrl(url)}${via} is refused: ${error.message}.${allowHint}`, 'url_address_refused')
 }
 
 class IdleTimeout extends Error {
