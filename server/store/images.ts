@@ -3,14 +3,13 @@
  * (`<time>-<random>.<ext>`), so a name from a URL can be checked against one strict pattern and
  * nothing outside the folder is ever served.
  *
- * Results arrive as bytes, as a download, or piece by piece while an upstream JSON body is still
- * being read (`writer`); the last two never hold the whole image in memory.
+ * Results arrive as bytes (`saveBytes`) or piece by piece (`writer`: a download, or base64 decoded
+ * while an upstream JSON body is still being read), which never holds the whole image in memory.
  */
 import { randomBytes } from 'node:crypto'
 import { lstat, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { Readable } from 'node:stream'
-import { ImagegenError, upstreamError } from '../errors.js'
+import { upstreamError } from '../errors.js'
 import { openAtomicFile, type AtomicFile } from './atomic.js'
 import { sniffImage, type ImageType } from './sniff.js'
 
@@ -63,25 +62,6 @@ export class ImageStore {
     } catch (error) {
       await writer.abort()
       throw error
-    }
-  }
-
-  /** Streams a download into the store; the first bytes are checked before anything is written. */
-  async saveStream(body: ReadableStream<Uint8Array>, maxBytes: number, signal?: AbortSignal): Promise<StoredImage> {
-    const writer = this.writer({ maxBytes, notImage: 'The upstream image URL returned something that is not an image.' })
-    const chunks = Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>)
-    try {
-      for await (const chunk of chunks as AsyncIterable<Buffer>) {
-        signal?.throwIfAborted()
-        await writer.write(chunk)
-      }
-      signal?.throwIfAborted()
-      return await writer.finish()
-    } catch (error) {
-      chunks.destroy()
-      await writer.abort()
-      if (error instanceof ImagegenError) throw error
-      throw upstreamError('The upstream image download failed part-way.', error, 'download_failed')
     }
   }
 
