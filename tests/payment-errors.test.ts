@@ -20,7 +20,7 @@ import { startProxy } from '../server/http/server.js'
 import { BASE, BASE_SEPOLIA } from '../server/payment/networks.js'
 import { FUND_ADVICE, paymentFailure, readRefusal } from '../server/payment/failure.js'
 import { readLedger } from '../server/payment/ledger.js'
-import { SandboxFacilitator } from '../server/sandbox/facilitator.js'
+import { SandboxFacilitator, TRANSFER_WITH_AUTHORIZATION } from '../server/sandbox/facilitator.js'
 import { Paywall } from '../server/sandbox/paywall.js'
 import { SandboxUsdc } from '../server/sandbox/usdc.js'
 import { loadWallet, type Wallet } from '../server/wallet/key.js'
@@ -280,16 +280,7 @@ describe('authorizations the sandbox must refuse, turned into clear errors', () 
       expect(payment.accepted.extra.name).toBe('USDC') // what the sandbox asked, correctly
       payment.payload.signature = await wallet.account.signTypedData({
         domain: { name: 'USD Coin', version: '2', chainId: BASE_SEPOLIA.chainId, verifyingContract: BASE_SEPOLIA.usdc },
-        types: {
-          TransferWithAuthorization: [
-            { name: 'from', type: 'address' },
-            { name: 'to', type: 'address' },
-            { name: 'value', type: 'uint256' },
-            { name: 'validAfter', type: 'uint256' },
-            { name: 'validBefore', type: 'uint256' },
-            { name: 'nonce', type: 'bytes32' },
-          ],
-        },
+        types: TRANSFER_WITH_AUTHORIZATION,
         primaryType: 'TransferWithAuthorization',
         message: { from: a.from as `0x${string}`, to: a.to as `0x${string}`, value: BigInt(a.value!), validAfter: BigInt(a.validAfter!), validBefore: BigInt(a.validBefore!), nonce: a.nonce as `0x${string}` },
       })

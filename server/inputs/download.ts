@@ -119,31 +119,18 @@ function get(url: URL, options: DownloadOptions, signal: AbortSignal): Promise<I
   })
 }
 
+/** The whole body in memory (edit inputs): `pipeBody`'s bounds, plus a byte sniff as soon as it can tell. */
 async function readBody(response: IncomingMessage, url: URL, options: DownloadOptions): Promise<Buffer> {
-  const { maxBytes } = options
   const refuse = refuser(options)
-  const shown = displayUrl(url)
-  const declared = Number(response.headers['content-length'])
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    response.destroy()
-    throw refuse(`${shown} is ${formatMegabytes(declared)}; edit inputs may be at most ${formatMegabytes(maxBytes)}.`, 'input_too_large')
-  }
   const chunks: Buffer[] = []
   let total = 0
-  let sniffed = false
-  try {
-    for await (const chunk of response as AsyncIterable<Buffer>) {
-      chunks.push(chunk)
-      total += chunk.length
-      if (total > maxBytes) throw refuse(`${shown} sent more than ${formatMegabytes(maxBytes)}, the limit for edit inputs.`, 'input_too_large')
-      if (!sniffed && total >= SNIFF_BYTES) {
-        sniffed = true
-        if (!sniffImage(Buffer.concat(chunks).subarray(0, SNIFF_BYTES))) throw refuse(`${shown} did not return a PNG, JPEG or WebP image.`, 'input_not_image')
-      }
-    }
-  } finally {
-    response.destroy()
-  }
+  await pipeBody(response, url, options, async (chunk) => {
+    const before = total
+    chunks.push(chunk)
+    total += chunk.length
+    if (before < SNIFF_BYTES && total >= SNIFF_BYTES && !sniffImage(Buffer.concat(chunks).subarray(0, SNIFF_BYTES)))
+      throw refuse(`${displayUrl(url)} did not return a PNG, JPEG or WebP image.`, 'input_not_image')
+  })
   return Buffer.concat(chunks, total)
 }
 

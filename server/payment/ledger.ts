@@ -99,7 +99,7 @@ export class Ledger {
    */
   async reserve(entry: ReserveEntry, dailyBudget: bigint): Promise<void> {
     await withFileLock(this.lockPath, async () => {
-      await this.catchUp()
+      this.catchUp()
       const now = Date.now()
       const used = budgetUsed(this.records.values(), now)
       if (used + entry.amount > dailyBudget) throw budgetExceeded(entry.amount, dailyBudget, used)
@@ -121,13 +121,13 @@ export class Ledger {
 
   /** Every payment, oldest first, including those written by other processes. */
   async payments(): Promise<PaymentRecord[]> {
-    await this.catchUp()
+    this.catchUp()
     return sortByTime(this.records.values())
   }
 
   /** What counts against the budget now (spent, pending, unknown, or refused but still valid). */
   async spentLastDay(now = Date.now()): Promise<bigint> {
-    await this.catchUp()
+    this.catchUp()
     return budgetUsed(this.records.values(), now)
   }
 
@@ -157,16 +157,7 @@ export class Ledger {
    * Folds in whatever was appended since the last read, by any process. Synchronous: reads are
    * incremental (a few lines), and a synchronous read cannot interleave with another one.
    */
-  private catchUp(): Promise<void> {
-    try {
-      this.readNew()
-      return Promise.resolve()
-    } catch (error) {
-      return Promise.reject(error)
-    }
-  }
-
-  private readNew(): void {
+  private catchUp(): void {
     let size: number
     try {
       size = statSync(this.path).size

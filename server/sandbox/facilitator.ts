@@ -13,7 +13,8 @@ import type { SandboxUsdc } from './usdc.js'
 type Authorization = { from: string; to: string; value: string; validAfter: string; validBefore: string; nonce: string }
 type ExactPayload = { signature?: string; authorization?: Authorization }
 
-const TRANSFER_WITH_AUTHORIZATION = {
+/** EIP-3009's typed-data types, as USDC defines them. */
+export const TRANSFER_WITH_AUTHORIZATION = {
   TransferWithAuthorization: [
     { name: 'from', type: 'address' },
     { name: 'to', type: 'address' },
