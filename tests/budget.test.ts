@@ -1,17 +1,16 @@
 /**
  * The rolling budget under pressure: many requests at once in one proxy, two proxy processes
- * sharing one `BLOCKRUN_HOME`, and the cross-process lock underneath. What is counted is what the
+ * sharing one `BLOCKRUN_HOME`, and four processes racing on the ledger file itself. What is counted is what the
  * sandbox actually settled; the ledger must agree with it to the base unit.
  */
 import { execFile } from 'node:child_process'
-import { readdir, readFile, writeFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterEach, describe, expect, it } from 'vitest'
 import { spawnProxy } from './helpers/processes.js'
 import { readLedger, type PaymentRecord } from '../server/payment/ledger.js'
 import { startSandbox, type RunningSandbox } from '../server/sandbox/server.js'
-import { withFileLock } from '../server/store/lock.js'
 import { loadWallet } from '../server/wallet/key.js'
 import { startStack, tempHome, type Stack } from './helpers/stack.js'
 
@@ -68,9 +67,12 @@ describe('one proxy, many requests at once', () => {
     // Refused requests were refused before signing: the sandbox saw 10 payment headers in all.
     expect(stack.sandbox.counters.authorizations).toBe(10)
     const records = await readLedger(stack.home)
-    expect(records).toHaveLength(10)
+    expect(records.filter((r) => r.status !== 'declined')).toHaveLength(10)
+    // The other 90 were reserved, judged against the budget and declined, with the reason.
+    const declined = records.filter((r) => r.status === 'declined')
+    expect(declined).toHaveLength(90)
+    for (const record of declined) expect(record.reason).toMatch(/24-hour budget/)
     expectLedgerMatchesSandbox(records, stack.sandbox)
-    expect((await readdir(stack.home)).filter((name) => name.endsWith('.lock'))).toEqual([])
   })
 
   it('mixed prices at once: never over the budget, ledger equal to the sandbox', async () => {
@@ -118,7 +120,8 @@ describe('two proxy processes sharing one BLOCKRUN_HOME', () => {
       console.info(`two-process budget: a paid ${ok.filter((r) => r.via === 'a').length}, b paid ${ok.filter((r) => r.via === 'b').length}`)
       expect(sandbox.counters.authorizations).toBe(10)
       const records = await readLedger(home)
-      expect(records).toHaveLength(10)
+      expect(records.filter((r) => r.status !== 'declined')).toHaveLength(10)
+      expect(records.filter((r) => r.status === 'declined')).toHaveLength(90)
       expectLedgerMatchesSandbox(records, sandbox)
       // Each process reports the same shared figures.
       for (const proxy of [a, b]) {
@@ -133,51 +136,36 @@ describe('two proxy processes sharing one BLOCKRUN_HOME', () => {
   })
 })
 
-describe('the cross-process lock', () => {
-  it('is mutual exclusion across processes: 4 × 50 read-increment-write cycles lose no update', async () => {
-    const dir = await tempHome()
-    const counter = join(dir, 'counter')
-    await writeFile(counter, '0')
-    const lockModule = join(DIST, 'store', 'lock.js')
+describe('four processes racing on one ledger file', () => {
+  it('4 × 50 reservations against a budget for 60: exactly the first 60 in the file are allowed', async () => {
+    const home = await tempHome()
+    const ledgerModule = join(DIST, 'payment', 'ledger.js')
+    // Each process reserves 50 payments of 1,000 base units against a budget of 60,000, yielding
+    // to the event loop between reservations so the four interleave in the file.
     const script = `
-      const { withFileLock } = await import(${JSON.stringify(lockModule)});
-      const { readFile, writeFile } = await import('node:fs/promises');
+      const { Ledger } = await import(${JSON.stringify(ledgerModule)});
+      const ledger = new Ledger(${JSON.stringify(home)});
+      let allowed = 0;
       for (let i = 0; i < 50; i++) {
-        await withFileLock(${JSON.stringify(join(dir, 'counter.lock'))}, async () => {
-          const value = Number(await readFile(${JSON.stringify(counter)}, 'utf8'));
-          await new Promise((r) => setImmediate(r));
-          await writeFile(${JSON.stringify(counter)}, String(value + 1));
-        });
-      }`
-    await Promise.all(Array.from({ length: 4 }, () => run(process.execPath, ['--input-type=module', '-e', script])))
-    expect(await readFile(counter, 'utf8')).toBe('200')
-    expect(await readdir(dir)).toEqual(['counter'])
-  })
-
-  it('breaks a lock left by a dead process at once, and waits for a live holder', async () => {
-    const dir = await tempHome()
-    const lock = join(dir, 'x.lock')
-    const { hostname } = await import('node:os')
-    // A pid that cannot be running: the lock is stale however young it is.
-    await writeFile(lock, `2147483646 ${hostname()} deadbeef`)
-    const started = Date.now()
-    expect(await withFileLock(lock, async () => 'got it', { timeoutMs: 2000 })).toBe('got it')
-    expect(Date.now() - started).toBeLessThan(500)
-
-    // Our own live pid holds it: nobody breaks it before the stale bound.
-    await writeFile(lock, `${process.ppid} ${hostname()} cafebabe`)
-    await expect(withFileLock(lock, async () => 'too soon', { timeoutMs: 300, staleMs: 60_000 })).rejects.toThrow(/timed out/)
-    // An old lock is stale whoever wrote it.
-    expect(await withFileLock(lock, async () => 'old', { staleMs: 0 })).toBe('old')
-  })
-
-  it('releases only its own lock', async () => {
-    const dir = await tempHome()
-    const lock = join(dir, 'y.lock')
-    await withFileLock(lock, async () => {
-      // Someone judged us stale and took over while we worked.
-      await writeFile(lock, 'someone else')
-    })
-    expect(await readFile(lock, 'utf8')).toBe('someone else')
+        const entry = { id: process.pid + '-' + i, requestId: 'r', endpoint: '/v1/images/generations', model: 'm', size: '1024x1024', n: 1, amount: 1000n, network: 'eip155:84532', asset: '0xa', payTo: '0xb' };
+        try { await ledger.reserve(entry, 60000n); allowed++ } catch (error) { if (error.type !== 'spend_limit_exceeded') throw error }
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      await ledger.close();
+      process.stdout.write(String(allowed));`
+    const outputs = await Promise.all(Array.from({ length: 4 }, () => run(process.execPath, ['--input-type=module', '-e', script])))
+    const allowed = outputs.map((output) => Number(output.stdout))
+    expect(allowed.reduce((a, b) => a + b, 0)).toBe(60)
+    // The file's order is the order of judgement: the first 60 reservations, whichever process
+    // wrote them, are the allowed ones; every later one was declined.
+    const lines = (await readFile(join(home, 'ledger.jsonl'), 'utf8')).split('\n').filter(Boolean).map((line) => JSON.parse(line))
+    const reserved = lines.filter((line) => line.kind === 'reserve').map((line) => line.id)
+    const declined = new Set(lines.filter((line) => line.kind === 'declined').map((line) => line.id))
+    expect(reserved).toHaveLength(200)
+    expect(reserved.slice(0, 60).filter((id) => declined.has(id))).toEqual([])
+    expect(reserved.slice(60).every((id) => declined.has(id))).toBe(true)
+    // The processes really interleaved (otherwise this would test nothing about the race).
+    const writers = reserved.slice(0, 60).map((id) => id.split('-')[0])
+    expect(new Set(writers).size).toBeGreaterThan(1)
   })
 })

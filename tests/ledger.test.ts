@@ -137,11 +137,15 @@ describe('budget counting by outcome', () => {
     // A day later nothing counts.
     expect(await ledger.spentLastDay(Date.now() + DAY_MS + 1000)).toBe(0n)
 
-    // The reservation that would cross the budget is refused and leaves no trace.
+    // The reservation that would cross the budget is declined at once, and counts for nothing.
     const before = (await lines(home)).length
     const tooMuch = entry(budget - 131_000n + 1n)
     await expect(ledger.reserve(tooMuch, budget)).rejects.toMatchObject({ type: 'spend_limit_exceeded', code: 'daily_budget' })
-    expect((await lines(home)).length).toBe(before)
+    expect((await lines(home)).slice(before)).toMatchObject([
+      { kind: 'reserve', id: tooMuch.id },
+      { kind: 'declined', id: tooMuch.id, reason: expect.stringMatching(/24-hour budget/) },
+    ])
+    expect(await ledger.spentLastDay()).toBe(131_000n)
     await ledger.reserve(entry(budget - 131_000n), budget) // exactly to the budget is fine
     await ledger.close()
   })
@@ -154,7 +158,9 @@ describe('budget counting by outcome', () => {
     await expect(b.reserve(entry(300_000n), 500_000n)).rejects.toMatchObject({ type: 'spend_limit_exceeded' })
     await b.reserve(entry(200_000n), 500_000n)
     await expect(a.reserve(entry(1n), 500_000n)).rejects.toMatchObject({ type: 'spend_limit_exceeded' })
-    expect((await a.payments()).map((p) => p.amount)).toEqual([300_000n, 200_000n])
+    const payments = await a.payments()
+    expect(payments.filter((p) => p.status === 'reserved').map((p) => p.amount)).toEqual([300_000n, 200_000n])
+    expect(payments.filter((p) => p.status === 'declined').map((p) => p.amount)).toEqual([300_000n, 1n])
     await a.close()
     await b.close()
   })

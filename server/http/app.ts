@@ -3,10 +3,10 @@
  * every failure in OpenAI's error shape.
  */
 import { Hono } from 'hono'
-import { bodyLimit } from 'hono/body-limit'
 import { HTTPException } from 'hono/http-exception'
 import { ImagegenError, toImagegenError } from '../errors.js'
 import type { ImageService } from '../service.js'
+import { bodyLimit, hasBody } from './middleware/body-limit/index.js'
 import { localOnly } from './middleware/local-only/index.js'
 import { editRoutes } from './routes/edits.js'
 import { fileRoutes } from './routes/files.js'
@@ -43,7 +43,7 @@ export function createProxyApp({ service, port, maxBodyBytes, log }: ProxyAppPar
     await next()
     // Answered without reading the body (refused, too large, no such route): the unread rest
     // would be taken for the next request on a kept-alive connection, so this connection ends.
-    if (c.req.raw.body && !c.req.raw.bodyUsed) c.res.headers.set('connection', 'close')
+    if (hasBody(c) && !c.req.raw.bodyUsed) c.res.headers.set('connection', 'close')
   })
   app.use(localOnly({ port, host: service.settings.host }))
   app.use('/v1/images/image2image', limitBody(editLimit))

@@ -3,23 +3,31 @@
  * that uses the same home (proxy, MCP servers, OpenClaw, CLI). It is both the record of where the
  * money went and the rolling-budget counter.
  *
- * A payment's life: `reserve` (under a cross-process lock, after the budget check) → `signed`
- * (fsync'd before the signed request leaves) → one outcome: `settled` (with the transaction),
- * `refused` (the upstream rejected the authorization), `unknown` (sent, answer lost: counted as
- * spent) or `released` (no signature left this process).
+ * A payment's life: `reserve` (the budget check) → `signed` (written as the authorization is
+ * signed, fsync'd before the signed request leaves) → one outcome: `settled` (with the
+ * transaction), `refused` (the upstream rejected the authorization), `unknown` (sent, answer lost:
+ * counted as spent) or `released` (no signature left this process). A reservation the budget
+ * does not allow is closed at once as `declined`.
+ *
+ * The file's order is the order of reservations. Each one is appended first, with a single
+ * write() on an O_APPEND descriptor (so lines from several processes never interleave), and then
+ * judged against every reservation that precedes it in the file. Two processes reserving at the
+ * same instant both see the one that landed first; the later one cannot overspend, and no lock is
+ * needed (a lock file cost more than the rest of the payment bookkeeping together, and could be
+ * left behind by a crash). A reservation still being judged elsewhere counts as spent, which errs
+ * on the safe side.
  *
  * What counts against the 24-hour budget is every amount that could still leave the wallet:
  * reserved, signed, settled and unknown payments, and refused ones whose authorization has not
  * expired yet (an upstream that said "no" still holds a valid signature until `validBefore`).
  */
 import { readFile } from 'node:fs/promises'
-import { closeSync, fdatasync, fstatSync, mkdirSync, openSync, readSync, statSync, writeSync } from 'node:fs'
+import { closeSync, existsSync, fdatasync, fstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import { ImagegenError } from '../errors.js'
 import { formatUsd } from '../money.js'
-import { withFileLock } from '../store/lock.js'
 
-export type PaymentStatus = 'reserved' | 'signed' | 'settled' | 'refused' | 'unknown' | 'released'
+export type PaymentStatus = 'reserved' | 'signed' | 'settled' | 'refused' | 'unknown' | 'released' | 'declined'
 
 export type ReserveEntry = {
   id: string
@@ -39,7 +47,10 @@ export type LedgerLine =
   | ({ kind: 'reserve'; t: number } & Omit<ReserveEntry, 'amount'> & { amount: string })
   | { kind: 'signed'; t: number; id: string; nonce: string; validBefore: string; x402Version: number; payer: string }
   | { kind: 'settled'; t: number; id: string; transaction: string }
-  | { kind: 'refused' | 'unknown' | 'released'; t: number; id: string; reason: string }
+  | { kind: ClosedKind; t: number; id: string; reason: string }
+
+/** Outcomes other than settlement; `declined` is the budget's own refusal (nothing was signed). */
+export type ClosedKind = 'refused' | 'unknown' | 'released' | 'declined'
 
 export type PaymentRecord = Omit<ReserveEntry, 'amount'> & {
   amount: bigint
@@ -78,45 +89,61 @@ export function budgetUsed(records: Iterable<PaymentRecord>, now: number): bigin
 
 export class Ledger {
   readonly path: string
-  private readonly lockPath: string
   private fd: number | undefined
+  /** Lines written since the last fdatasync; `close` syncs them. */
+  private dirty = false
   /** fdatasync calls not yet finished; `close` waits for them. */
   private syncing: Promise<unknown> = Promise.resolve()
-  /** Folded state of every line read so far, by payment id. */
+  /** Folded state of every line read so far, by payment id (insertion order is file order). */
   private readonly records = new Map<string, PaymentRecord>()
+  /** The reservations of roughly the last day, in file order: what a budget check walks. */
+  private window: PaymentRecord[] = []
   private readOffset = 0
   private partial = ''
 
   constructor(home: string) {
     mkdirSync(home, { recursive: true, mode: 0o700 })
     this.path = join(home, LEDGER_FILE)
-    this.lockPath = join(home, 'ledger.lock')
   }
 
   /**
-   * Checks the rolling 24-hour budget and, if the amount fits, records the reservation. Runs under
-   * the cross-process lock, so concurrent requests in any process cannot overspend.
+   * Records the reservation, then checks the rolling 24-hour budget against every reservation
+   * before it in the file (from any process). If the amount does not fit, the reservation is
+   * closed as `declined` and a spend-limit error is thrown: nothing may be signed.
+   * Synchronous inside: no other request of this process can slip in between.
    */
   async reserve(entry: ReserveEntry, dailyBudget: bigint): Promise<void> {
-    await withFileLock(this.lockPath, async () => {
-      this.catchUp()
-      const now = Date.now()
-      const used = budgetUsed(this.records.values(), now)
-      if (used + entry.amount > dailyBudget) throw budgetExceeded(entry.amount, dailyBudget, used)
-      await this.append({ kind: 'reserve', t: now, ...entry, amount: entry.amount.toString() }, false)
-    })
+    const now = Date.now()
+    this.write({ kind: 'reserve', t: now, ...entry, amount: entry.amount.toString() })
+    this.catchUp()
+    const used = this.usedBefore(entry.id, now)
+    if (used + entry.amount > dailyBudget) {
+      this.write({ kind: 'declined', t: Date.now(), id: entry.id, reason: `over the 24-hour budget of ${formatUsd(dailyBudget)}` })
+      throw budgetExceeded(entry.amount, dailyBudget, used)
+    }
   }
 
+  /**
+   * Records the authorization about to be signed (its nonce and expiry) and resolves once the
+   * line is on disk. The payer calls it as the signature is computed, so the fdatasync runs on
+   * the thread pool while the main thread signs, and awaits it before the request may leave.
+   */
   signed(id: string, details: { nonce: string; validBefore: string; x402Version: number; payer: string }): Promise<void> {
-    return this.append({ kind: 'signed', t: Date.now(), id, ...details }, true)
+    this.write({ kind: 'signed', t: Date.now(), id, ...details })
+    return this.sync()
   }
 
-  settled(id: string, transaction: string): Promise<void> {
-    return this.append({ kind: 'settled', t: Date.now(), id, transaction }, false)
+  /**
+   * Outcome lines are not synced on their own: the next `signed` line's fdatasync, `close`, or
+   * the kernel's writeback (seconds) makes them durable. Losing one to a power cut leaves the
+   * payment `signed`, which the budget counts as spent: the safe side.
+   */
+  async settled(id: string, transaction: string): Promise<void> {
+    this.write({ kind: 'settled', t: Date.now(), id, transaction })
   }
 
-  closed(id: string, kind: 'refused' | 'unknown' | 'released', reason: string): Promise<void> {
-    return this.append({ kind, t: Date.now(), id, reason }, false)
+  async closed(id: string, kind: Exclude<ClosedKind, 'declined'>, reason: string): Promise<void> {
+    this.write({ kind, t: Date.now(), id, reason })
   }
 
   /** Every payment, oldest first, including those written by other processes. */
@@ -132,25 +159,48 @@ export class Ledger {
   }
 
   async close(): Promise<void> {
+    if (this.dirty) await this.sync().catch(() => undefined)
     await this.syncing
     const fd = this.fd
     this.fd = undefined
     if (fd !== undefined) closeSync(fd)
   }
 
-  /**
-   * Appends one line with a single write() on an O_APPEND descriptor, so lines from several
-   * processes never interleave. `durable` waits for fdatasync: the `signed` line must be on disk
-   * before the paid request leaves. Other lines are synced in the background: losing an outcome
-   * line to a power cut leaves the payment `signed`, which the budget counts as spent.
-   */
-  private append(line: LedgerLine, durable: boolean): Promise<void> {
-    this.fd ??= openSync(this.path, 'a', 0o600)
+  /** Appends one line with a single write() on an O_APPEND descriptor. */
+  private write(line: LedgerLine): void {
+    // One descriptor reads and appends: O_APPEND puts every write at the end, reads are positional.
+    this.fd ??= openSync(this.path, 'a+', 0o600)
+    const text = Buffer.from(`${JSON.stringify(line)}\n`)
+    const written = writeSync(this.fd, text)
+    // A short write (a full disk) leaves a torn line, which readers skip; the caller must not go on.
+    if (written !== text.length) throw new Error(`short write to ${this.path} (${written} of ${text.length} bytes)`)
+    this.dirty = true
+  }
+
+  /** fdatasync on the thread pool: everything written so far is on disk when it resolves. */
+  private sync(): Promise<void> {
     const fd = this.fd
-    writeSync(fd, `${JSON.stringify(line)}\n`)
+    if (fd === undefined) return Promise.resolve()
+    this.dirty = false
     const synced = new Promise<void>((resolve, reject) => fdatasync(fd, (error) => (error ? reject(error) : resolve())))
-    this.syncing = Promise.all([this.syncing, synced.catch(() => undefined)]).then(() => undefined)
-    return durable ? synced : Promise.resolve()
+    this.syncing = Promise.all([this.syncing, synced.catch(() => undefined)])
+    return synced
+  }
+
+  /** The budget used by the reservations before `id` in the file, as they stand now. */
+  private usedBefore(id: string, now: number): bigint {
+    // The window is in file order, which is time order give or take the clock skew between two
+    // writers; records older than a day and a margin can never count again.
+    const horizon = now - DAY_MS - 10 * 60 * 1000
+    let drop = 0
+    while (drop < this.window.length && this.window[drop]!.time < horizon) drop++
+    if (drop) this.window = this.window.slice(drop)
+    let used = 0n
+    for (const record of this.window) {
+      if (record.id === id) return used
+      if (countsAgainstBudget(record, now)) used += record.amount
+    }
+    throw new Error(`the reservation ${id} was written but not found in ${this.path}`)
   }
 
   /**
@@ -158,25 +208,22 @@ export class Ledger {
    * incremental (a few lines), and a synchronous read cannot interleave with another one.
    */
   private catchUp(): void {
-    let size: number
-    try {
-      size = statSync(this.path).size
-    } catch {
-      return
+    if (this.fd === undefined) {
+      // Nothing to read yet; reading alone never creates the file.
+      if (!existsSync(this.path)) return
+      this.fd = openSync(this.path, 'a+', 0o600)
     }
+    const size = fstatSync(this.fd).size
     if (size <= this.readOffset) return
-    const reader = openSync(this.path, 'r')
-    try {
-      const length = Math.min(size, fstatSync(reader).size) - this.readOffset
-      const buffer = Buffer.alloc(Math.max(0, length))
-      const bytesRead = length > 0 ? readSync(reader, buffer, 0, length, this.readOffset) : 0
-      this.readOffset += bytesRead
-      const text = this.partial + buffer.subarray(0, bytesRead).toString('utf8')
-      const lines = text.split('\n')
-      this.partial = lines.pop() ?? ''
-      for (const raw of lines) applyLine(this.records, raw)
-    } finally {
-      closeSync(reader)
+    const buffer = Buffer.alloc(size - this.readOffset)
+    const bytesRead = readSync(this.fd, buffer, 0, buffer.length, this.readOffset)
+    this.readOffset += bytesRead
+    const text = this.partial + buffer.subarray(0, bytesRead).toString('utf8')
+    const lines = text.split('\n')
+    this.partial = lines.pop() ?? ''
+    for (const raw of lines) {
+      const added = applyLine(this.records, raw)
+      if (added) this.window.push(added)
     }
   }
 }
@@ -217,20 +264,21 @@ function parseLine(raw: string): LedgerLine | undefined {
   }
 }
 
-/** Folds one ledger line into the per-payment state. */
-function applyLine(records: Map<string, PaymentRecord>, raw: string): void {
-  if (!raw.trim()) return
+/** Folds one ledger line into the per-payment state; returns the record a `reserve` line created. */
+function applyLine(records: Map<string, PaymentRecord>, raw: string): PaymentRecord | undefined {
+  if (!raw.trim()) return undefined
   const line = parseLine(raw)
-  if (!line || typeof line !== 'object' || typeof line.id !== 'string') return
+  if (!line || typeof line !== 'object' || typeof line.id !== 'string') return undefined
   if (line.kind === 'reserve') {
-    if (records.has(line.id)) return
+    if (records.has(line.id)) return undefined
     const { kind: _kind, t, amount, ...rest } = line
-    if (!/^\d+$/.test(amount)) return
-    records.set(line.id, { ...rest, amount: BigInt(amount), time: t, status: 'reserved' })
-    return
+    if (!/^\d+$/.test(amount)) return undefined
+    const record: PaymentRecord = { ...rest, amount: BigInt(amount), time: t, status: 'reserved' }
+    records.set(line.id, record)
+    return record
   }
   const record = records.get(line.id)
-  if (!record) return
+  if (!record) return undefined
   if (line.kind === 'signed') {
     // An outcome may already be folded in; signing never moves a payment backwards.
     if (record.status === 'reserved') record.status = 'signed'
@@ -240,12 +288,13 @@ function applyLine(records: Map<string, PaymentRecord>, raw: string): void {
   } else if (line.kind === 'settled') {
     record.status = 'settled'
     record.transaction = line.transaction
-  } else if (line.kind === 'refused' || line.kind === 'unknown' || line.kind === 'released') {
+  } else if (line.kind === 'refused' || line.kind === 'unknown' || line.kind === 'released' || line.kind === 'declined') {
     // A settlement seen once is final: a later "unknown" from a lost poll cannot undo it.
-    if (record.status === 'settled') return
+    if (record.status === 'settled') return undefined
     record.status = line.kind
     record.reason = line.reason
   }
+  return undefined
 }
 
 /** Reads a ledger without opening it for writing (for reports and tests). */

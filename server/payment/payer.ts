@@ -2,8 +2,8 @@
  * The payer: sends a request upstream and, when the upstream answers 402, pays once and resends.
  *
  * The order of steps is the safety argument:
- *   402 → policy (pure) → budget reservation (ledger, cross-process) → sign → ledger `signed`
- *   (fsync'd) → paid request → settlement recorded.
+ *   402 → policy (pure) → budget reservation (ledger, shared by every process) → sign, with the
+ *   ledger's `signed` line fsync'd alongside → paid request → settlement recorded.
  * No signature exists unless the policy and budget allowed it. A paid request is sent once: if its
  * answer is lost, the outcome is recorded as unknown and counted as spent, never re-signed. A 402
  * after paying means the upstream rejected that authorization: it is recorded as refused.
@@ -146,29 +146,29 @@ export class Payer {
 
     let payload: PaymentPayload
     let headers: Record<string, string>
+    let ledgerError: unknown
     try {
       context.signal?.throwIfAborted()
       this.signer ??= createX402Signer(account, policy.maxPerRequest)
       const signer = await this.signer
-      payload = await signer.sign({ ...required, accepts: [option.raw] })
+      // The `signed` line is written and fsync'd while the signature is computed; the payload
+      // comes back only once the line is on disk.
+      payload = await signer.sign({ ...required, accepts: [option.raw] }, (terms) =>
+        ledger.signed(id, { ...terms, x402Version: required.x402Version, payer: account.address }).catch((error: unknown) => {
+          ledgerError = error
+          throw error
+        }),
+      )
       headers = signer.headers(payload)
     } catch (error) {
+      if (ledgerError !== undefined) {
+        // No durable record, so the payment must not leave; nothing was sent.
+        await ledger.closed(id, 'released', 'the ledger could not be written').catch(() => {})
+        throw new ImagegenError({ status: 500, type: 'server_error', code: 'ledger_unavailable', message: `The payment ledger in ${ledger.path} could not be written, so nothing was paid.`, cause: ledgerError })
+      }
       await ledger.closed(id, 'released', error instanceof Error ? error.message.slice(0, 200) : 'signing failed')
       if (context.signal?.aborted) throw context.signal.reason
       throw new ImagegenError({ status: 500, type: 'payment_failed', message: 'Could not sign the payment.', code: 'signing_failed', cause: error })
-    }
-    const authorization = (payload.payload as { authorization?: { nonce?: string; validBefore?: string } }).authorization
-    try {
-      await ledger.signed(id, {
-        nonce: authorization?.nonce ?? '',
-        validBefore: authorization?.validBefore ?? '',
-        x402Version: payload.x402Version,
-        payer: account.address,
-      })
-    } catch (error) {
-      // No durable record, so the payment must not leave; nothing was sent.
-      await ledger.closed(id, 'released', 'the ledger could not be written').catch(() => {})
-      throw new ImagegenError({ status: 500, type: 'server_error', code: 'ledger_unavailable', message: `The payment ledger in ${ledger.path} could not be written, so nothing was paid.`, cause: error })
     }
     if (context.signal?.aborted) {
       // The authorization never left this process, so nobody can settle it.

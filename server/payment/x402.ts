@@ -7,9 +7,19 @@ import type { LocalAccount } from 'viem'
 import type { PaymentPayload, PaymentRequired, SettleResponse } from '@x402/core/types'
 import { formatUsd } from '../money.js'
 
+/** What an authorization commits to, as it is about to be signed. */
+export type AuthorizationTerms = { nonce: string; validBefore: string }
+
+/**
+ * Called with the terms of each authorization just before its signature is computed. The
+ * signature is returned only after the promise resolves, so whatever it records (the ledger's
+ * `signed` line) is done before the payment can be used, and its I/O overlaps the signing.
+ */
+export type BeforeSigning = (terms: AuthorizationTerms) => Promise<void>
+
 export type X402Signer = {
   /** Signs a payment for `required`, which must list exactly the one requirement the policy chose. */
-  sign(required: PaymentRequired): Promise<PaymentPayload>
+  sign(required: PaymentRequired, beforeSigning: BeforeSigning): Promise<PaymentPayload>
   /** The request headers that carry `payload` (v2 `PAYMENT-SIGNATURE`, v1 `X-PAYMENT`). */
   headers(payload: PaymentPayload): Record<string, string>
 }
@@ -19,40 +29,64 @@ type HeaderReader = (name: string) => string | null | undefined
 let modules: Promise<{
   core: typeof import('@x402/core/client')
   evm: typeof import('@x402/evm/exact/client')
+  /** Reads and writes headers only; holds no signer. */
+  codec: import('@x402/core/client').x402HTTPClient
 }> | undefined
 
 function load() {
-  modules ??= Promise.all([import('@x402/core/client'), import('@x402/evm/exact/client')]).then(([core, evm]) => ({ core, evm }))
+  modules ??= Promise.all([import('@x402/core/client'), import('@x402/evm/exact/client')]).then(([core, evm]) => ({ core, evm, codec: new core.x402HTTPClient(new core.x402Client()) }))
   return modules
 }
 
 /** Builds a signer for `account`; the library's own spend control is set to our cap as a second fence. */
 export async function createX402Signer(account: LocalAccount, maxPerRequest: bigint): Promise<X402Signer> {
-  const { core, evm } = await load()
-  const client = new core.x402Client()
-  evm.registerExactEvmScheme(client, { signer: account })
-  client.setSpendControls({ maxAmountPerPayment: formatUsd(maxPerRequest) })
-  const http = new core.x402HTTPClient(client)
+  const { core, evm, codec } = await load()
+  const maxAmountPerPayment = formatUsd(maxPerRequest)
   return {
-    sign: (required) => http.createPaymentPayload(required),
-    headers: (payload) => http.encodePaymentSignatureHeader(payload),
+    // A client per payment (a few small objects) carries that payment's hook to the signer.
+    sign(required, beforeSigning) {
+      const client = new core.x402Client()
+      evm.registerExactEvmScheme(client, { signer: recordingSigner(account, beforeSigning) })
+      client.setSpendControls({ maxAmountPerPayment })
+      return new core.x402HTTPClient(client).createPaymentPayload(required)
+    },
+    headers: (payload) => codec.encodePaymentSignatureHeader(payload),
+  }
+}
+
+/** `account`, with `beforeSigning` run alongside each typed-data signature. */
+function recordingSigner(account: LocalAccount, beforeSigning: BeforeSigning): LocalAccount {
+  return {
+    ...account,
+    async signTypedData(parameters) {
+      const message = (parameters as { message?: Record<string, unknown> }).message ?? {}
+      // EIP-3009 names the expiry validBefore; Permit2 calls it deadline.
+      const recorded = beforeSigning({ nonce: String(message.nonce ?? ''), validBefore: String(message.validBefore ?? message.deadline ?? '') })
+      let signature: `0x${string}`
+      try {
+        signature = await account.signTypedData(parameters)
+      } catch (error) {
+        await recorded.catch(() => undefined)
+        throw error
+      }
+      await recorded
+      return signature
+    },
   }
 }
 
 /** Reads a 402's requirements: v2 from the `PAYMENT-REQUIRED` header, v1 from the JSON body. */
 export async function readPaymentRequired(getHeader: HeaderReader, body: unknown): Promise<PaymentRequired> {
-  const { core } = await load()
-  const http = new core.x402HTTPClient(new core.x402Client())
-  return http.getPaymentRequiredResponse(getHeader, body)
+  const { codec } = await load()
+  return codec.getPaymentRequiredResponse(getHeader, body)
 }
 
 /** Reads `PAYMENT-RESPONSE` (v2) or `X-PAYMENT-RESPONSE` (v1); undefined when neither is there or it does not decode. */
 export async function readSettlement(getHeader: HeaderReader): Promise<SettleResponse | undefined> {
   if (!getHeader('PAYMENT-RESPONSE') && !getHeader('X-PAYMENT-RESPONSE')) return undefined
-  const { core } = await load()
-  const http = new core.x402HTTPClient(new core.x402Client())
+  const { codec } = await load()
   try {
-    return http.getPaymentSettleResponse(getHeader)
+    return codec.getPaymentSettleResponse(getHeader)
   } catch {
     return undefined
   }

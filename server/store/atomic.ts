@@ -4,7 +4,9 @@
  * never a partial file under the final name.
  */
 import { randomBytes } from 'node:crypto'
-import { open, link, rename, unlink, mkdir, type FileHandle } from 'node:fs/promises'
+import { closeSync, fsync, linkSync, openSync, renameSync, unlinkSync, writeSync, writev, writevSync } from 'node:fs'
+import { open, unlink, mkdir } from 'node:fs/promises'
+import { promisify } from 'node:util'
 import { dirname, basename, join } from 'node:path'
 
 export const TEMP_PREFIX = '.tmp-'
@@ -61,11 +63,24 @@ export type AtomicFile = {
 }
 
 const BATCH_BYTES = 1024 * 1024
+/**
+ * Batches up to this size are written synchronously: copying them into the page cache takes a
+ * few tens of microseconds, less than a hand-off to libuv's thread pool and back. Larger ones,
+ * and every fsync (which waits for the disk), go to the thread pool.
+ */
+const SYNC_WRITE_BYTES = 256 * 1024
 
+const writevAsync = promisify(writev)
+const fsyncAsync = promisify(fsync)
+
+/**
+ * Opens a temp file for `target`. Opening, closing and renaming are single metadata operations
+ * done synchronously for the same reason as small writes; this is on every image's path.
+ */
 export async function openAtomicFile(target: string, options: WriteAtomicOptions & { maxBytes?: number } = {}): Promise<AtomicFile> {
   if (!options.directoryExists) await mkdir(dirname(target), { recursive: true })
   const temp = tempPathFor(target)
-  const handle: FileHandle = await open(temp, 'wx', options.mode ?? 0o644)
+  const fd = openSync(temp, 'wx', options.mode ?? 0o644)
   const limit = options.maxBytes ?? Number.POSITIVE_INFINITY
   let pending: Uint8Array[] = []
   let pendingBytes = 0
@@ -75,15 +90,18 @@ export async function openAtomicFile(target: string, options: WriteAtomicOptions
   const flush = async () => {
     if (pendingBytes === 0) return
     const batch = pending
+    const size = pendingBytes
     pending = []
     pendingBytes = 0
-    await handle.writev(batch)
+    let written = size <= SYNC_WRITE_BYTES ? writevSync(fd, batch) : (await writevAsync(fd, batch)).bytesWritten
+    // writev may write less than asked (rarely, for regular files); finish the rest.
+    while (written < size) written += writeSync(fd, Buffer.concat(batch).subarray(written))
   }
   const abort = async () => {
     if (state === 'done') return
     state = 'done'
     pending = []
-    await handle.close().catch(() => {})
+    closeQuietly(fd)
     await unlink(temp).catch(() => {})
   }
   return {
@@ -110,33 +128,65 @@ export async function openAtomicFile(target: string, options: WriteAtomicOptions
       if (state !== 'open') throw new Error('commit after the file was closed')
       try {
         await flush()
-        await handle.sync()
+        await fsyncAsync(fd)
       } catch (error) {
         await abort()
         throw error
       }
       state = 'done'
-      await handle.close()
+      closeSync(fd)
       await commit(temp, target, options.exclusive ?? false, options.directorySync)
     },
     abort,
   }
 }
 
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd)
+  } catch {
+    // already closed
+  }
+}
+
 async function commit(temp: string, target: string, exclusive: boolean, directorySync: WriteAtomicOptions['directorySync'] = 'await'): Promise<void> {
   try {
     if (exclusive) {
-      await link(temp, target)
-      await unlink(temp)
+      linkSync(temp, target)
+      unlinkSync(temp)
     } else {
-      await rename(temp, target)
+      renameSync(temp, target)
     }
   } catch (error) {
     await unlink(temp).catch(() => {})
     throw error
   }
-  if (directorySync === 'background') void syncDirectory(dirname(target)).catch(() => {})
+  if (directorySync === 'background') syncDirectoryLater(dirname(target))
   else await syncDirectory(dirname(target))
+}
+
+/** Directories with a background fsync queued or running, and whether another is owed. */
+const directorySyncs = new Map<string, { again: boolean }>()
+
+/**
+ * Queues a directory fsync behind the answer. Renames that land while one runs are covered by a
+ * single follow-up, so a burst of images costs two directory syncs, not one each.
+ */
+function syncDirectoryLater(dir: string): void {
+  const queued = directorySyncs.get(dir)
+  if (queued) {
+    queued.again = true
+    return
+  }
+  const entry = { again: false }
+  directorySyncs.set(dir, entry)
+  const run = (): void => {
+    entry.again = false
+    void syncDirectory(dir)
+      .catch(() => {})
+      .then(() => (entry.again ? run() : directorySyncs.delete(dir)))
+  }
+  run()
 }
 
 /** Makes the rename durable; some platforms cannot open a directory, which is harmless. */
