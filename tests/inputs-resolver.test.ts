@@ -28,7 +28,8 @@ describe('input resolver', () => {
   })
 
   it('hands back data URIs typed by their bytes; a WebP mask becomes PNG of the same size', async () => {
-    const { image, mask } = await resolver().resolve({ image: `${files.url}/photo.png`, mask: join(dir, 'mask.webp') })
+    const resolved = await resolver().resolve({ image: `${files.url}/photo.png`, mask: join(dir, 'mask.webp') })
+    const [image, mask] = [resolved.image.toDataUri(), resolved.mask?.toDataUri()]
     expect(image).toBe(`data:image/png;base64,${png.toString('base64')}`)
     expect(mask!.startsWith('data:image/png;base64,')).toBe(true)
     const decoded = await sharp(Buffer.from(mask!.split(',')[1]!, 'base64')).metadata()

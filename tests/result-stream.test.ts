@@ -3,7 +3,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { Base64Decoder } from '../server/upstream/base64-stream.js'
 import { JsonSkeletonScanner, type JsonPath, type StringSink } from '../server/upstream/json-scan.js'
-import { encodeJsonBody } from '../server/upstream/request-body.js'
+import { encodeJsonBody, InlineData } from '../server/upstream/request-body.js'
 
 /** Feeds `text` to a scanner in pieces cut at `cuts`, diverting data[i].b64_json; returns the skeleton and diverted strings. */
 function scan(text: string, cuts: number[]) {
@@ -129,6 +129,18 @@ describe('request bodies', () => {
       }),
       { numRuns: 60 },
     )
+  })
+
+  it('streams InlineData as the data URI string JSON.stringify would give, for any length', async () => {
+    for (const size of [0, 1, 2, 3, 786_431, 786_432, 786_433, 2 * 786_432 + 2]) {
+      const bytes = randomBytes(size)
+      const image = new InlineData('image/png', bytes)
+      const value = { model: 'openai/gpt-image-1', prompt: 'inline', image, mask: new InlineData('image/png', bytes.subarray(0, 10)), n: 1 }
+      const encoded = encodeJsonBody(value)
+      const expected = Buffer.from(JSON.stringify({ ...value, image: `data:image/png;base64,${bytes.toString('base64')}`, mask: `data:image/png;base64,${bytes.subarray(0, 10).toString('base64')}` }))
+      expect(encoded.length).toBe(expected.length)
+      for (let attempt = 0; attempt < 2; attempt++) expect((await bytesOf(encoded.open())).equals(expected)).toBe(true)
+    }
   })
 
   it('keeps small bodies as plain JSON text', () => {

@@ -26,10 +26,16 @@ export async function checkImage(field: InputField, bytes: Buffer, label: string
   const { width, height } = metadata
   if (width * height > MAX_INPUT_PIXELS)
     throw refuseInput(field, `${label} is ${width}x${height} pixels; edit inputs may have at most ${MAX_INPUT_PIXELS / 1_000_000} megapixels.`, 'input_too_many_pixels')
-  // stats() decodes every pixel; failOn 'error' refuses truncated data but tolerates harmless warnings.
-  await sharp(bytes, { failOn: 'error', limitInputPixels: MAX_INPUT_PIXELS }).stats().catch(() => {
-    throw undecodable()
-  })
+  // Decodes every pixel, top to bottom, into an 8x8 thumbnail that is thrown away: a truncated or
+  // corrupt file fails (failOn 'error' still tolerates harmless warnings), and only a few rows are
+  // in memory at a time, never the whole raw image (a 6000x4000 photo is 96 MB of pixels).
+  await sharp(bytes, { failOn: 'error', limitInputPixels: MAX_INPUT_PIXELS, sequentialRead: true })
+    .resize(8, 8, { fit: 'fill' })
+    .raw()
+    .toBuffer()
+    .catch(() => {
+      throw undecodable()
+    })
   return { bytes, type, width, height }
 }
 

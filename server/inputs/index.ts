@@ -1,7 +1,7 @@
 /**
  * The InputResolver the service uses for edits: load each reference (./load.ts), check that the
  * bytes are an image (./image-check.ts), check the mask against the image (./mask.ts), and hand
- * back data URIs. Image and mask load in parallel; the first refusal stops the other, and the
+ * back the checked bytes, which the request body sends as data URIs. Image and mask load in parallel; the first refusal stops the other, and the
  * image's refusal is the one reported when both are refused.
  */
 import type { Settings } from '../config.js'
@@ -11,6 +11,7 @@ import { loadInput, type LoadContext } from './load.js'
 import { prepareMask } from './mask.js'
 import type { InputField } from './refusal.js'
 import type { InputResolver, ResolvedInputs } from './resolve.js'
+import { InlineData } from '../upstream/request-body.js'
 
 export type { InputResolver, ResolvedInputs, ResolveParameters } from './resolve.js'
 export { absolutizeReference, classifyReference } from './reference.js'
@@ -43,7 +44,7 @@ export function createInputResolver({ settings, store }: InputResolverParameters
       if (maskResult.status === 'rejected') throw maskResult.reason
       const checkedImage = imageResult.value
       const checkedMask = maskResult.value && (await prepareMask(checkedImage, maskResult.value))
-      return { image: toDataUri(checkedImage), ...(checkedMask ? { mask: toDataUri(checkedMask) } : {}) }
+      return { image: inline(checkedImage), ...(checkedMask ? { mask: inline(checkedMask) } : {}) }
     },
   }
 }
@@ -53,6 +54,6 @@ async function loadAndCheck(field: InputField, reference: string, context: LoadC
   return checkImage(field, bytes, label)
 }
 
-function toDataUri(image: CheckedImage): string {
-  return `data:${image.type.mime};base64,${image.bytes.toString('base64')}`
+function inline(image: CheckedImage): InlineData {
+  return new InlineData(image.type.mime, image.bytes)
 }

@@ -27,17 +27,23 @@ export async function readLocalFile(field: InputField, path: string, maxBytes: n
     if (info.isDirectory()) throw refuseInput(field, `${shown} is a directory, not an image file.`, 'input_not_file')
     if (!info.isFile()) throw refuseInput(field, `${shown} is not a regular file (a device, pipe or socket); only image files are read.`, 'input_not_file')
     if (info.size > maxBytes) throw tooLarge(field, shown, maxBytes, info.size)
-    const chunks: Buffer[] = []
+    // Read into one buffer of the size stat gave (one byte more, to notice a file that grew);
+    // a file that reports less than it holds (/proc) grows the buffer, up to the cap.
+    let buffer = Buffer.allocUnsafe(Math.min(info.size, maxBytes) + 1)
     let total = 0
     for (;;) {
-      const chunk = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, maxBytes + 1 - total))
-      const { bytesRead } = await handle.read(chunk, 0, chunk.length, null)
+      if (total === buffer.length) {
+        if (total > maxBytes) throw tooLarge(field, shown, maxBytes)
+        const grown = Buffer.allocUnsafe(Math.min(Math.max(buffer.length * 2, CHUNK_BYTES), maxBytes + 1))
+        buffer.copy(grown, 0, 0, total)
+        buffer = grown
+      }
+      const { bytesRead } = await handle.read(buffer, total, buffer.length - total, null)
       if (bytesRead === 0) break
-      chunks.push(chunk.subarray(0, bytesRead))
       total += bytesRead
-      if (total > maxBytes) throw tooLarge(field, shown, maxBytes)
     }
-    return Buffer.concat(chunks, total)
+    if (total > maxBytes) throw tooLarge(field, shown, maxBytes)
+    return buffer.subarray(0, total)
   } catch (error) {
     if (error instanceof ImagegenError) throw error
     if ((error as NodeJS.ErrnoException).code === 'EISDIR') throw refuseInput(field, `${shown} is a directory, not an image file.`, 'input_not_file')

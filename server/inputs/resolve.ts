@@ -1,10 +1,13 @@
 /**
  * Edit inputs (image and mask) arrive as URLs, paths, data URIs, raw base64 or this proxy's own
  * `/images` URLs. The resolver turns them into what the upstream's image2image route takes (data
- * URIs of checked images), or refuses them with a 400 before anything is uploaded or paid. This
- * interface is what ImageService depends on; `createInputResolver` (./index.ts) implements it.
+ * URIs of checked images, kept as bytes until the request body streams them), or refuses them
+ * with a 400 before anything is uploaded or paid. This interface is what ImageService depends on;
+ * `createInputResolver` (./index.ts) implements it.
  */
-export type ResolvedInputs = { image: string; mask?: string | undefined }
+import type { InlineData } from '../upstream/request-body.js'
+
+export type ResolvedInputs = { image: InlineData; mask?: InlineData | undefined }
 
 export type ResolveParameters = {
   image: string
