@@ -119,19 +119,30 @@ function get(url: URL, options: DownloadOptions, signal: AbortSignal): Promise<I
   })
 }
 
-/** The whole body in memory (edit inputs): `pipeBody`'s bounds, plus a byte sniff as soon as it can tell. */
+/**
+ * The whole body in memory (edit inputs): `pipeBody`'s bounds, plus a byte sniff as soon as it can
+ * tell. With a Content-Length the bytes are copied into one buffer of that size as they arrive,
+ * so the image is held once, not once in chunks and again joined.
+ */
 async function readBody(response: IncomingMessage, url: URL, options: DownloadOptions): Promise<Buffer> {
   const refuse = refuser(options)
-  const chunks: Buffer[] = []
+  const declared = Number(response.headers['content-length'])
+  let buffer = Buffer.allocUnsafe(Number.isSafeInteger(declared) && declared > 0 ? Math.min(declared, options.maxBytes) : 64 * 1024)
   let total = 0
   await pipeBody(response, url, options, async (chunk) => {
+    if (total + chunk.length > buffer.length) {
+      // No length, or more than it said: grow (pipeBody still enforces the cap).
+      const grown = Buffer.allocUnsafe(Math.max(buffer.length * 2, total + chunk.length))
+      buffer.copy(grown, 0, 0, total)
+      buffer = grown
+    }
     const before = total
-    chunks.push(chunk)
+    chunk.copy(buffer, total)
     total += chunk.length
-    if (before < SNIFF_BYTES && total >= SNIFF_BYTES && !sniffImage(Buffer.concat(chunks).subarray(0, SNIFF_BYTES)))
+    if (before < SNIFF_BYTES && total >= SNIFF_BYTES && !sniffImage(buffer.subarray(0, SNIFF_BYTES)))
       throw refuse(`${displayUrl(url)} did not return a PNG, JPEG or WebP image.`, 'input_not_image')
   })
-  return Buffer.concat(chunks, total)
+  return buffer.subarray(0, total)
 }
 
 async function pipeBody(response: IncomingMessage, url: URL, options: DownloadOptions, sink: DownloadSink): Promise<void> {
