@@ -26,6 +26,7 @@ import { closeSync, existsSync, fdatasync, fstatSync, mkdirSync, openSync, readS
 import { join } from 'node:path'
 import { ImagegenError } from '../errors.js'
 import { formatUsd } from '../money.js'
+import { BudgetWindow, countsAgainstBudget } from './budget-window.js'
 
 export type PaymentStatus = 'reserved' | 'signed' | 'settled' | 'refused' | 'unknown' | 'released' | 'declined'
 
@@ -64,21 +65,8 @@ export type PaymentRecord = Omit<ReserveEntry, 'amount'> & {
   reason?: string
 }
 
-export const DAY_MS = 24 * 60 * 60 * 1000
+export { countsAgainstBudget, DAY_MS, SPENT_STATUSES } from './budget-window.js'
 export const LEDGER_FILE = 'ledger.jsonl'
-
-/** Statuses that are money gone (or possibly gone): what usage reports as spent. */
-export const SPENT_STATUSES: ReadonlySet<PaymentStatus> = new Set(['reserved', 'signed', 'settled', 'unknown'])
-
-/**
- * True when `record` counts against the rolling budget at `now`: it was reserved in the last 24
- * hours and is spent or pending, or refused while its authorization is still valid.
- */
-export function countsAgainstBudget(record: PaymentRecord, now: number): boolean {
-  if (record.time <= now - DAY_MS) return false
-  if (SPENT_STATUSES.has(record.status)) return true
-  return record.status === 'refused' && record.validBefore !== undefined && record.validBefore * 1000 > now
-}
 
 /** The sum `countsAgainstBudget` selects. */
 export function budgetUsed(records: Iterable<PaymentRecord>, now: number): bigint {
@@ -96,8 +84,8 @@ export class Ledger {
   private syncing: Promise<unknown> = Promise.resolve()
   /** Folded state of every line read so far, by payment id (insertion order is file order). */
   private readonly records = new Map<string, PaymentRecord>()
-  /** The reservations of roughly the last day, in file order: what a budget check walks. */
-  private window: PaymentRecord[] = []
+  /** The last day's reservations in file order, with running totals: what a budget check reads. */
+  private readonly window = new BudgetWindow()
   private readOffset = 0
   private partial = ''
 
@@ -189,18 +177,9 @@ export class Ledger {
 
   /** The budget used by the reservations before `id` in the file, as they stand now. */
   private usedBefore(id: string, now: number): bigint {
-    // The window is in file order, which is time order give or take the clock skew between two
-    // writers; records older than a day and a margin can never count again.
-    const horizon = now - DAY_MS - 10 * 60 * 1000
-    let drop = 0
-    while (drop < this.window.length && this.window[drop]!.time < horizon) drop++
-    if (drop) this.window = this.window.slice(drop)
-    let used = 0n
-    for (const record of this.window) {
-      if (record.id === id) return used
-      if (countsAgainstBudget(record, now)) used += record.amount
-    }
-    throw new Error(`the reservation ${id} was written but not found in ${this.path}`)
+    const used = this.window.usedBefore(id, now)
+    if (used === undefined) throw new Error(`the reservation ${id} was written but not found in ${this.path}`)
+    return used
   }
 
   /**
@@ -221,10 +200,7 @@ export class Ledger {
     const text = this.partial + buffer.subarray(0, bytesRead).toString('utf8')
     const lines = text.split('\n')
     this.partial = lines.pop() ?? ''
-    for (const raw of lines) {
-      const added = applyLine(this.records, raw)
-      if (added) this.window.push(added)
-    }
+    for (const raw of lines) applyLine(this.records, raw, this.window)
   }
 }
 
@@ -264,21 +240,28 @@ function parseLine(raw: string): LedgerLine | undefined {
   }
 }
 
-/** Folds one ledger line into the per-payment state; returns the record a `reserve` line created. */
-function applyLine(records: Map<string, PaymentRecord>, raw: string): PaymentRecord | undefined {
-  if (!raw.trim()) return undefined
+/** Folds one ledger line into the per-payment state (and the budget window, when there is one). */
+function applyLine(records: Map<string, PaymentRecord>, raw: string, window?: BudgetWindow): void {
+  if (!raw.trim()) return
   const line = parseLine(raw)
-  if (!line || typeof line !== 'object' || typeof line.id !== 'string') return undefined
+  if (!line || typeof line !== 'object' || typeof line.id !== 'string') return
   if (line.kind === 'reserve') {
-    if (records.has(line.id)) return undefined
+    if (records.has(line.id)) return
     const { kind: _kind, t, amount, ...rest } = line
-    if (!/^\d+$/.test(amount)) return undefined
+    if (!/^\d+$/.test(amount)) return
     const record: PaymentRecord = { ...rest, amount: BigInt(amount), time: t, status: 'reserved' }
     records.set(line.id, record)
-    return record
+    window?.add(record)
+    return
   }
   const record = records.get(line.id)
-  if (!record) return undefined
+  if (!record) return
+  if (window) window.update(record, () => foldOutcome(record, line))
+  else foldOutcome(record, line)
+}
+
+/** A line after the reservation: signing, settlement or another outcome. */
+function foldOutcome(record: PaymentRecord, line: Exclude<LedgerLine, { kind: 'reserve' }>): void {
   if (line.kind === 'signed') {
     // An outcome may already be folded in; signing never moves a payment backwards.
     if (record.status === 'reserved') record.status = 'signed'
@@ -290,11 +273,10 @@ function applyLine(records: Map<string, PaymentRecord>, raw: string): PaymentRec
     record.transaction = line.transaction
   } else if (line.kind === 'refused' || line.kind === 'unknown' || line.kind === 'released' || line.kind === 'declined') {
     // A settlement seen once is final: a later "unknown" from a lost poll cannot undo it.
-    if (record.status === 'settled') return undefined
+    if (record.status === 'settled') return
     record.status = line.kind
     record.reason = line.reason
   }
-  return undefined
 }
 
 /** Reads a ledger without opening it for writing (for reports and tests). */
