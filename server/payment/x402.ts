@@ -6,6 +6,7 @@
 import type { LocalAccount } from 'viem'
 import type { PaymentPayload, PaymentRequired, SettleResponse } from '@x402/core/types'
 import { formatUsd } from '../money.js'
+import type { TypedDataInput } from './typed-data-signer.js'
 
 /** What an authorization commits to, as it is about to be signed. */
 export type AuthorizationTerms = { nonce: string; validBefore: string }
@@ -31,22 +32,28 @@ let modules: Promise<{
   evm: typeof import('@x402/evm/exact/client')
   /** Reads and writes headers only; holds no signer. */
   codec: import('@x402/core/client').x402HTTPClient
+  signTypedData: typeof import('./typed-data-signer.js').signTypedDataCachingDomain
 }> | undefined
 
 function load() {
-  modules ??= Promise.all([import('@x402/core/client'), import('@x402/evm/exact/client')]).then(([core, evm]) => ({ core, evm, codec: new core.x402HTTPClient(new core.x402Client()) }))
+  modules ??= Promise.all([import('@x402/core/client'), import('@x402/evm/exact/client'), import('./typed-data-signer.js')]).then(([core, evm, typed]) => ({
+    core,
+    evm,
+    codec: new core.x402HTTPClient(new core.x402Client()),
+    signTypedData: typed.signTypedDataCachingDomain,
+  }))
   return modules
 }
 
 /** Builds a signer for `account`; the library's own spend control is set to our cap as a second fence. */
 export async function createX402Signer(account: LocalAccount, maxPerRequest: bigint): Promise<X402Signer> {
-  const { core, evm, codec } = await load()
+  const { core, evm, codec, signTypedData } = await load()
   const maxAmountPerPayment = formatUsd(maxPerRequest)
   return {
     // A client per payment (a few small objects) carries that payment's hook to the signer.
     sign(required, beforeSigning) {
       const client = new core.x402Client()
-      evm.registerExactEvmScheme(client, { signer: recordingSigner(account, beforeSigning) })
+      evm.registerExactEvmScheme(client, { signer: recordingSigner(account, beforeSigning, signTypedData) })
       client.setSpendControls({ maxAmountPerPayment })
       return new core.x402HTTPClient(client).createPaymentPayload(required)
     },
@@ -55,7 +62,7 @@ export async function createX402Signer(account: LocalAccount, maxPerRequest: big
 }
 
 /** `account`, with `beforeSigning` run alongside each typed-data signature. */
-function recordingSigner(account: LocalAccount, beforeSigning: BeforeSigning): LocalAccount {
+function recordingSigner(account: LocalAccount, beforeSigning: BeforeSigning, signTypedData: (account: LocalAccount, parameters: TypedDataInput) => Promise<`0x${string}`>): LocalAccount {
   return {
     ...account,
     async signTypedData(parameters) {
@@ -64,7 +71,7 @@ function recordingSigner(account: LocalAccount, beforeSigning: BeforeSigning): L
       const recorded = beforeSigning({ nonce: String(message.nonce ?? ''), validBefore: String(message.validBefore ?? message.deadline ?? '') })
       let signature: `0x${string}`
       try {
-        signature = await account.signTypedData(parameters)
+        signature = await signTypedData(account, parameters as TypedDataInput)
       } catch (error) {
         await recorded.catch(() => undefined)
         throw error
