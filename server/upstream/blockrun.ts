@@ -5,8 +5,8 @@
  *
  * Costs it keeps low: results are read as a stream and their base64 images decoded straight into
  * the image store (result-body.ts), big request bodies are sent without copies (request-body.ts),
- * and every request goes through Node's fetch, whose global pool keeps connections to the
- * upstream alive between requests (one TCP/TLS handshake per pooled socket, not per image).
+ * and every request goes through http-client.ts, whose keep-alive agents keep connections to the
+ * upstream open between requests (one TCP/TLS handshake per pooled socket, not per image).
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import { BodyTooLargeError, readSmallBody } from './small-body.js'
@@ -14,6 +14,7 @@ import { ImagegenError, upstreamError } from '../errors.js'
 import type { PaymentContext, PaymentReceipt, Payer, SentPayment } from '../payment/payer.js'
 import type { StoredImage } from '../store/images.js'
 import { encodeJsonBody } from './request-body.js'
+import { upstreamFetch } from './http-client.js'
 import { readResultBody, type ImageSink, type ResultBody } from './result-body.js'
 
 export type { ImageSink } from './result-body.js'
@@ -80,13 +81,12 @@ export class UpstreamClient {
     const send = (headers: Record<string, string>) => {
       const content = payload.open()
       const streamed = typeof content !== 'string'
-      return fetch(url, {
+      return upstreamFetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json', ...(streamed ? { 'content-length': String(payload.length) } : {}), ...headers },
         body: content,
         signal: context.signal,
-        ...(streamed ? { duplex: 'half' } : {}),
-      } as RequestInit)
+      })
     }
     const { response, payment } = await this.payer.send(send, context)
     try {
@@ -132,7 +132,7 @@ export class UpstreamClient {
       context.signal.throwIfAborted()
       let response: Response
       try {
-        response = await fetch(pollUrl, { headers: { accept: 'application/json' }, signal: context.signal })
+        response = await upstreamFetch(pollUrl, { headers: { accept: 'application/json' }, signal: context.signal })
       } catch (error) {
         // Polling is free, so a dropped poll is retried; the deadline in `signal` bounds it.
         if (context.signal.aborted || ++transportFailures > 5) throw error

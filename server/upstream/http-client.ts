@@ -1,0 +1,102 @@
+/**
+ * The upstream's HTTP client: node:http and node:https over keep-alive agents, answering with web
+ * `Response`s, so the payer, the job poller and the result reader read it exactly as they would
+ * read `fetch`.
+ *
+ * Why not the global `fetch`: on a paid image request its own machinery (WHATWG Request, header
+ * guards, web streams end to end) cost about 0.3–0.4 ms more per round trip than node:http on
+ * this machine, which is a large share of what the proxy adds to a request (docs/PERFORMANCE.md).
+ * What fetch did that matters here is kept: keep-alive pooling (idle sockets close after 4 s, as
+ * undici's default), gzip/deflate/br bodies decoded, cancellation through `signal`, and transport
+ * failures thrown as `TypeError('fetch failed', { cause })` with the socket error's `code` in
+ * `cause`, which is how the payer tells "never connected" from "lost in transit". Redirects are
+ * not followed: a paid POST must never be replayed elsewhere, and the gateway's job and result
+ * URLs are absolute.
+ */
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http'
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
+import { Readable } from 'node:stream'
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib'
+
+export type UpstreamRequestInit = {
+  method?: 'GET' | 'POST'
+  headers?: Record<string, string>
+  /** A string is sent with its byte length; a stream needs `content-length` in `headers`. */
+  body?: string | ReadableStream<Uint8Array> | undefined
+  signal?: AbortSignal | undefined
+}
+
+/** Idle pooled sockets close after this long (undici's default keep-alive timeout). */
+const IDLE_SOCKET_MS = 4000
+
+const agents = {
+  'http:': new HttpAgent({ keepAlive: true, timeout: IDLE_SOCKET_MS, scheduling: 'lifo' }),
+  'https:': new HttpsAgent({ keepAlive: true, timeout: IDLE_SOCKET_MS, scheduling: 'lifo' }),
+}
+
+const DECODERS: Record<string, () => NodeJS.ReadWriteStream> = {
+  gzip: createGunzip,
+  'x-gzip': createGunzip,
+  deflate: createInflate,
+  br: createBrotliDecompress,
+}
+
+export function upstreamFetch(input: string | URL, init: UpstreamRequestInit = {}): Promise<Response> {
+  const url = typeof input === 'string' ? new URL(input) : input
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return Promise.reject(new TypeError(`fetch failed: ${url.protocol} is not http(s)`))
+  const { method = 'GET', body, signal } = init
+  const headers: Record<string, string> = { 'accept-encoding': 'gzip, deflate, br', ...init.headers }
+  if (typeof body === 'string') headers['content-length'] = String(Buffer.byteLength(body))
+  return new Promise<Response>((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason)
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest
+    const request = send(url, { method, headers, agent: agents[url.protocol as keyof typeof agents], signal })
+    let settled = false
+    request.once('error', (error: Error) => {
+      if (settled) return
+      settled = true
+      reject(signal?.aborted ? signal.reason : new TypeError('fetch failed', { cause: error }))
+    })
+    request.once('response', (message) => {
+      settled = true
+      resolve(toResponse(message, signal))
+    })
+    if (body === undefined) request.end()
+    else if (typeof body === 'string') request.end(body)
+    else {
+      const source = Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>)
+      source.once('error', (error) => request.destroy(error))
+      source.pipe(request)
+    }
+  })
+}
+
+/** A web Response over `message`; the body stream fails if the connection drops or `signal` fires. */
+function toResponse(message: IncomingMessage, signal: AbortSignal | undefined): Response {
+  const headers = new Headers()
+  const raw = message.rawHeaders
+  for (let i = 0; i < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!)
+  const status = message.statusCode ?? 502
+  // Responses that cannot carry a body must be built without one.
+  if (status === 204 || status === 205 || status === 304 || status < 200) {
+    message.resume()
+    return new Response(null, { status, statusText: message.statusMessage ?? '', headers })
+  }
+  let stream: Readable = message
+  const decode = DECODERS[(headers.get('content-encoding') ?? '').trim().toLowerCase()]
+  if (decode) {
+    const decoder = decode()
+    message.once('error', (error) => (decoder as unknown as Readable).destroy(error))
+    // A body cut short ends the socket stream without an error; the decoder alone would not notice.
+    message.once('aborted', () => (decoder as unknown as Readable).destroy(new Error('aborted')))
+    stream = message.pipe(decoder) as unknown as Readable
+    headers.delete('content-encoding')
+    headers.delete('content-length')
+  }
+  if (signal) {
+    const abort = () => stream.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'))
+    signal.addEventListener('abort', abort, { once: true })
+    stream.once('close', () => signal.removeEventListener('abort', abort))
+  }
+  return new Response(Readable.toWeb(stream) as ReadableStream<Uint8Array>, { status, statusText: message.statusMessage ?? '', headers })
+}
