@@ -13,7 +13,7 @@ import type { SandboxChildOptions, SandboxChildState } from './sandbox-child.js'
 const here = fileURLToPath(new URL('.', import.meta.url))
 export const CLI = join(here, '..', 'server', 'cli', 'index.js')
 
-export type SandboxProcess = { url: string; state(): Promise<SandboxChildState>; stop(): Promise<void> }
+export type SandboxProcess = { url: string; pid: number; state(): Promise<SandboxChildState>; stop(): Promise<void> }
 
 export async function startSandboxProcess(options: SandboxChildOptions): Promise<SandboxProcess> {
   const child = fork(join(here, 'sandbox-child.js'), [JSON.stringify(options)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
@@ -25,6 +25,7 @@ export async function startSandboxProcess(options: SandboxChildOptions): Promise
   let next = 0
   return {
     url,
+    pid: child.pid!,
     state: () =>
       new Promise((resolve) => {
         const id = ++next
@@ -78,6 +79,13 @@ async function stopChild(child: ChildProcess, ask: () => void): Promise<void> {
   const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
   await exited
   clearTimeout(timer)
+}
+
+/** CPU time (user + system) `pid` has used so far, ms (Linux /proc; 10 ms ticks). */
+export function cpuTimeOf(pid: number): number {
+  // Fields after the command name: state is the 1st, utime the 12th, stime the 13th.
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+  return (Number(fields[11]) + Number(fields[12])) * 10
 }
 
 /** Resident and peak resident memory of `pid`, bytes (Linux /proc). */

@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util'
 import { privateKeyToAccount, generatePrivateKey } from 'viem/accounts'
 import { presignedClient, proxyClient, sdkClient, x402FetchClient, type Client, type ImageRequest } from './clients.js'
 import { mcpColdStart, nodeRun, serveColdStart } from './cold-start.js'
-import { memoryOf, resetPeak, startProxyProcess, startSandboxProcess, type SandboxProcess } from './processes.js'
+import { cpuTimeOf, memoryOf, resetPeak, startProxyProcess, startSandboxProcess, type SandboxProcess } from './processes.js'
 import type { SandboxChildOptions, SandboxChildState } from './sandbox-child.js'
 import { renderNoise } from '../server/sandbox/render.js'
 import { median, ms, percentile, table, type Row } from './stats.js'
@@ -139,9 +139,12 @@ async function compare() {
 
 /** (3) and (4) at zero added latency: the proxy's own cost against the leanest direct client. */
 async function overhead() {
-  await withStack({ latencyMs: 0, renderOnce: true }, async (sandbox, proxyUrl) => {
+  await withStack({ latencyMs: 0, renderOnce: true }, async (sandbox, proxyUrl, proxyPid) => {
     const proxy = proxyClient(proxyUrl)
     const direct = presignedClient(sandbox.url, keys.direct)
+    // CPU per image on each path, all processes included (this one is the client of both).
+    const cpu = { proxy: 0, direct: 0, images: { proxy: 0, direct: 0 } }
+    const cpuNow = (withProxy: boolean) => process.cpuUsage().user / 1000 + process.cpuUsage().system / 1000 + cpuTimeOf(sandbox.pid) + (withProxy ? cpuTimeOf(proxyPid) : 0)
     await warm(sandbox, [proxy, direct])
     // Sequential: alternate the two, image by image, so load from elsewhere hits both alike.
     const sequential = { proxy: [] as number[], direct: [] as number[] }
@@ -161,7 +164,10 @@ async function overhead() {
     for (let round = 0; round < 4; round++) {
       for (const [name, client] of [['proxy', proxy], ['direct', direct]] as const) {
         const count = CONCURRENT_IMAGES / 4
+        const before = cpuNow(name === 'proxy')
         const { result } = await settled(sandbox, count, `${name} concurrent`, () => runMany(client, count, CONCURRENCY, request(`conc ${name} ${round}`)))
+        cpu[name] += cpuNow(name === 'proxy') - before
+        cpu.images[name] += count
         concurrent[name].push(...result.latencies)
         if (name === 'proxy') proxyWall += result.wallMs
       }
@@ -177,6 +183,13 @@ async function overhead() {
       })
     }
     rows.push({ measure: `(4) images/s through the proxy, concurrency ${CONCURRENCY}, 0 ms`, value: (CONCURRENT_IMAGES / (proxyWall / 1000)).toFixed(1), target: '', met: undefined })
+    const perImage = (name: 'proxy' | 'direct') => cpu[name] / cpu.images[name]
+    rows.push({
+      measure: `(3) … for information: CPU time per image at concurrency ${CONCURRENCY}, all processes (client, proxy, upstream) on ${cpus().length} CPUs`,
+      value: `through the proxy ${ms(perImage('proxy'))}, direct ${ms(perImage('direct'))}: ${ms(perImage('proxy') - perImage('direct'))} more per image`,
+      target: '',
+      met: undefined,
+    })
   })
 }
 
