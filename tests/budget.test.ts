@@ -73,6 +73,8 @@ describe('one proxy, many requests at once', () => {
     expect(declined).toHaveLength(90)
     for (const record of declined) expect(record.reason).toMatch(/24-hour budget/)
     expectLedgerMatchesSandbox(records, stack.sandbox)
+    const usage = await (await stack.get('/v1/usage')).json()
+    expect([usage.payments, usage.declined]).toEqual([10, 90])
   })
 
   it('mixed prices at once: never over the budget, ledger equal to the sandbox', async () => {

@@ -2,8 +2,8 @@
  * Spend per day and per model, from the ledger, as a pure function of its records.
  *
  * Settled and unconfirmed payments (signed or sent with the answer lost) count as spent: an
- * unconfirmed one may have settled, and the user should see the worst case. Refused and released
- * payments are not spent. The remaining budget uses the ledger's own rule (`budgetUsed`), so what
+ * unconfirmed one may have settled, and the user should see the worst case. Refused, released and
+ * declined (over the budget, never signed) payments are not spent. The remaining budget uses the ledger's own rule (`budgetUsed`), so what
  * this report says is left is exactly what the next reservation will find.
  *
  * Days are UTC calendar days (YYYY-MM-DD), the same in every time zone.
@@ -22,6 +22,8 @@ export type UsageReport = {
   unconfirmed: number
   /** Refused by the upstream (not spent). */
   refused: number
+  /** Requests the daily budget declined before anything was signed. */
+  declined: number
   byDay: Array<{ day: string; amount: string; usd: string; payments: number; images: number }>
   byModel: Array<{ model: string; amount: string; usd: string; payments: number; images: number }>
   budget: {
@@ -60,6 +62,7 @@ export function summariseUsage(records: readonly PaymentRecord[], options: { day
     images: total.images,
     unconfirmed: counted.filter((r) => r.status !== 'settled').length,
     refused: inWindow.filter((r) => r.status === 'refused').length,
+    declined: inWindow.filter((r) => r.status === 'declined').length,
     byDay: [...byDay].sort(([a], [b]) => a.localeCompare(b)).map(([day, t]) => ({ day, ...figures(t) })),
     byModel: [...byModel]
       .sort(([ma, a], [mb, b]) => (a.amount === b.amount ? ma.localeCompare(mb) : b.amount > a.amount ? 1 : -1))
