@@ -4,6 +4,7 @@
  * a redirect with a payment header).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer as createTcpServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { gzipSync, brotliCompressSync } from 'node:zlib'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -102,5 +103,21 @@ describe('the upstream HTTP client', () => {
     const started = Date.now()
     await expect(reading).rejects.toThrow()
     expect(Date.now() - started).toBeLessThan(2000)
+  })
+
+  it('turns a status line no Response can hold into an error, and drops a reason phrase it would refuse', async () => {
+    const answers = ['HTTP/1.1 600 Odd', 'HTTP/1.1 200 O\x01K']
+    const tcp = createTcpServer((socket) => socket.once('data', () => socket.end(Buffer.from(`${answers.shift()!.replace('\\x01', '\x01')}\r\ncontent-length: 2\r\n\r\nok`, 'latin1'))))
+    await new Promise<void>((resolve) => tcp.listen(0, '127.0.0.1', resolve))
+    const url = `http://127.0.0.1:${(tcp.address() as AddressInfo).port}/`
+    try {
+      const error = (await upstreamFetch(url).catch((caught: unknown) => caught)) as TypeError & { cause?: Error }
+      expect(error).toBeInstanceOf(TypeError)
+      expect(error.cause?.message).toMatch(/status 600/)
+      const response = await upstreamFetch(url)
+      expect([response.status, response.statusText, await response.text()]).toEqual([200, '', 'ok'])
+    } finally {
+      await new Promise<void>((resolve) => tcp.close(() => resolve()))
+    }
   })
 })

@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { resolveSettings } from '../server/config.js'
 import { startProxy } from '../server/http/server.js'
 import { BASE_SEPOLIA } from '../server/payment/networks.js'
@@ -101,6 +101,42 @@ describe('the signed entry is on disk before the signed request leaves', () => {
   })
 })
 
+describe('a ledger that cannot be written', () => {
+  for (const [what, failure] of [
+    ['the signed line cannot be written (a full disk)', 'write'],
+    ['the signed line cannot be synced', 'sync'],
+  ] as const) {
+    it(`${what}: nothing is paid, and the caller is told the ledger failed`, async () => {
+      const proto = Ledger.prototype as unknown as { write(line: { kind: string }): void; sync(): Promise<void> }
+      const { write, sync } = proto
+      if (failure === 'write')
+        proto.write = function (this: unknown, line) {
+          if (line.kind === 'signed') throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' })
+          return write.call(this, line)
+        }
+      else
+        proto.sync = function (this: unknown) {
+          void sync.call(this)
+          return Promise.reject(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }))
+        }
+      const stack = await startStack({ settings: OFFLINE_RPC })
+      try {
+        const { status, body } = await stack.post('/v1/images/generations', { prompt: 'no ledger, no payment' })
+        expect(status).toBe(500)
+        expect(body.error.code).toBe('ledger_unavailable')
+        expect(stack.sandbox.counters.authorizations).toBe(0)
+        expect(stack.sandbox.usdc.transfers).toHaveLength(0)
+        const [record] = await readLedger(stack.home)
+        expect(record!.status).toBe('released')
+      } finally {
+        proto.write = write
+        proto.sync = sync
+        await stack.close()
+      }
+    })
+  }
+})
+
 describe('budget counting by outcome', () => {
   it('spent, pending and unknown count; released does not; refused counts until its authorization expires', async () => {
     const home = await tempHome()
@@ -148,6 +184,37 @@ describe('budget counting by outcome', () => {
     expect(await ledger.spentLastDay()).toBe(131_000n)
     await ledger.reserve(entry(budget - 131_000n), budget) // exactly to the budget is fine
     await ledger.close()
+  })
+
+  it('follows the clock: set back after a jump ahead, or one line dated weeks ahead, it judges as a fresh process would', async () => {
+    const T0 = 1_800_000_000_000
+    vi.useFakeTimers({ toFake: ['Date'] })
+    try {
+      // The clock jumps a day ahead, then NTP steps it back: the first reservation counts again.
+      const home = await tempHome()
+      const ledger = new Ledger(home)
+      vi.setSystemTime(T0)
+      await ledger.reserve(entry(6n), 10n)
+      vi.setSystemTime(T0 + DAY_MS + 1000)
+      await ledger.reserve(entry(1n), 10n)
+      vi.setSystemTime(T0 + 3_600_000)
+      await expect(ledger.reserve(entry(6n), 10n)).rejects.toMatchObject({ code: 'daily_budget' })
+      expect(budgetUsed(await readLedger(home), Date.now())).toBeLessThanOrEqual(10n)
+      await ledger.close()
+
+      // One line written with a clock a month ahead does not keep later payments in the window.
+      const other = await tempHome()
+      const second = new Ledger(other)
+      vi.setSystemTime(T0 + 30 * DAY_MS)
+      await second.reserve(entry(1n), 10n)
+      for (let day = 0; day < 8; day += 2) {
+        vi.setSystemTime(T0 + day * DAY_MS)
+        await second.reserve(entry(5n), 10n) // 1 (the future line) + 5 fits; yesterday's 5 has left
+      }
+      await second.close()
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('another Ledger on the same home (another process) sees every reservation', async () => {

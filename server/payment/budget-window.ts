@@ -3,10 +3,12 @@
  * count against the budget, so a budget check costs a few steps however many payments the day
  * holds (walking every record cost 0.15 ms at a thousand payments and grows with use).
  *
- * The total follows the ledger's rule (`countsAgainstBudget`): spent or pending statuses count
- * for as long as the payment is in the window; a refused payment counts until its authorization
- * expires. Refused payments are few, so they are kept aside and checked against the clock on
- * each call instead of being part of the running total.
+ * The total follows the ledger's rule (`countsAgainstBudget`) exactly: spent or pending statuses
+ * count for as long as the payment is in the window; a refused payment counts until its
+ * authorization expires. Refused payments are few, so they are kept aside and checked against
+ * the clock on each call instead of being part of the running total. Records leave in time order
+ * (a heap), whatever order the ledger holds them in (two writers' clocks may disagree), and a
+ * clock set back past the point records left rebuilds the window from every record.
  */
 import type { PaymentRecord } from './ledger.js'
 
@@ -26,19 +28,27 @@ export function countsAgainstBudget(record: PaymentRecord, now: number): boolean
 }
 
 export class BudgetWindow {
-  /** Records in ledger order; those before `start` have left the window. */
+  /** Records in ledger order (the order reservations are judged in); some may have left. */
   private records: PaymentRecord[] = []
-  private start = 0
   private readonly inWindow = new Set<PaymentRecord>()
+  /** The records in the window by time, earliest first: whatever the ledger order, the oldest leave first. */
+  private readonly expiry = new MinHeap<PaymentRecord>((a, b) => a.time - b.time)
   /** Sum of the amounts of records in the window whose status is spent or pending. */
   private spent = 0n
   /** Refused records in the window: they count while their authorization is valid. */
   private readonly refused = new Set<PaymentRecord>()
+  /** The latest `now - DAY_MS` records were dropped at; a clock set back below it brings them back. */
+  private horizon = Number.NEGATIVE_INFINITY
+
+  /** `all` gives every record in ledger order, for the rare rebuild after the clock was set back. */
+  constructor(private readonly all: () => Iterable<PaymentRecord>) {}
 
   /** A new reservation, appended in ledger order. */
   add(record: PaymentRecord): void {
     this.records.push(record)
+    if (record.time <= this.horizon) return // already outside the window
     this.inWindow.add(record)
+    this.expiry.push(record)
     this.weigh(record, 1n)
   }
 
@@ -51,37 +61,53 @@ export class BudgetWindow {
   }
 
   /**
-   * What the records before `id` in ledger order count against the budget at `now`. The walk is
-   * from the end: only records appended after `id` (by other processes, in the moment between
-   * writing and reading) are visited.
+   * What the records before `id` in ledger order count against the budget at `now`; undefined
+   * when `id` is not in the window. The walk is from the end: only records appended after `id`
+   * (by other processes, in the moment between writing and reading) are visited.
    */
   usedBefore(id: string, now: number): bigint | undefined {
+    if (now - DAY_MS < this.horizon) this.rebuild(now)
     this.leave(now)
     let used = this.spent
-    for (const record of this.refused) {
-      if (record.validBefore !== undefined && record.validBefore * 1000 > now) used += record.amount
-      else this.refused.delete(record) // expired: it can never count again
-    }
-    for (let i = this.records.length - 1; i >= this.start; i--) {
+    // Kept while in the window even once expired: a clock set back a little makes one count again.
+    for (const record of this.refused) if (record.validBefore !== undefined && record.validBefore * 1000 > now) used += record.amount
+    for (let i = this.records.length - 1; i >= 0; i--) {
       const record = this.records[i]!
+      if (!this.inWindow.has(record)) {
+        if (record.id === id) return undefined
+        continue
+      }
       if (countsAgainstBudget(record, now)) used -= record.amount
       if (record.id === id) return used
     }
     return undefined
   }
 
-  /** Drops records whose 24 hours are over (ledger order is time order, give or take clock skew). */
+  /** Drops every record whose 24 hours are over, in time order. */
   private leave(now: number): void {
     const horizon = now - DAY_MS
-    while (this.start < this.records.length && this.records[this.start]!.time <= horizon) {
-      const record = this.records[this.start++]!
-      this.weigh(record, -1n)
-      this.inWindow.delete(record)
+    let left = false
+    for (let top = this.expiry.peek(); top && top.time <= horizon; top = this.expiry.peek()) {
+      this.expiry.pop()
+      this.weigh(top, -1n)
+      this.inWindow.delete(top)
+      left = true
     }
-    if (this.start > 1024 && this.start * 2 > this.records.length) {
-      this.records = this.records.slice(this.start)
-      this.start = 0
-    }
+    if (left) this.horizon = Math.max(this.horizon, horizon)
+    // Forget the ledger-order slots of records that left, once they are most of the array.
+    if (this.records.length > 1024 && this.inWindow.size * 2 < this.records.length) this.records = this.records.filter((record) => this.inWindow.has(record))
+  }
+
+  /** Starts over from every record: the clock went back past a point records were dropped at. */
+  private rebuild(now: number): void {
+    this.records = []
+    this.inWindow.clear()
+    this.expiry.clear()
+    this.refused.clear()
+    this.spent = 0n
+    this.horizon = Number.NEGATIVE_INFINITY
+    const horizon = now - DAY_MS
+    for (const record of this.all()) if (record.time > horizon) this.add(record)
   }
 
   private weigh(record: PaymentRecord, sign: 1n | -1n): void {
@@ -90,5 +116,50 @@ export class BudgetWindow {
       if (sign > 0n) this.refused.add(record)
       else this.refused.delete(record)
     }
+  }
+}
+
+/** A binary min-heap. */
+class MinHeap<T> {
+  private items: T[] = []
+
+  constructor(private readonly less: (a: T, b: T) => number) {}
+
+  peek(): T | undefined {
+    return this.items[0]
+  }
+
+  clear(): void {
+    this.items = []
+  }
+
+  push(item: T): void {
+    const items = this.items
+    items.push(item)
+    for (let i = items.length - 1; i > 0; ) {
+      const parent = (i - 1) >> 1
+      if (this.less(items[i]!, items[parent]!) >= 0) break
+      ;[items[i], items[parent]] = [items[parent]!, items[i]!]
+      i = parent
+    }
+  }
+
+  pop(): T | undefined {
+    const items = this.items
+    const top = items[0]
+    const last = items.pop()
+    if (items.length === 0 || last === undefined) return top
+    items[0] = last
+    for (let i = 0; ; ) {
+      const left = 2 * i + 1
+      const right = left + 1
+      let smallest = i
+      if (left < items.length && this.less(items[left]!, items[smallest]!) < 0) smallest = left
+      if (right < items.length && this.less(items[right]!, items[smallest]!) < 0) smallest = right
+      if (smallest === i) break
+      ;[items[i], items[smallest]] = [items[smallest]!, items[i]!]
+      i = smallest
+    }
+    return top
   }
 }

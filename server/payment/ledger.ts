@@ -24,6 +24,7 @@
 import { readFile } from 'node:fs/promises'
 import { closeSync, existsSync, fdatasync, fstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
+import { StringDecoder } from 'node:string_decoder'
 import { ImagegenError } from '../errors.js'
 import { formatUsd } from '../money.js'
 import { BudgetWindow, countsAgainstBudget } from './budget-window.js'
@@ -85,9 +86,10 @@ export class Ledger {
   /** Folded state of every line read so far, by payment id (insertion order is file order). */
   private readonly records = new Map<string, PaymentRecord>()
   /** The last day's reservations in file order, with running totals: what a budget check reads. */
-  private readonly window = new BudgetWindow()
+  private readonly window = new BudgetWindow(() => this.records.values())
   private readOffset = 0
   private partial = ''
+  private readonly decoder = new StringDecoder('utf8')
 
   constructor(home: string) {
     mkdirSync(home, { recursive: true, mode: 0o700 })
@@ -103,10 +105,17 @@ export class Ledger {
   async reserve(entry: ReserveEntry, dailyBudget: bigint): Promise<void> {
     const now = Date.now()
     this.write({ kind: 'reserve', t: now, ...entry, amount: entry.amount.toString() })
-    this.catchUp()
-    const used = this.usedBefore(entry.id, now)
+    let used: bigint
+    try {
+      this.catchUp()
+      used = this.usedBefore(entry.id, now)
+    } catch (error) {
+      // Not judged, so not allowed: close it rather than leave it counting for a day.
+      this.tryWrite({ kind: 'released', t: Date.now(), id: entry.id, reason: 'the ledger could not be read back' })
+      throw error
+    }
     if (used + entry.amount > dailyBudget) {
-      this.write({ kind: 'declined', t: Date.now(), id: entry.id, reason: `over the 24-hour budget of ${formatUsd(dailyBudget)}` })
+      this.tryWrite({ kind: 'declined', t: Date.now(), id: entry.id, reason: `over the 24-hour budget of ${formatUsd(dailyBudget)}` })
       throw budgetExceeded(entry.amount, dailyBudget, used)
     }
   }
@@ -165,6 +174,15 @@ export class Ledger {
     this.dirty = true
   }
 
+  /** `write` for closing lines on a failure path: the original error is the one to report. */
+  private tryWrite(line: LedgerLine): void {
+    try {
+      this.write(line)
+    } catch {
+      // the reservation then stays open and counts (the safe side)
+    }
+  }
+
   /** fdatasync on the thread pool: everything written so far is on disk when it resolves. */
   private sync(): Promise<void> {
     const fd = this.fd
@@ -197,7 +215,8 @@ export class Ledger {
     const buffer = Buffer.alloc(size - this.readOffset)
     const bytesRead = readSync(this.fd, buffer, 0, buffer.length, this.readOffset)
     this.readOffset += bytesRead
-    const text = this.partial + buffer.subarray(0, bytesRead).toString('utf8')
+    // A character cut by a line still being written is completed by the next read.
+    const text = this.partial + this.decoder.write(buffer.subarray(0, bytesRead))
     const lines = text.split('\n')
     this.partial = lines.pop() ?? ''
     for (const raw of lines) applyLine(this.records, raw, this.window)

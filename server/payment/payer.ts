@@ -153,12 +153,15 @@ export class Payer {
       const signer = await this.signer
       // The `signed` line is written and fsync'd while the signature is computed; the payload
       // comes back only once the line is on disk.
-      payload = await signer.sign({ ...required, accepts: [option.raw] }, (terms) =>
-        ledger.signed(id, { ...terms, x402Version: required.x402Version, payer: account.address }).catch((error: unknown) => {
+      // Only the payment's own authorization is recorded (a scheme extension may sign more).
+      let recorded: Promise<void> | undefined
+      payload = await signer.sign({ ...required, accepts: [option.raw] }, async (terms) => {
+        recorded ??= (async () => ledger.signed(id, { ...terms, x402Version: required.x402Version, payer: account.address }))().catch((error: unknown) => {
           ledgerError = error
           throw error
-        }),
-      )
+        })
+        await recorded
+      })
       headers = signer.headers(payload)
     } catch (error) {
       if (ledgerError !== undefined) {
@@ -166,7 +169,7 @@ export class Payer {
         await ledger.closed(id, 'released', 'the ledger could not be written').catch(() => {})
         throw new ImagegenError({ status: 500, type: 'server_error', code: 'ledger_unavailable', message: `The payment ledger in ${ledger.path} could not be written, so nothing was paid.`, cause: ledgerError })
       }
-      await ledger.closed(id, 'released', error instanceof Error ? error.message.slice(0, 200) : 'signing failed')
+      await ledger.closed(id, 'released', error instanceof Error ? error.message.slice(0, 200) : 'signing failed').catch(() => {})
       if (context.signal?.aborted) throw context.signal.reason
       throw new ImagegenError({ status: 500, type: 'payment_failed', message: 'Could not sign the payment.', code: 'signing_failed', cause: error })
     }

@@ -18,7 +18,8 @@ const MAX_DOMAINS = 32
 
 export async function signTypedDataCachingDomain(account: LocalAccount, parameters: TypedDataInput): Promise<Hex> {
   const { domain = {}, message, primaryType } = parameters
-  if (!account.sign || primaryType === 'EIP712Domain') return account.signTypedData(parameters as never)
+  // The separator is derived from the domain's own fields; a caller-given EIP712Domain type is viem's business.
+  if (!account.sign || primaryType === 'EIP712Domain' || 'EIP712Domain' in parameters.types) return account.signTypedData(parameters as never)
   const types = { EIP712Domain: getTypesForEIP712Domain({ domain }), ...parameters.types }
   validateTypedData({ domain, message, primaryType, types } as never)
   const key = JSON.stringify(domain, (_name, value: unknown) => (typeof value === 'bigint' ? `${value}n` : value))

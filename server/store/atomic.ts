@@ -87,13 +87,26 @@ export async function openAtomicFile(target: string, options: WriteAtomicOptions
   let bytes = 0
   let state: 'open' | 'done' = 'open'
 
+  let closed = false
+  /** The thread-pool operation on `fd` in flight, if any: the descriptor is never closed under it. */
+  let busy: Promise<unknown> | undefined
+  const onPool = <T>(operation: Promise<T>): Promise<T> => {
+    busy = operation.catch(() => undefined)
+    return operation
+  }
+  const closeOnce = () => {
+    if (closed) return
+    closed = true
+    closeQuietly(fd)
+  }
+
   const flush = async () => {
     if (pendingBytes === 0) return
     const batch = pending
     const size = pendingBytes
     pending = []
     pendingBytes = 0
-    let written = size <= SYNC_WRITE_BYTES ? writevSync(fd, batch) : (await writevAsync(fd, batch)).bytesWritten
+    let written = size <= SYNC_WRITE_BYTES ? writevSync(fd, batch) : (await onPool(writevAsync(fd, batch))).bytesWritten
     // writev may write less than asked (rarely, for regular files); finish the rest.
     while (written < size) written += writeSync(fd, Buffer.concat(batch).subarray(written))
   }
@@ -101,7 +114,8 @@ export async function openAtomicFile(target: string, options: WriteAtomicOptions
     if (state === 'done') return
     state = 'done'
     pending = []
-    closeQuietly(fd)
+    await busy
+    closeOnce()
     await unlink(temp).catch(() => {})
   }
   return {
@@ -128,13 +142,15 @@ export async function openAtomicFile(target: string, options: WriteAtomicOptions
       if (state !== 'open') throw new Error('commit after the file was closed')
       try {
         await flush()
-        await fsyncAsync(fd)
+        await onPool(fsyncAsync(fd))
       } catch (error) {
         await abort()
         throw error
       }
+      // Aborted while the data was being synced: the temp file is already gone.
+      if (state !== 'open') throw new Error('the file was aborted before it was committed')
       state = 'done'
-      closeSync(fd)
+      closeOnce()
       await commit(temp, target, options.exclusive ?? false, options.directorySync)
     },
     abort,

@@ -9,7 +9,8 @@
  * What fetch did that matters here is kept: keep-alive pooling (idle sockets close after 4 s, as
  * undici's default), gzip/deflate/br bodies decoded, cancellation through `signal`, and transport
  * failures thrown as `TypeError('fetch failed', { cause })` with the socket error's `code` in
- * `cause`, which is how the payer tells "never connected" from "lost in transit". Redirects are
+ * `cause` (a connection not made in 10 s is `UND_ERR_CONNECT_TIMEOUT`, as with undici), which is
+ * how the payer tells "never connected" from "lost in transit". Redirects are
  * not followed: a paid POST must never be replayed elsewhere, and the gateway's job and result
  * URLs are absolute.
  */
@@ -28,6 +29,9 @@ export type UpstreamRequestInit = {
 
 /** Idle pooled sockets close after this long (undici's default keep-alive timeout). */
 const IDLE_SOCKET_MS = 4000
+/** A connection not made within this long fails as never connected (undici's default too). */
+const CONNECT_TIMEOUT_MS = 10_000
+const USER_AGENT = 'blockrun-imagegen'
 
 const agents = {
   'http:': new HttpAgent({ keepAlive: true, timeout: IDLE_SOCKET_MS, scheduling: 'lifo' }),
@@ -45,21 +49,35 @@ export function upstreamFetch(input: string | URL, init: UpstreamRequestInit = {
   const url = typeof input === 'string' ? new URL(input) : input
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return Promise.reject(new TypeError(`fetch failed: ${url.protocol} is not http(s)`))
   const { method = 'GET', body, signal } = init
-  const headers: Record<string, string> = { 'accept-encoding': 'gzip, deflate, br', ...init.headers }
+  const headers: Record<string, string> = { 'user-agent': USER_AGENT, 'accept-encoding': 'gzip, deflate, br', ...init.headers }
   if (typeof body === 'string') headers['content-length'] = String(Buffer.byteLength(body))
   return new Promise<Response>((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason)
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest
     const request = send(url, { method, headers, agent: agents[url.protocol as keyof typeof agents], signal })
     let settled = false
-    request.once('error', (error: Error) => {
+    const fail = (error: Error) => {
       if (settled) return
       settled = true
       reject(signal?.aborted ? signal.reason : new TypeError('fetch failed', { cause: error }))
+    }
+    request.once('error', fail)
+    request.once('socket', (socket) => {
+      if (!socket.connecting) return // a pooled connection
+      const timer = setTimeout(() => request.destroy(Object.assign(new Error('connect timeout'), { code: 'UND_ERR_CONNECT_TIMEOUT' })), CONNECT_TIMEOUT_MS)
+      socket.once('connect', () => clearTimeout(timer))
+      socket.once('close', () => clearTimeout(timer))
     })
     request.once('response', (message) => {
-      settled = true
-      resolve(toResponse(message, signal))
+      try {
+        const response = toResponse(message, signal)
+        settled = true
+        resolve(response)
+      } catch (error) {
+        // An answer no Response can hold (a status outside 200-599): it came after the request was sent.
+        message.destroy()
+        fail(error as Error)
+      }
     })
     if (body === undefined) request.end()
     else if (typeof body === 'string') request.end(body)
@@ -76,11 +94,14 @@ function toResponse(message: IncomingMessage, signal: AbortSignal | undefined): 
   const headers = new Headers()
   const raw = message.rawHeaders
   for (let i = 0; i < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!)
-  const status = message.statusCode ?? 502
+  const status = message.statusCode ?? 0
+  if (status < 200 || status > 599) throw new RangeError(`the upstream answered with HTTP status ${status}`)
+  // The reason phrase is for people; one a Response would refuse is dropped.
+  const statusText = /^[\t\x20-\x7e\x80-\xff]*$/.test(message.statusMessage ?? '') ? (message.statusMessage ?? '') : ''
   // Responses that cannot carry a body must be built without one.
-  if (status === 204 || status === 205 || status === 304 || status < 200) {
+  if (status === 204 || status === 205 || status === 304) {
     message.resume()
-    return new Response(null, { status, statusText: message.statusMessage ?? '', headers })
+    return new Response(null, { status, statusText, headers })
   }
   let stream: Readable = message
   const decode = DECODERS[(headers.get('content-encoding') ?? '').trim().toLowerCase()]
@@ -98,5 +119,5 @@ function toResponse(message: IncomingMessage, signal: AbortSignal | undefined): 
     signal.addEventListener('abort', abort, { once: true })
     stream.once('close', () => signal.removeEventListener('abort', abort))
   }
-  return new Response(Readable.toWeb(stream) as ReadableStream<Uint8Array>, { status, statusText: message.statusMessage ?? '', headers })
+  return new Response(Readable.toWeb(stream) as ReadableStream<Uint8Array>, { status, statusText, headers })
 }
