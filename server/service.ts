@@ -71,6 +71,7 @@ export class ImageService {
     this.ledger = new Ledger(settings.home)
     this.inputs = inputs
     const payer = new Payer({
+      address: wallet.address,
       account: wallet.account,
       policy: settings.policy,
       ledger: this.ledger,

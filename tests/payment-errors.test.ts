@@ -278,7 +278,7 @@ describe('authorizations the sandbox must refuse, turned into clear errors', () 
       const payment = decode(header)
       const a = payment.payload.authorization
       expect(payment.accepted.extra.name).toBe('USDC') // what the sandbox asked, correctly
-      payment.payload.signature = await wallet.account.signTypedData({
+      payment.payload.signature = await (await wallet.account()).signTypedData({
         domain: { name: 'USD Coin', version: '2', chainId: BASE_SEPOLIA.chainId, verifyingContract: BASE_SEPOLIA.usdc },
         types: TRANSFER_WITH_AUTHORIZATION,
         primaryType: 'TransferWithAuthorization',

@@ -17,6 +17,7 @@ import { resolveSettings } from '../server/config.js'
 import { startProxy } from '../server/http/server.js'
 import { BASE, BASE_SEPOLIA } from '../server/payment/networks.js'
 import { readUsdcBalance } from '../server/wallet/balance.js'
+import { addressOfKey, newPrivateKey } from '../server/wallet/address.js'
 import { loadWallet, WalletKeyError, walletPath } from '../server/wallet/key.js'
 import { walletStatus } from '../server/wallet/status.js'
 import { tempHome } from './helpers/stack.js'
@@ -78,6 +79,47 @@ async function deadUrl(): Promise<string> {
   await new Promise<void>((resolve) => server.close(() => resolve()))
   return `http://127.0.0.1:${port}`
 }
+
+describe('the address of a key, without viem', () => {
+  it('equals viem privateKeyToAccount(key).address, checksum included, for random keys and the range ends', async () => {
+    const keys: Array<`0x${string}`> = [
+      ...Array.from({ length: 200 }, () => generatePrivateKey()),
+      ...Array.from({ length: 50 }, () => newPrivateKey()),
+      `0x${'00'.repeat(31)}01`,
+      // n - 1, the largest valid key
+      '0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364140',
+    ]
+    for (const key of keys) expect(addressOfKey(key)).toBe(privateKeyToAccount(key).address)
+  })
+
+  it('refuses 0 and n without quoting the key, and the wallet loader says which key', async () => {
+    const n = '0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141'
+    for (const key of [`0x${'00'.repeat(32)}`, n] as const) {
+      const error = (() => {
+        try {
+          addressOfKey(key)
+        } catch (caught) {
+          return caught as Error
+        }
+        return undefined
+      })()
+      expect(error?.message).toBe('not a valid secp256k1 private key')
+    }
+    const refused = await loadWallet({ home: await tempHome(), key: n }).catch((caught: unknown) => caught as Error)
+    expect(refused).toBeInstanceOf(WalletKeyError)
+    expect(String((refused as Error).message)).not.toMatch(/ffffffff|115792089237316195423570985008687907852837564279074904382605163141518161494337/i)
+    expect((refused as Error & { cause?: unknown }).cause).toBeUndefined()
+  })
+
+  it('builds the signing account only when asked, for the same address', async () => {
+    const key = generatePrivateKey()
+    const wallet = await loadWallet({ home: await tempHome(), key })
+    expect(wallet.address).toBe(privateKeyToAccount(key).address)
+    const account = await wallet.account()
+    expect(account.address).toBe(wallet.address)
+    expect(await wallet.account()).toBe(account)
+  })
+})
 
 describe('key resolution and creation', () => {
   it('creates a key file: 0x + 64 lower-case hex + newline, mode 0600, in a private home', async () => {

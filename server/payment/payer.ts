@@ -73,7 +73,10 @@ export type PaidResponse = { response: Response; payment: SentPayment | undefine
 type PaidAttempt = ({ kind: 'sent' } & PaidResponse) | { kind: 'rejected'; required: PaymentRequired; error: ImagegenError }
 
 export type PayerParameters = {
-  account: LocalAccount
+  /** The wallet's address, known without loading the signer. */
+  address: `0x${string}`
+  /** The signing account, built on the first payment. */
+  account: () => Promise<LocalAccount>
   policy: SpendPolicy
   ledger: Ledger
   /**
@@ -91,7 +94,7 @@ export class Payer {
   constructor(private readonly parameters: PayerParameters) {}
 
   get address(): `0x${string}` {
-    return this.parameters.account.address
+    return this.parameters.address
   }
 
   async send(send: SendRequest, context: PaymentContext): Promise<PaidResponse> {
@@ -119,7 +122,7 @@ export class Payer {
    * returned (with the fresh requirements, when the 402 carried readable ones) instead of thrown.
    */
   private async pay(send: SendRequest, required: PaymentRequired, context: PaymentContext, prepaid: boolean): Promise<PaidAttempt> {
-    const { policy, ledger, account } = this.parameters
+    const { policy, ledger, account, address } = this.parameters
     // The policy runs on every attempt, cached requirements included (they were cached only
     // after this same policy allowed them, so a refusal here is always final).
     const decision = choosePayment(required, policy)
@@ -149,14 +152,14 @@ export class Payer {
     let ledgerError: unknown
     try {
       context.signal?.throwIfAborted()
-      this.signer ??= createX402Signer(account, policy.maxPerRequest)
+      this.signer ??= account().then((signingAccount) => createX402Signer(signingAccount, policy.maxPerRequest))
       const signer = await this.signer
       // The `signed` line is written and fsync'd while the signature is computed; the payload
       // comes back only once the line is on disk.
       // Only the payment's own authorization is recorded (a scheme extension may sign more).
       let recorded: Promise<void> | undefined
       payload = await signer.sign({ ...required, accepts: [option.raw] }, async (terms) => {
-        recorded ??= (async () => ledger.signed(id, { ...terms, x402Version: required.x402Version, payer: account.address }))().catch((error: unknown) => {
+        recorded ??= (async () => ledger.signed(id, { ...terms, x402Version: required.x402Version, payer: address }))().catch((error: unknown) => {
           ledgerError = error
           throw error
         })
@@ -202,7 +205,7 @@ export class Payer {
     if (response.status === 402) {
       const { reasons, required: fresh } = await readRefusal(response)
       await ledger.closed(id, 'refused', summariseReasons(reasons))
-      const failure = { reasons, wallet: account.address, network: option.network, amount: option.amount }
+      const failure = { reasons, wallet: address, network: option.network, amount: option.amount }
       // A rejected pre-paid attempt falls back once, unless no new payment could succeed either.
       if (prepaid && fresh && Array.isArray(fresh.accepts) && !isFundsFailure(reasons)) return { kind: 'rejected', required: fresh, error: paymentFailure(failure) }
       throw await this.failure(failure)
@@ -215,7 +218,7 @@ export class Payer {
       network: option.network.caip2,
       asset: option.asset,
       payTo: option.payTo,
-      payer: account.address,
+      payer: address,
       x402Version: payload.x402Version,
       transaction,
       status,
@@ -235,7 +238,7 @@ export class Payer {
         if (settlement && !settlement.success) {
           const reason = settlement.errorReason ?? 'settlement failed'
           await ledger.closed(id, 'refused', reason)
-          throw await failure({ reasons: [reason], wallet: account.address, network: option.network, amount: option.amount })
+          throw await failure({ reasons: [reason], wallet: address, network: option.network, amount: option.amount })
         }
         await ledger.closed(id, 'unknown', `no settlement header (HTTP ${final.status})`)
         return receipt('unknown', undefined)

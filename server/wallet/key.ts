@@ -4,19 +4,22 @@
  * there. The file is created exclusively, so two processes starting at once agree on one key, and
  * an existing file that does not parse is reported, never replaced.
  *
- * The key itself never leaves this module: callers get a viem account (which holds no key field)
- * and the address.
+ * The key itself never leaves this module: callers get the address (derived without viem, see
+ * ./address.ts) and `account()`, which builds the viem account (which holds no key field) when
+ * the first payment needs it.
  */
 import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { LocalAccount } from 'viem'
 import { writeFileAtomic } from '../store/atomic.js'
+import { addressOfKey, newPrivateKey } from './address.js'
 
 export type WalletSource = 'env' | 'file' | 'created'
 
 export type Wallet = {
   address: `0x${string}`
-  account: LocalAccount
+  /** The signing account, built (and viem loaded) on first call. */
+  account(): Promise<LocalAccount>
   source: WalletSource
   /** The key file, when the key came from or went to one. */
   path: string | undefined
@@ -41,23 +44,27 @@ export function walletPath(home: string): string {
 }
 
 export async function loadWallet({ home, key, create = true }: LoadWalletParameters): Promise<Wallet> {
-  const { privateKeyToAccount, generatePrivateKey } = await import('viem/accounts')
   /**
-   * viem (noble) reports an out-of-range key with the key itself in decimal in the message, so
-   * its error is replaced, not wrapped: no `cause` may carry it into a log.
+   * Checks the key and derives its address. Neither Node's nor viem's error for an out-of-range
+   * key is passed on (viem's carries the key in decimal): no `cause` may carry it into a log.
    */
-  const toAccount = (normalised: `0x${string}`, where: string): LocalAccount => {
+  const open = (normalised: `0x${string}`, where: string): Pick<Wallet, 'address' | 'account'> => {
+    let address: `0x${string}`
     try {
-      return privateKeyToAccount(normalised)
+      address = addressOfKey(normalised)
     } catch {
       throw new WalletKeyError(`${where} is not a usable private key (out of range for secp256k1).`)
+    }
+    let account: Promise<LocalAccount> | undefined
+    return {
+      address,
+      account: () => (account ??= import('viem/accounts').then(({ privateKeyToAccount }) => privateKeyToAccount(normalised))),
     }
   }
   if (key !== undefined) {
     const normalised = normaliseKey(key)
     if (!normalised) throw new WalletKeyError('BLOCKRUN_WALLET_KEY is not a private key: expected 0x followed by 64 hex digits.')
-    const account = toAccount(normalised, 'BLOCKRUN_WALLET_KEY')
-    return { address: account.address, account, source: 'env', path: undefined }
+    return { ...open(normalised, 'BLOCKRUN_WALLET_KEY'), source: 'env', path: undefined }
   }
 
   const path = walletPath(home)
@@ -65,7 +72,7 @@ export async function loadWallet({ home, key, create = true }: LoadWalletParamet
   if (existing) return { ...existing, path }
   if (!create) throw new WalletKeyError(`No wallet: set BLOCKRUN_WALLET_KEY or create ${path}.`)
 
-  const fresh = generatePrivateKey()
+  const fresh = newPrivateKey()
   // The home holds the key and the ledger: private to this user when we are the ones creating it.
   await mkdir(home, { recursive: true, mode: 0o700 })
   try {
@@ -77,8 +84,7 @@ export async function loadWallet({ home, key, create = true }: LoadWalletParamet
     if (!theirs) throw new WalletKeyError(`${path} appeared while creating a wallet but cannot be read.`)
     return { ...theirs, path }
   }
-  const account = toAccount(fresh, 'The new key')
-  return { address: account.address, account, source: 'created', path }
+  return { ...open(fresh, 'The new key'), source: 'created', path }
 
   async function readKeyFile(file: string): Promise<Omit<Wallet, 'path'> | undefined> {
     let text: string
@@ -93,8 +99,7 @@ export async function loadWallet({ home, key, create = true }: LoadWalletParamet
       throw new WalletKeyError(
         `The wallet file ${file} is malformed: expected 0x followed by 64 hex digits. It was left untouched; fix or move it.`,
       )
-    const account = toAccount(normalised, `The wallet file ${file}`)
-    return { address: account.address, account, source: 'file' }
+    return { ...open(normalised, `The wallet file ${file}`), source: 'file' }
   }
 }
 
