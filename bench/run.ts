@@ -295,7 +295,8 @@ async function cold() {
     ['node with nothing to run', '0'],
     ['import dist/plugin/mcp.js (the MCP static graph)', `await import('${dist}plugin/mcp.js')`],
     ['import dist/server/http/server.js (the serve static graph)', `await import('${dist}server/http/server.js')`],
-    ['import viem/accounts and derive one address (serve, before listening)', `const { privateKeyToAccount } = await import('viem/accounts'); privateKeyToAccount('0x${'11'.repeat(32)}')`],
+    ['derive the wallet address natively (serve, before listening)', `const { addressOfKey } = await import('${dist}server/wallet/address.js'); addressOfKey('0x${'11'.repeat(32)}')`],
+    ['import viem/accounts (at the first payment, not at start)', `await import('viem/accounts')`],
   ] as const
   const parts_: string[] = []
   for (const [label, code] of parts) {
