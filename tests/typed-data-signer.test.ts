@@ -8,17 +8,9 @@ import { describe, expect, it } from 'vitest'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { signTypedDataCachingDomain, type TypedDataInput } from '../server/payment/typed-data-signer.js'
 import { BASE, BASE_SEPOLIA } from '../server/payment/networks.js'
+import { TRANSFER_WITH_AUTHORIZATION } from '../server/sandbox/facilitator.js'
 
-const TYPES = {
-  TransferWithAuthorization: [
-    { name: 'from', type: 'address' },
-    { name: 'to', type: 'address' },
-    { name: 'value', type: 'uint256' },
-    { name: 'validAfter', type: 'uint256' },
-    { name: 'validBefore', type: 'uint256' },
-    { name: 'nonce', type: 'bytes32' },
-  ],
-}
+const TYPES = TRANSFER_WITH_AUTHORIZATION as unknown as Record<string, unknown>
 
 const account = privateKeyToAccount(generatePrivateKey())
 const domains = [BASE, BASE_SEPOLIA].map((network) => ({ ...network.usdcDomain, chainId: network.chainId, verifyingContract: network.usdc as `0x${string}` }))
