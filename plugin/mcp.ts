@@ -8,18 +8,18 @@
  *
  * stdout carries the protocol and nothing else; every log line goes to stderr.
  */
-import { Server } from '@modelcontextprotocol/sdk/server/index.js'
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import {
   CallToolRequestSchema,
   ErrorCode,
   ListToolsRequestSchema,
   McpError,
+  Server,
+  StdioServerTransport,
   type CallToolRequest,
   type CallToolResult,
   type ServerNotification,
   type Tool,
-} from '@modelcontextprotocol/sdk/types.js'
+} from './mcp-sdk.js'
 import { resolveSettings, settingsFromEnv, type Settings } from '../server/config.js'
 import type { ImagegenCore } from '../server/core/index.js'
 import { ImagegenError } from '../server/errors.js'
