@@ -3,8 +3,8 @@
  *
  * An edit carries its image (and mask) as base64 data URIs of up to tens of MB. `JSON.stringify`
  * of such a body makes a second copy of every image string (and scans it character by character,
- * hundreds of ms for 30 MB), and the HTTP client then encodes that string to bytes once per attempt, and a
- * 402 round has two attempts. Here the small part of the document is stringified with
+ * hundreds of ms for 30 MB), and the HTTP client then encodes that string to bytes once per
+ * attempt, and a 402 round has two attempts. Here the small part of the document is stringified with
  * placeholders, each big string that is a base64 payload (checked natively, by its decoded
  * length) is sent as it is, and the body is streamed in 1 MB slices made on the fly, with an
  * exact Content-Length. Peak memory beyond the caller's own strings is one slice. Big strings that
