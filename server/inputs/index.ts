@@ -1,8 +1,9 @@
 /**
  * The InputResolver the service uses for edits: load each reference (./load.ts), check that the
  * bytes are an image (./image-check.ts), check the mask against the image (./mask.ts), and hand
- * back the checked bytes, which the request body sends as data URIs. Image and mask load in parallel; the first refusal stops the other, and the
- * image's refusal is the one reported when both are refused.
+ * back the checked bytes, which the request body sends as data URIs. Image and mask load in
+ * parallel; the first refusal stops the other, and the image's refusal is the one reported when
+ * both are refused.
  */
 import type { Settings } from '../config.js'
 import type { ImageStore } from '../store/images.js'

@@ -119,11 +119,11 @@ export class BudgetWindow {
   }
 }
 
-/** A binary min-heap. */
+/** A binary min-heap; `compare` is negative when its first argument comes first. */
 class MinHeap<T> {
   private items: T[] = []
 
-  constructor(private readonly less: (a: T, b: T) => number) {}
+  constructor(private readonly compare: (a: T, b: T) => number) {}
 
   peek(): T | undefined {
     return this.items[0]
@@ -138,7 +138,7 @@ class MinHeap<T> {
     items.push(item)
     for (let i = items.length - 1; i > 0; ) {
       const parent = (i - 1) >> 1
-      if (this.less(items[i]!, items[parent]!) >= 0) break
+      if (this.compare(items[i]!, items[parent]!) >= 0) break
       ;[items[i], items[parent]] = [items[parent]!, items[i]!]
       i = parent
     }
@@ -154,8 +154,8 @@ class MinHeap<T> {
       const left = 2 * i + 1
       const right = left + 1
       let smallest = i
-      if (left < items.length && this.less(items[left]!, items[smallest]!) < 0) smallest = left
-      if (right < items.length && this.less(items[right]!, items[smallest]!) < 0) smallest = right
+      if (left < items.length && this.compare(items[left]!, items[smallest]!) < 0) smallest = left
+      if (right < items.length && this.compare(items[right]!, items[smallest]!) < 0) smallest = right
       if (smallest === i) break
       ;[items[i], items[smallest]] = [items[smallest]!, items[i]!]
       i = smallest

@@ -22,7 +22,7 @@ import { RequirementsCache } from './requirements-cache.js'
 import { balanceWithin, isFundsFailure, paymentFailure, readRefusal, summariseReasons, type PaymentFailureParameters } from './failure.js'
 import type { KnownNetwork } from './networks.js'
 import { readSmallBody } from '../upstream/small-body.js'
-import { createX402Signer, readPaymentRequired, readSettlement, type X402Signer } from './x402.js'
+import { createX402Signer, readPaymentRequired, readSettlement, type AuthorizationTerms, type X402Signer } from './x402.js'
 
 /** Sends the request; `headers` carries the payment on the paid attempt. */
 export type SendRequest = (headers: Record<string, string>) => Promise<Response>
@@ -155,16 +155,18 @@ export class Payer {
       this.signer ??= account().then((signingAccount) => createX402Signer(signingAccount, policy.maxPerRequest))
       const signer = await this.signer
       // The `signed` line is written and fsync'd while the signature is computed; the payload
-      // comes back only once the line is on disk.
-      // Only the payment's own authorization is recorded (a scheme extension may sign more).
-      let recorded: Promise<void> | undefined
-      payload = await signer.sign({ ...required, accepts: [option.raw] }, async (terms) => {
-        recorded ??= (async () => ledger.signed(id, { ...terms, x402Version: required.x402Version, payer: address }))().catch((error: unknown) => {
+      // comes back only once the line is on disk. Only the payment's own authorization is
+      // recorded: a scheme extension may sign more, and those calls wait for the same line.
+      const recordSigned = async (terms: AuthorizationTerms) => {
+        try {
+          await ledger.signed(id, { ...terms, x402Version: required.x402Version, payer: address })
+        } catch (error) {
           ledgerError = error
           throw error
-        })
-        await recorded
-      })
+        }
+      }
+      let recorded: Promise<void> | undefined
+      payload = await signer.sign({ ...required, accepts: [option.raw] }, (terms) => (recorded ??= recordSigned(terms)))
       headers = signer.headers(payload)
     } catch (error) {
       if (ledgerError !== undefined) {

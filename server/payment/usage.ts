@@ -3,8 +3,9 @@
  *
  * Settled and unconfirmed payments (signed or sent with the answer lost) count as spent: an
  * unconfirmed one may have settled, and the user should see the worst case. Refused, released and
- * declined (over the budget, never signed) payments are not spent. The remaining budget uses the ledger's own rule (`budgetUsed`), so what
- * this report says is left is exactly what the next reservation will find.
+ * declined (over the budget, never signed) payments are not spent. The remaining budget uses the
+ * ledger's own rule (`budgetUsed`), so what this report says is left is exactly what the next
+ * reservation will find.
  *
  * Days are UTC calendar days (YYYY-MM-DD), the same in every time zone.
  */

@@ -4,8 +4,8 @@
  * An edit carries its image (and mask) as base64 data URIs of up to tens of MB. `JSON.stringify`
  * of such a body makes a second copy of every image string (and scans it character by character,
  * hundreds of ms for 30 MB), and the HTTP client then encodes that string to bytes once per
- * attempt, and a 402 round has two attempts. Here the small part of the document is stringified with
- * placeholders, each big string that is a base64 payload (checked natively, by its decoded
+ * attempt, and a 402 round has two attempts. Here the small part of the document is stringified
+ * with placeholders, each big string that is a base64 payload (checked natively, by its decoded
  * length) is sent as it is, and the body is streamed in 1 MB slices made on the fly, with an
  * exact Content-Length. Peak memory beyond the caller's own strings is one slice. Big strings that
  * would need escaping take the slow, exact path: `JSON.stringify` of that string alone.
@@ -23,13 +23,13 @@ export class InlineData {
     readonly bytes: Uint8Array,
   ) {}
 
-  /** The data URI as one string: for tests and small uses; `encodeJsonBody` never builds it. */
+  /**
+   * The data URI as one string, for tests and small uses. On purpose there is no `toJSON`:
+   * JSON.stringify would call it before `encodeJsonBody`'s replacer sees the value, and build the
+   * very string this class exists to avoid.
+   */
   toDataUri(): string {
     return `data:${this.mime};base64,${Buffer.from(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength).toString('base64')}`
-  }
-
-  toJSON(): string {
-    return this.toDataUri()
   }
 }
 
@@ -58,7 +58,7 @@ export function encodeJsonBody(value: unknown): EncodedBody {
   const token = randomBytes(12).toString('hex')
   const big: Array<string | InlineData> = []
   const marker = (item: string | InlineData) => `@@${token}:${big.push(item) - 1}@@`
-  const text = JSON.stringify(withMarkers(value, marker), (_key, item: unknown) => (typeof item === 'string' && item.length >= BIG_STRING ? marker(item) : item))
+  const text = JSON.stringify(value, (_key, item: unknown) => (item instanceof InlineData || (typeof item === 'string' && item.length >= BIG_STRING) ? marker(item) : item))
   if (big.length === 0) return { length: Buffer.byteLength(text), open: () => text }
 
   const segments: Segment[] = []
@@ -81,15 +81,6 @@ export function encodeJsonBody(value: unknown): EncodedBody {
   addText(text.slice(last))
   const length = segments.reduce((sum, segment) => sum + segment.bytes, 0)
   return { length, open: () => streamSegments(segments) }
-}
-
-/** A copy of `value` with every InlineData replaced by `marker(it)` (request bodies are small trees). */
-function withMarkers(value: unknown, marker: (item: InlineData) => string): unknown {
-  if (value instanceof InlineData) return marker(value)
-  if (Array.isArray(value)) return value.map((item) => withMarkers(item, marker))
-  if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype)
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, withMarkers(item, marker)]))
-  return value
 }
 
 function streamSegments(segments: readonly Segment[]): ReadableStream<Uint8Array> {
