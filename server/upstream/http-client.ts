@@ -16,7 +16,7 @@
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http'
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
-import { Readable } from 'node:stream'
+import { Readable, type Transform } from 'node:stream'
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib'
 
 export type UpstreamRequestInit = {
@@ -38,7 +38,7 @@ const agents = {
   'https:': new HttpsAgent({ keepAlive: true, timeout: IDLE_SOCKET_MS, scheduling: 'lifo' }),
 }
 
-const DECODERS: Record<string, () => NodeJS.ReadWriteStream> = {
+const DECODERS: Record<string, () => Transform> = {
   gzip: createGunzip,
   'x-gzip': createGunzip,
   deflate: createInflate,
@@ -107,10 +107,10 @@ function toResponse(message: IncomingMessage, signal: AbortSignal | undefined): 
   const decode = DECODERS[(headers.get('content-encoding') ?? '').trim().toLowerCase()]
   if (decode) {
     const decoder = decode()
-    message.once('error', (error) => (decoder as unknown as Readable).destroy(error))
+    message.once('error', (error) => decoder.destroy(error))
     // A body cut short ends the socket stream without an error; the decoder alone would not notice.
-    message.once('aborted', () => (decoder as unknown as Readable).destroy(new Error('aborted')))
-    stream = message.pipe(decoder) as unknown as Readable
+    message.once('aborted', () => decoder.destroy(new Error('aborted')))
+    stream = message.pipe(decoder)
     headers.delete('content-encoding')
     headers.delete('content-length')
   }
