@@ -1,6 +1,7 @@
 /**
- * The bench's child processes: the sandbox upstream and the proxy (`imagegen serve`), each in its
- * own process, as they run for real, so the proxy's memory can be read from /proc.
+ * The bench's child processes: the sandbox upstream, the proxy (`imagegen serve`) and a bare
+ * pass-through proxy, each in its own process, as they run for real, so each one's memory and
+ * CPU time can be read from /proc.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
@@ -55,7 +56,17 @@ export async function startProxyProcess(upstream: string, walletKey: string): Pr
   return { url, pid: child.pid!, home, stop: () => stopChild(child, () => child.kill('SIGTERM')) }
 }
 
-/** Waits for `imagegen serve` to say where it listens. */
+export type PassthroughProcess = { url: string; pid: number; stop(): Promise<void> }
+
+/** The bare forwarding proxy (passthrough-proxy.ts) in front of `upstream`. */
+export async function startPassthroughProcess(upstream: string): Promise<PassthroughProcess> {
+  const child = spawn(process.execPath, [join(here, 'passthrough-proxy.js'), upstream], { stdio: ['ignore', 'ignore', 'pipe'] })
+  const url = await listeningUrl(child)
+  child.stderr!.resume()
+  return { url, pid: child.pid!, stop: () => stopChild(child, () => child.kill('SIGTERM')) }
+}
+
+/** Waits for `imagegen serve` (or the pass-through proxy) to say where it listens. */
 export function listeningUrl(child: ChildProcess): Promise<string> {
   return new Promise((resolve, reject) => {
     let text = ''
@@ -68,7 +79,7 @@ export function listeningUrl(child: ChildProcess): Promise<string> {
       }
     }
     child.stderr!.on('data', onData)
-    child.once('exit', (code) => reject(new Error(`imagegen serve exited (${code}): ${text.slice(0, 500)}`)))
+    child.once('exit', (code) => reject(new Error(`the server exited (${code}): ${text.slice(0, 500)}`)))
   })
 }
 

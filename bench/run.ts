@@ -11,14 +11,15 @@
  *   --skip PART             leave out a part: compare, overhead, memory, cold (repeatable)
  */
 import { cpus, loadavg } from 'node:os'
-import { mkdtemp, writeFile, stat } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, writeFile, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { privateKeyToAccount, generatePrivateKey } from 'viem/accounts'
 import { presignedClient, proxyClient, sdkClient, x402FetchClient, type Client, type ImageRequest } from './clients.js'
 import { mcpColdStart, nodeRun, serveColdStart } from './cold-start.js'
-import { cpuTimeOf, memoryOf, resetPeak, startProxyProcess, startSandboxProcess, type SandboxProcess } from './processes.js'
+import { cpuTimeOf, memoryOf, resetPeak, startPassthroughProcess, startProxyProcess, startSandboxProcess, type ProxyProcess, type SandboxProcess } from './processes.js'
+import { openAtomicFile } from '../server/store/atomic.js'
 import type { SandboxChildOptions, SandboxChildState } from './sandbox-child.js'
 import { renderNoise } from '../server/sandbox/render.js'
 import { median, ms, percentile, table, type Row } from './stats.js'
@@ -47,7 +48,7 @@ const WARM_SIZE = '1216x832'
 const WARMUPS = 5
 const FUND = (10n ** 12n).toString() // a million test USDC per wallet
 
-const keys = { proxy: generatePrivateKey(), fetch: generatePrivateKey(), sdk: generatePrivateKey(), direct: generatePrivateKey() }
+const keys = { proxy: generatePrivateKey(), fetch: generatePrivateKey(), sdk: generatePrivateKey(), direct: generatePrivateKey(), passthrough: generatePrivateKey() }
 const fund = Object.fromEntries(Object.values(keys).map((key) => [privateKeyToAccount(key).address, FUND]))
 const rows: Row[] = []
 const notes: string[] = []
@@ -91,14 +92,14 @@ async function warm(sandbox: SandboxProcess, clients: Client[]) {
   for (const client of clients) await settled(sandbox, WARMUPS, `${client.name} warm-up`, () => runMany(client, WARMUPS, 1, request(`warm ${client.name}`, WARM_SIZE)))
 }
 
-async function withStack<T>(options: Omit<SandboxChildOptions, 'fund'>, work: (sandbox: SandboxProcess, proxyUrl: string, proxyPid: number) => Promise<T>): Promise<T> {
+async function withStack<T>(options: Omit<SandboxChildOptions, 'fund'>, work: (sandbox: SandboxProcess, proxy: ProxyProcess) => Promise<T>): Promise<T> {
   const sandbox = await startSandboxProcess({ ...options, fund })
   const proxy = await startProxyProcess(sandbox.url, keys.proxy).catch(async (error) => {
     await sandbox.stop()
     throw error
   })
   try {
-    return await work(sandbox, proxy.url, proxy.pid)
+    return await work(sandbox, proxy)
   } finally {
     await proxy.stop()
     await sandbox.stop()
@@ -107,7 +108,7 @@ async function withStack<T>(options: Omit<SandboxChildOptions, 'fund'>, work: (s
 
 /** (1), (2) and (4) at the added latency: requests per image, latency vs the reference clients, throughput. */
 async function compare() {
-  await withStack({ latencyMs: LATENCY, renderOnce: true }, async (sandbox, proxyUrl) => {
+  await withStack({ latencyMs: LATENCY, renderOnce: true }, async (sandbox, { url: proxyUrl }) => {
     const clients = [proxyClient(proxyUrl), x402FetchClient(sandbox.url, keys.fetch), sdkClient(sandbox.url, keys.sdk)]
     await warm(sandbox, clients)
     const results = new Map<string, { latencies: number[]; delta: SandboxChildState }>()
@@ -137,60 +138,112 @@ async function compare() {
   })
 }
 
-/** (3) and (4) at zero added latency: the proxy's own cost against the leanest direct client. */
+/**
+ * (3) and (4) at zero added latency: the proxy's own cost against the leanest direct client. The
+ * same direct client is also sent through a bare pass-through proxy, in the same rounds, and one
+ * image is committed durably by the store's own code: together, the floor under (3) here.
+ */
 async function overhead() {
-  await withStack({ latencyMs: 0, renderOnce: true }, async (sandbox, proxyUrl, proxyPid) => {
-    const proxy = proxyClient(proxyUrl)
-    const direct = presignedClient(sandbox.url, keys.direct)
-    // CPU per image on each path, all processes included (this one is the client of both).
-    const cpu = { proxy: 0, direct: 0, images: { proxy: 0, direct: 0 } }
-    const cpuNow = (withProxy: boolean) => process.cpuUsage().user / 1000 + process.cpuUsage().system / 1000 + cpuTimeOf(sandbox.pid) + (withProxy ? cpuTimeOf(proxyPid) : 0)
-    await warm(sandbox, [proxy, direct])
-    // Sequential: alternate the two, image by image, so load from elsewhere hits both alike.
-    const sequential = { proxy: [] as number[], direct: [] as number[] }
-    await settled(sandbox, 2 * IMAGES, 'overhead sequential', async () => {
-      for (let i = 0; i < IMAGES; i++) {
-        for (const [name, client] of [['proxy', proxy], ['direct', direct]] as const) {
-          const t0 = performance.now()
-          await client.generate(request(`over ${name}`)(i))
-          sequential[name].push(performance.now() - t0)
+  await withStack({ latencyMs: 0, renderOnce: true }, async (sandbox, proxyProcess) => {
+    const passthrough = await startPassthroughProcess(sandbox.url)
+    try {
+      const clients = {
+        proxy: proxyClient(proxyProcess.url),
+        direct: presignedClient(sandbox.url, keys.direct),
+        passthrough: presignedClient(passthrough.url, keys.passthrough),
+      }
+      type Path = keyof typeof clients
+      const paths = Object.keys(clients) as Path[]
+      const extraPid: Record<Path, number | undefined> = { proxy: proxyProcess.pid, direct: undefined, passthrough: passthrough.pid }
+      // CPU per image on each path, all processes included (this one is the client of all three).
+      const cpuNow = (path: Path) => {
+        const own = process.cpuUsage()
+        const extra = extraPid[path]
+        return (own.user + own.system) / 1000 + cpuTimeOf(sandbox.pid) + (extra ? cpuTimeOf(extra) : 0)
+      }
+      const cpu = { proxy: 0, direct: 0, passthrough: 0 }
+      await warm(sandbox, Object.values(clients))
+      // Sequential: the three alternate image by image, so load from elsewhere hits all alike.
+      const sequential = { proxy: [] as number[], direct: [] as number[], passthrough: [] as number[] }
+      await settled(sandbox, paths.length * IMAGES, 'overhead sequential', async () => {
+        for (let i = 0; i < IMAGES; i++) {
+          for (const path of paths) {
+            const t0 = performance.now()
+            await clients[path].generate(request(`over ${path}`)(i))
+            sequential[path].push(performance.now() - t0)
+          }
+        }
+        await clients.proxy.verify?.()
+      })
+      const concurrent = { proxy: [] as number[], direct: [] as number[], passthrough: [] as number[] }
+      let proxyWall = 0
+      // Concurrent: four rounds each, alternating, a quarter of the images per round.
+      const count = CONCURRENT_IMAGES / 4
+      for (let round = 0; round < 4; round++) {
+        for (const path of paths) {
+          const before = cpuNow(path)
+          const { result } = await settled(sandbox, count, `${path} concurrent`, () => runMany(clients[path], count, CONCURRENCY, request(`conc ${path} ${round}`)))
+          cpu[path] += cpuNow(path) - before
+          concurrent[path].push(...result.latencies)
+          if (path === 'proxy') proxyWall += result.wallMs
         }
       }
-      await proxy.verify?.()
-    })
-    const concurrent = { proxy: [] as number[], direct: [] as number[] }
-    let proxyWall = 0
-    // Concurrent: four rounds each, alternating, a quarter of the images per round.
-    for (let round = 0; round < 4; round++) {
-      for (const [name, client] of [['proxy', proxy], ['direct', direct]] as const) {
-        const count = CONCURRENT_IMAGES / 4
-        const before = cpuNow(name === 'proxy')
-        const { result } = await settled(sandbox, count, `${name} concurrent`, () => runMany(client, count, CONCURRENCY, request(`conc ${name} ${round}`)))
-        cpu[name] += cpuNow(name === 'proxy') - before
-        cpu.images[name] += count
-        concurrent[name].push(...result.latencies)
-        if (name === 'proxy') proxyWall += result.wallMs
+      const added = (set: typeof sequential, path: Path, p: number) => percentile(set[path], p) - percentile(set.direct, p)
+      for (const [label, set] of [['1', sequential], [String(CONCURRENCY), concurrent]] as const) {
+        const p50 = added(set, 'proxy', 50)
+        const p99 = added(set, 'proxy', 99)
+        rows.push({
+          measure: `(3) proxy overhead at 0 ms, concurrency ${label}: p50 / p99`,
+          value: `${ms(p50)} / ${ms(p99)} (proxy ${ms(percentile(set.proxy, 50))} / ${ms(percentile(set.proxy, 99))}, direct ${ms(percentile(set.direct, 50))} / ${ms(percentile(set.direct, 99))})`,
+          target: 'p50 ≤ 2 ms, p99 ≤ 10 ms',
+          met: p50 <= 2 && p99 <= 10,
+        })
       }
-    }
-    for (const [label, set] of [['1', sequential], [String(CONCURRENCY), concurrent]] as const) {
-      const p50 = percentile(set.proxy, 50) - percentile(set.direct, 50)
-      const p99 = percentile(set.proxy, 99) - percentile(set.direct, 99)
+      rows.push({ measure: `(4) images/s through the proxy, concurrency ${CONCURRENCY}, 0 ms`, value: (CONCURRENT_IMAGES / (proxyWall / 1000)).toFixed(1), target: '', met: undefined })
+      const perImage = (path: Path) => cpu[path] / (4 * count)
       rows.push({
-        measure: `(3) proxy overhead at 0 ms, concurrency ${label}: p50 / p99`,
-        value: `${ms(p50)} / ${ms(p99)} (proxy ${ms(percentile(set.proxy, 50))} / ${ms(percentile(set.proxy, 99))}, direct ${ms(percentile(set.direct, 50))} / ${ms(percentile(set.direct, 99))})`,
-        target: 'p50 ≤ 2 ms, p99 ≤ 10 ms',
-        met: p50 <= 2 && p99 <= 10,
+        measure: `(3) … for information: CPU time per image at concurrency ${CONCURRENCY}, all processes (client, proxy, upstream) on ${cpus().length} CPUs`,
+        value: `through the proxy ${ms(perImage('proxy'))}, direct ${ms(perImage('direct'))}: ${ms(perImage('proxy') - perImage('direct'))} more per image; through the bare pass-through proxy ${ms(perImage('passthrough'))}`,
+        target: '',
+        met: undefined,
       })
+      rows.push({
+        measure: '(3) … for information: the floor, a bare pass-through proxy (node:http in and out; nothing checked, paid or stored) in the same rounds, added p50 / p99',
+        value: `concurrency 1: ${ms(added(sequential, 'passthrough', 50))} / ${ms(added(sequential, 'passthrough', 99))}; concurrency ${CONCURRENCY}: ${ms(added(concurrent, 'passthrough', 50))} / ${ms(added(concurrent, 'passthrough', 99))}`,
+        target: '',
+        met: undefined,
+      })
+      const commit = await durableCommitTimes(proxyProcess.home)
+      rows.push({
+        measure: '(3) … for information: the floor, committing one result image durably by the store\'s own code (temp file, write, fsync, rename), same disk, median of 200',
+        value: `${ms(median(commit.times))} for ${(commit.bytes / 1024).toFixed(0)} KB (p99 ${ms(percentile(commit.times, 99))}), of which CPU ${(commit.cpuMs / commit.times.length).toFixed(2)} ms; the rest is waiting for the disk`,
+        target: '',
+        met: undefined,
+      })
+    } finally {
+      await passthrough.stop()
     }
-    rows.push({ measure: `(4) images/s through the proxy, concurrency ${CONCURRENCY}, 0 ms`, value: (CONCURRENT_IMAGES / (proxyWall / 1000)).toFixed(1), target: '', met: undefined })
-    const perImage = (name: 'proxy' | 'direct') => cpu[name] / cpu.images[name]
-    rows.push({
-      measure: `(3) … for information: CPU time per image at concurrency ${CONCURRENCY}, all processes (client, proxy, upstream) on ${cpus().length} CPUs`,
-      value: `through the proxy ${ms(perImage('proxy'))}, direct ${ms(perImage('direct'))}: ${ms(perImage('proxy') - perImage('direct'))} more per image`,
-      target: '',
-      met: undefined,
-    })
   })
+}
+
+/** How long the image store's atomic file takes to commit one of the proxy's result images (ms each), and the CPU it uses (ms in all). */
+async function durableCommitTimes(proxyHome: string): Promise<{ bytes: number; times: number[]; cpuMs: number }> {
+  const images = join(proxyHome, 'images')
+  const sample = (await readdir(images)).find((name) => name.endsWith('.png'))
+  check(sample !== undefined, 'the proxy stored no image to time a commit with')
+  const bytes = await readFile(join(images, sample))
+  const dir = await mkdtemp(join(proxyHome, 'commit-'))
+  const times: number[] = []
+  const cpuBefore = process.cpuUsage()
+  for (let i = 0; i < 200; i++) {
+    const t0 = performance.now()
+    const file = await openAtomicFile(join(dir, `${i}.png`), { directoryExists: true, directorySync: 'background' })
+    await file.write(bytes)
+    await file.commit()
+    times.push(performance.now() - t0)
+  }
+  const cpu = process.cpuUsage(cpuBefore)
+  return { bytes: bytes.length, times, cpuMs: (cpu.user + cpu.system) / 1000 }
 }
 
 /**
@@ -222,7 +275,7 @@ async function postJson(url: string, body: unknown): Promise<{ status: number; b
 /** (5) peak RSS growth of the proxy process while it returns one 4096x4096 noise PNG, per result form; and one large edit going up. */
 async function memory() {
   for (const form of ['b64_json', 'data_uri', 'url'] as const) {
-    await withStack({ latencyMs: 0, noise: true, forms: form }, async (sandbox, proxyUrl, pid) => {
+    await withStack({ latencyMs: 0, noise: true, forms: form }, async (sandbox, { url: proxyUrl, pid }) => {
       const proxy = proxyClient(proxyUrl)
       // One small paid image first: modules, signer and pools are loaded before the baseline.
       await settled(sandbox, 1, 'memory warm-up', async () => {
@@ -249,7 +302,7 @@ async function memory() {
   }
   // Going up: an edit whose input is a ~20 MB PNG given by path (the proxy reads, checks and
   // base64-encodes it, then streams the JSON body upstream). Reported for information.
-  await withStack({ latencyMs: 0 }, async (sandbox, proxyUrl, pid) => {
+  await withStack({ latencyMs: 0 }, async (sandbox, { url: proxyUrl, pid }) => {
     const dir = await mkdtemp(join(tmpdir(), 'imagegen-bench-edit-'))
     const input = join(dir, 'input.png')
     await writeFile(input, await renderNoise({ prompt: '', width: 2560, height: 2560, index: 3 }))

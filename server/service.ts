@@ -23,6 +23,7 @@ import { streamDownload } from './inputs/download.js'
 import { summariseUsage, type UsageReport } from './payment/usage.js'
 import { walletStatus, type WalletStatus } from './wallet/status.js'
 import { readUsdcBalance, rpcUrlFor } from './wallet/balance.js'
+import { startDeadline } from './deadline.js'
 
 export type Progress = { message: string; elapsedMs: number }
 
@@ -127,8 +128,8 @@ export class ImageService {
   private async run(route: UpstreamRoute, body: object, job: ResolvedJob, options: CallOptions): Promise<ImageResult> {
     const requestId = options.requestId ?? randomUUID()
     const started = Date.now()
-    const deadline = AbortSignal.timeout(this.settings.upstreamTimeoutMs)
-    const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline
+    const deadline = startDeadline(this.settings.upstreamTimeoutMs, options.signal)
+    const { signal } = deadline
     const report = (message: string) => options.onProgress?.({ message, elapsedMs: Date.now() - started })
     let lastReport = 0
     const ticker = options.onProgress
@@ -156,7 +157,7 @@ export class ImageService {
       for (const image of result.images) images.push(await this.save(image, signal))
       return { requestId, created: Math.floor(started / 1000), model: job.model.id, size: job.size, images, cost: result.payment }
     } catch (error) {
-      if (deadline.aborted && !options.signal?.aborted) {
+      if (deadline.expired && !options.signal?.aborted) {
         throw new ImagegenError({
           status: 504,
           type: 'timeout_error',
@@ -166,6 +167,7 @@ export class ImageService {
       }
       throw error
     } finally {
+      deadline.clear()
       if (ticker) clearInterval(ticker)
     }
   }

@@ -15,6 +15,7 @@
  */
 import { request as httpRequest, type IncomingMessage } from 'node:http'
 import { request as httpsRequest } from 'node:https'
+import { startDeadline } from '../deadline.js'
 import { ImagegenError } from '../errors.js'
 import { sniffImage } from '../store/sniff.js'
 import { checkLiteralAddress, guardedLookup, RefusedAddressError } from './guarded-lookup.js'
@@ -64,8 +65,8 @@ export async function streamDownload(url: URL, options: DownloadOptions, sink: D
 async function download<T>(url: URL, options: DownloadOptions, consume: (response: IncomingMessage, url: URL) => Promise<T>): Promise<T> {
   const { maxRedirects = 3, timeoutMs = 60_000 } = options
   const refuse = refuser(options)
-  const deadline = AbortSignal.timeout(timeoutMs)
-  const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline
+  const deadline = startDeadline(timeoutMs, options.signal)
+  const { signal } = deadline
   const first = displayUrl(url)
   let current = url
   try {
@@ -89,11 +90,13 @@ async function download<T>(url: URL, options: DownloadOptions, consume: (respons
     }
   } catch (error) {
     if (options.signal?.aborted) throw options.signal.reason
-    if (deadline.aborted) throw refuse(`downloading ${first} took longer than ${Math.round(timeoutMs / 1000)} s.`, 'download_timeout')
+    if (deadline.expired) throw refuse(`downloading ${first} took longer than ${Math.round(timeoutMs / 1000)} s.`, 'download_timeout')
     if (error instanceof RefusedAddressError) throw refusedAddress(refuse, current, url, error)
     if (error instanceof IdleTimeout) throw refuse(`${displayUrl(current)} stopped sending data.`, 'download_timeout')
     if (error instanceof ImagegenError) throw error
     throw refuse(`downloading ${displayUrl(current)} failed: ${describeNetworkError(error)}.`, 'download_failed')
+  } finally {
+    deadline.clear()
   }
 }
 
