@@ -86,6 +86,14 @@ async function settled<T>(sandbox: SandboxProcess, images: number, what: string,
   return { result, delta }
 }
 
+function zeroState(): SandboxChildState {
+  return { requests: 0, imageRequests: 0, authorizations: 0, polls: 0, settled: 0, rejected: 0, connections: 0, transfers: 0 }
+}
+
+function addState(total: SandboxChildState, delta: SandboxChildState): void {
+  for (const key of Object.keys(total) as Array<keyof SandboxChildState>) total[key] += delta[key]
+}
+
 const request = (tag: string, size = SIZE) => (i: number): ImageRequest => ({ model: MODEL, size, prompt: `bench ${tag} ${i}` })
 
 async function warm(sandbox: SandboxProcess, clients: Client[]) {
@@ -111,10 +119,17 @@ async function compare() {
   await withStack({ latencyMs: LATENCY, renderOnce: true }, async (sandbox, { url: proxyUrl }) => {
     const clients = [proxyClient(proxyUrl), x402FetchClient(sandbox.url, keys.fetch), sdkClient(sandbox.url, keys.sdk)]
     await warm(sandbox, clients)
-    const results = new Map<string, { latencies: number[]; delta: SandboxChildState }>()
-    for (const client of clients) {
-      const { result, delta } = await settled(sandbox, IMAGES, `${client.name} sequential`, () => runMany(client, IMAGES, 1, request(`seq ${client.name}`)))
-      results.set(client.name, { latencies: result.latencies, delta })
+    // The clients take turns image by image (the order reversed every other image), so a slow
+    // phase of the machine falls on all of them alike, and no client's connections sit idle for
+    // long while the others run. The upstream's counters are read around each image.
+    const results = new Map(clients.map((client) => [client.name, { latencies: [] as number[], delta: zeroState() }]))
+    for (let i = 0; i < IMAGES; i++) {
+      for (const client of i % 2 ? [...clients].reverse() : clients) {
+        const { result, delta } = await settled(sandbox, 1, `${client.name} sequential`, () => runMany(client, 1, 1, () => request(`seq ${client.name}`)(i)))
+        const total = results.get(client.name)!
+        total.latencies.push(...result.latencies)
+        addState(total.delta, delta)
+      }
     }
     const ours = results.get('proxy')!
     const perImage = ours.delta.imageRequests / IMAGES

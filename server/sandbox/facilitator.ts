@@ -27,8 +27,17 @@ export const TRANSFER_WITH_AUTHORIZATION = {
 
 export type SandboxFacilitatorStats = { verified: number; rejected: number; settled: number }
 
+/** Signature checks remembered; a paid request is checked twice (verify, then settle), moments apart. */
+const MAX_REMEMBERED_SIGNATURES = 1024
+
 export class SandboxFacilitator implements FacilitatorClient {
   readonly stats: SandboxFacilitatorStats = { verified: 0, rejected: 0, settled: 0 }
+  /**
+   * Whether a signature recovers to `from`, by everything it signs: recovering the key costs a
+   * few ms of JavaScript, and settle would otherwise repeat what verify just found. The answer is
+   * a pure function of the key, so remembering it changes no outcome.
+   */
+  private readonly signatureChecks = new Map<string, boolean>()
 
   constructor(private readonly usdc: SandboxUsdc) {}
 
@@ -81,11 +90,28 @@ export class SandboxFacilitator implements FacilitatorClient {
     if (!network) return 'invalid_network'
     const extra = requirements.extra as { name?: string; version?: string } | undefined
     if (!extra?.name || !extra.version) return 'invalid_exact_evm_missing_eip712_domain'
-    let signatureValid = false
+    const domain = { name: extra.name, version: extra.version, chainId: network.chainId, asset: requirements.asset }
+    if (!(await this.signatureRecoversToFrom(auth, exact.signature, domain))) return 'invalid_exact_evm_payload_signature'
+    if (getAddress(auth.to) !== getAddress(requirements.payTo)) return 'invalid_exact_evm_payload_recipient_mismatch'
+    const price = v1 ? (requirements as unknown as { maxAmountRequired: string }).maxAmountRequired : requirements.amount
+    if (BigInt(auth.value) !== BigInt(price)) return 'invalid_exact_evm_payload_authorization_value'
+    const now = BigInt(Math.floor(Date.now() / 1000))
+    if (BigInt(auth.validBefore) < now + 6n) return 'invalid_exact_evm_payload_authorization_valid_before'
+    if (BigInt(auth.validAfter) > now) return 'invalid_exact_evm_payload_authorization_valid_after'
+    if (this.usdc.isNonceUsed(auth.from, auth.nonce)) return 'invalid_exact_evm_payload_authorization_nonce_used'
+    if (this.usdc.balanceOf(auth.from) < BigInt(auth.value)) return 'insufficient_funds'
+    return undefined
+  }
+
+  private async signatureRecoversToFrom(auth: Authorization, signature: string, domain: { name: string; version: string; chainId: number; asset: string }): Promise<boolean> {
+    const key = JSON.stringify([domain.name, domain.version, domain.chainId, domain.asset, auth.from, auth.to, auth.value, auth.validAfter, auth.validBefore, auth.nonce, signature])
+    const known = this.signatureChecks.get(key)
+    if (known !== undefined) return known
+    let valid = false
     try {
-      signatureValid = await verifyTypedData({
+      valid = await verifyTypedData({
         address: getAddress(auth.from),
-        domain: { name: extra.name, version: extra.version, chainId: network.chainId, verifyingContract: getAddress(requirements.asset) },
+        domain: { name: domain.name, version: domain.version, chainId: domain.chainId, verifyingContract: getAddress(domain.asset) },
         types: TRANSFER_WITH_AUTHORIZATION,
         primaryType: 'TransferWithAuthorization',
         message: {
@@ -96,20 +122,14 @@ export class SandboxFacilitator implements FacilitatorClient {
           validBefore: BigInt(auth.validBefore),
           nonce: auth.nonce as `0x${string}`,
         },
-        signature: exact.signature as `0x${string}`,
+        signature: signature as `0x${string}`,
       })
     } catch {
-      signatureValid = false
+      valid = false
     }
-    if (!signatureValid) return 'invalid_exact_evm_payload_signature'
-    if (getAddress(auth.to) !== getAddress(requirements.payTo)) return 'invalid_exact_evm_payload_recipient_mismatch'
-    const price = v1 ? (requirements as unknown as { maxAmountRequired: string }).maxAmountRequired : requirements.amount
-    if (BigInt(auth.value) !== BigInt(price)) return 'invalid_exact_evm_payload_authorization_value'
-    const now = BigInt(Math.floor(Date.now() / 1000))
-    if (BigInt(auth.validBefore) < now + 6n) return 'invalid_exact_evm_payload_authorization_valid_before'
-    if (BigInt(auth.validAfter) > now) return 'invalid_exact_evm_payload_authorization_valid_after'
-    if (this.usdc.isNonceUsed(auth.from, auth.nonce)) return 'invalid_exact_evm_payload_authorization_nonce_used'
-    if (this.usdc.balanceOf(auth.from) < BigInt(auth.value)) return 'insufficient_funds'
-    return undefined
+    // Oldest first out: a Map iterates in insertion order.
+    if (this.signatureChecks.size >= MAX_REMEMBERED_SIGNATURES) this.signatureChecks.delete(this.signatureChecks.keys().next().value!)
+    this.signatureChecks.set(key, valid)
+    return valid
   }
 }
