@@ -6,7 +6,9 @@
  *   client with `@x402/evm`'s exact scheme and a viem account, calling the upstream directly;
  * - `blockrun-sdk`: BlockRun's own SDK, `@blockrun/llm` ImageClient with apiUrl at the upstream;
  * - `direct-presigned`: the least any client can do: the same x402 packages, requirements learned
- *   once, then one paid request per image. The proxy's own overhead is measured against it.
+ *   once, then one paid request per image. The proxy's own overhead is measured against it, and
+ *   the same client sent through a bare pass-through proxy (`direct-via-pass-through`) gives the
+ *   cost of one HTTP hop.
  * Direct clients decode the image into memory; the proxy also writes it to disk and the ledger.
  */
 import { stat } from 'node:fs/promises'
@@ -75,13 +77,13 @@ export function sdkClient(upstream: string, key: `0x${string}`): Client {
   }
 }
 
-export function presignedClient(upstream: string, key: `0x${string}`): Client {
+export function presignedClient(upstream: string, key: `0x${string}`, name = 'direct-presigned'): Client {
   const http = new x402HTTPClient(paymentClient(key))
   const known = new Map<string, PaymentRequired>()
   const send = (url: string, body: string, headers: Record<string, string> = {}) =>
     fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body })
   return {
-    name: 'direct-presigned',
+    name,
     async generate({ model, size, prompt }) {
       const url = `${upstream}/v1/images/generations`
       const body = JSON.stringify({ model, size, prompt, n: 1 })
@@ -89,12 +91,12 @@ export function presignedClient(upstream: string, key: `0x${string}`): Client {
       let required = known.get(key)
       if (!required) {
         const first = await send(url, body)
-        if (first.status !== 402) throw new Error(`direct-presigned: expected 402, got ${first.status}`)
-        required = http.getPaymentRequiredResponse((name) => first.headers.get(name), await first.json().catch(() => undefined))
+        if (first.status !== 402) throw new Error(`${name}: expected 402, got ${first.status}`)
+        required = http.getPaymentRequiredResponse((header) => first.headers.get(header), await first.json().catch(() => undefined))
         known.set(key, required)
       }
       const headers = http.encodePaymentSignatureHeader(await http.createPaymentPayload(required))
-      await checkDirect(await send(url, body, headers), 'direct-presigned')
+      await checkDirect(await send(url, body, headers), name)
     },
   }
 }

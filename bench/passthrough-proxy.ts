@@ -9,17 +9,22 @@
 import { Agent, createServer, request } from 'node:http'
 
 const upstream = new URL(process.argv[2] ?? '')
-const agent = new Agent({ keepAlive: true, scheduling: 'lifo' })
+// Idle sockets close after 4 s, as in the proxy's own upstream client (server/upstream/http-client.ts).
+const agent = new Agent({ keepAlive: true, timeout: 4000, scheduling: 'lifo' })
 
 const server = createServer((incoming, answer) => {
   const outgoing = request(
     { host: upstream.hostname, port: upstream.port, path: incoming.url, method: incoming.method, headers: { ...incoming.headers, host: upstream.host }, agent },
     (response) => {
       answer.writeHead(response.statusCode ?? 502, response.headers)
+      response.once('error', () => answer.destroy())
       response.pipe(answer)
     },
   )
+  // A failure on either side ends both; the bench's client then fails loudly.
   outgoing.once('error', () => answer.destroy())
+  incoming.once('error', () => outgoing.destroy())
+  answer.once('error', () => outgoing.destroy())
   incoming.pipe(outgoing)
 })
 

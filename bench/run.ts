@@ -165,7 +165,7 @@ async function overhead() {
       const clients = {
         proxy: proxyClient(proxyProcess.url),
         direct: presignedClient(sandbox.url, keys.direct),
-        passthrough: presignedClient(passthrough.url, keys.passthrough),
+        passthrough: presignedClient(passthrough.url, keys.passthrough, 'direct-via-pass-through'),
       }
       type Path = keyof typeof clients
       const paths = Object.keys(clients) as Path[]
@@ -178,11 +178,12 @@ async function overhead() {
       }
       const cpu = { proxy: 0, direct: 0, passthrough: 0 }
       await warm(sandbox, Object.values(clients))
-      // Sequential: the three alternate image by image, so load from elsewhere hits all alike.
+      // Sequential: the three take turns image by image, the order reversed every other image, so
+      // load from elsewhere (and what one leaves behind: a directory fsync, garbage) falls on all alike.
       const sequential = { proxy: [] as number[], direct: [] as number[], passthrough: [] as number[] }
       await settled(sandbox, paths.length * IMAGES, 'overhead sequential', async () => {
         for (let i = 0; i < IMAGES; i++) {
-          for (const path of paths) {
+          for (const path of i % 2 ? [...paths].reverse() : paths) {
             const t0 = performance.now()
             await clients[path].generate(request(`over ${path}`)(i))
             sequential[path].push(performance.now() - t0)
@@ -192,10 +193,10 @@ async function overhead() {
       })
       const concurrent = { proxy: [] as number[], direct: [] as number[], passthrough: [] as number[] }
       let proxyWall = 0
-      // Concurrent: four rounds each, alternating, a quarter of the images per round.
+      // Concurrent: four rounds each, taking turns (reversed every other round), a quarter of the images per round.
       const count = CONCURRENT_IMAGES / 4
       for (let round = 0; round < 4; round++) {
-        for (const path of paths) {
+        for (const path of round % 2 ? [...paths].reverse() : paths) {
           const before = cpuNow(path)
           const { result } = await settled(sandbox, count, `${path} concurrent`, () => runMany(clients[path], count, CONCURRENCY, request(`conc ${path} ${round}`)))
           cpu[path] += cpuNow(path) - before
@@ -244,7 +245,8 @@ async function overhead() {
 /** How long the image store's atomic file takes to commit one of the proxy's result images (ms each), and the CPU it uses (ms in all). */
 async function durableCommitTimes(proxyHome: string): Promise<{ bytes: number; times: number[]; cpuMs: number }> {
   const images = join(proxyHome, 'images')
-  const sample = (await readdir(images)).find((name) => name.endsWith('.png'))
+  // Names start with the time they were written: the newest is one of the measured route's images, not a warm-up's.
+  const sample = (await readdir(images)).filter((name) => name.endsWith('.png')).sort().at(-1)
   check(sample !== undefined, 'the proxy stored no image to time a commit with')
   const bytes = await readFile(join(images, sample))
   const dir = await mkdtemp(join(proxyHome, 'commit-'))

@@ -1,12 +1,13 @@
 /**
  * The sandbox facilitator remembers signature checks between verify and settle. Remembering must
- * change no outcome: a payload verified once and then altered in any signed field, or carrying
- * another signature, is still refused at settle, and a settled authorization cannot settle again.
+ * change no outcome: a payload verified once and then altered in any signed field, settled under
+ * another EIP-712 domain or chain, or carrying another signature, is still refused at settle, and
+ * a settled authorization cannot settle again.
  */
 import { describe, expect, it } from 'vitest'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import type { PaymentPayload, PaymentRequirements } from '@x402/core/types'
-import { BASE_SEPOLIA } from '../server/payment/networks.js'
+import { BASE, BASE_SEPOLIA } from '../server/payment/networks.js'
 import { SandboxFacilitator, TRANSFER_WITH_AUTHORIZATION } from '../server/sandbox/facilitator.js'
 import { SandboxUsdc } from '../server/sandbox/usdc.js'
 
@@ -64,17 +65,53 @@ describe('the sandbox facilitator, remembering signature checks', () => {
     expect(usdc.transfers).toHaveLength(1)
   })
 
+  // `to` and `value` are left out: each has its own check (the payee, the price) that refuses a change whatever the signature says.
   it.each([
-    ['to', { to: OTHER }],
     ['nonce', { nonce: `0x${'cd'.repeat(32)}` }],
+    ['validAfter', { validAfter: '1' }],
     ['validBefore', { validBefore: String(Math.floor(Date.now() / 1000) + 900) }],
   ])('refuses at settle a verified payload whose %s was changed afterwards', async (_field, change) => {
     const { authorization, signature, address } = await signedPayload(generatePrivateKey(), 'ef')
     const { usdc, facilitator } = setup(address)
     expect((await facilitator.verify(payload(authorization, signature), requirements)).isValid).toBe(true)
     const settlement = await facilitator.settle(payload({ ...authorization, ...change }, signature), requirements)
-    expect(settlement.success).toBe(false)
-    expect(settlement.errorReason).toMatch(/signature|recipient/)
+    expect(settlement.errorReason).toBe('invalid_exact_evm_payload_signature')
+    expect(usdc.transfers).toHaveLength(0)
+  })
+
+  it("refuses at settle a verified payload pointed at another funded wallet's money", async () => {
+    const { authorization, signature, address } = await signedPayload(generatePrivateKey(), '34')
+    const victim = privateKeyToAccount(generatePrivateKey()).address
+    const { usdc, facilitator } = setup(address)
+    usdc.fund(victim, 10n * PRICE)
+    expect((await facilitator.verify(payload(authorization, signature), requirements)).isValid).toBe(true)
+    const settlement = await facilitator.settle(payload({ ...authorization, from: victim }, signature), requirements)
+    expect(settlement.errorReason).toBe('invalid_exact_evm_payload_signature')
+    expect(usdc.transfers).toHaveLength(0)
+  })
+
+  it.each([
+    ['token name', { extra: { ...BASE_SEPOLIA.usdcDomain, name: 'Not USDC' } }],
+    ['token version', { extra: { ...BASE_SEPOLIA.usdcDomain, version: '1' } }],
+    ['token contract', { asset: OTHER }],
+  ])('refuses at settle a signature verified for one EIP-712 domain when the %s differs', async (_what, change) => {
+    const { authorization, signature, address } = await signedPayload(generatePrivateKey(), '56')
+    const { usdc, facilitator } = setup(address)
+    expect((await facilitator.verify(payload(authorization, signature), requirements)).isValid).toBe(true)
+    const settlement = await facilitator.settle(payload(authorization, signature), { ...requirements, ...change } as PaymentRequirements)
+    expect(settlement.errorReason).toBe('invalid_exact_evm_payload_signature')
+    expect(usdc.transfers).toHaveLength(0)
+  })
+
+  it('refuses at settle a signature verified on one chain when settled on another', async () => {
+    const { authorization, signature, address } = await signedPayload(generatePrivateKey(), '78')
+    const { usdc, facilitator } = setup(address)
+    expect((await facilitator.verify(payload(authorization, signature), requirements)).isValid).toBe(true)
+    // Same token name, version and contract address, another chain id: only the domain's chainId differs.
+    const mainnet = { ...requirements, network: BASE.caip2, extra: { ...BASE_SEPOLIA.usdcDomain } } as PaymentRequirements
+    const onMainnet = { ...payload(authorization, signature), accepted: { scheme: 'exact', network: BASE.caip2 } } as PaymentPayload
+    const settlement = await facilitator.settle(onMainnet, mainnet)
+    expect(settlement.errorReason).toBe('invalid_exact_evm_payload_signature')
     expect(usdc.transfers).toHaveLength(0)
   })
 
