@@ -7,5 +7,5 @@
  */
 export { Server } from '@modelcontextprotocol/sdk/server/index.js'
 export { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
-export { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js'
-export type { CallToolRequest, CallToolResult, ServerNotification, Tool } from '@modelcontextprotocol/sdk/types.js'
+export { CallToolRequestSchema, ErrorCode, InitializeRequestSchema, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js'
+export type { CallToolRequest, CallToolResult, InitializeRequest, InitializeResult, ServerNotification, Tool } from '@modelcontextprotocol/sdk/types.js'

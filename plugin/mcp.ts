@@ -11,12 +11,15 @@
 import {
   CallToolRequestSchema,
   ErrorCode,
+  InitializeRequestSchema,
   ListToolsRequestSchema,
   McpError,
   Server,
   StdioServerTransport,
   type CallToolRequest,
   type CallToolResult,
+  type InitializeRequest,
+  type InitializeResult,
   type ServerNotification,
   type Tool,
 } from './mcp-sdk.js'
@@ -24,7 +27,7 @@ import { resolveSettings, settingsFromEnv, type Settings } from '../server/confi
 import type { ImagegenCore } from '../server/core/index.js'
 import { ImagegenError } from '../server/errors.js'
 import { VERSION } from '../server/version.js'
-import { errorResult, renderResult } from './mcp/render.js'
+import { errorResult, renderResult, supportsResourceLinks } from './mcp/render.js'
 import { plainInputSchema } from './mcp/schema.js'
 import { progressReporter } from './mcp/progress.js'
 import { previewSettingFrom, type PreviewSetting } from './preview.js'
@@ -99,6 +102,21 @@ export function createMcpServer({ env = process.env, log = stderrLog }: McpServe
 
   const server = new Server({ name: MCP_SERVER_NAME, title: 'BlockRun image generation', version: VERSION }, { capabilities: { tools: {} }, instructions: INSTRUCTIONS })
 
+  // The protocol version agreed at initialize decides which content blocks a result may carry:
+  // an older client refuses a whole result over one block type it does not know, and by then the
+  // image is paid for. The SDK's own initialize handler does the negotiating; this only reads its
+  // answer. If a future SDK renames that handler, the version stays unknown and results keep to
+  // the blocks every version has.
+  let protocolVersion: string | undefined
+  const sdkInitialize = (server as unknown as { _oninitialize?: (request: InitializeRequest) => Promise<InitializeResult> })._oninitialize
+  if (typeof sdkInitialize === 'function') {
+    server.setRequestHandler(InitializeRequestSchema, async (request) => {
+      const result = await sdkInitialize.call(server, request)
+      protocolVersion = result.protocolVersion
+      return result
+    })
+  }
+
   server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools }))
 
   server.setRequestHandler(CallToolRequestSchema, (request, extra) => {
@@ -126,7 +144,7 @@ export function createMcpServer({ env = process.env, log = stderrLog }: McpServe
     try {
       const opened = await core.get()
       const output = await tool.execute(opened, request.params.arguments ?? {}, { signal, onProgress: (p) => progress.update(p) })
-      return await renderResult(output, { preview, note: urlNote(opened, settings), log })
+      return await renderResult(output, { preview, note: urlNote(opened, settings), resourceLinks: supportsResourceLinks(protocolVersion), log })
     } catch (error) {
       if (extra.signal.aborted) log(`${tool.name} cancelled by the client`)
       return errorResult(error, log)

@@ -13,7 +13,11 @@ import { invalidRequest } from './errors.js'
 export const MAX_PROMPT_CHARS = Math.max(...MODELS.map((m) => m.maxPromptChars))
 /** A ceiling for `n` across models; the model's own `maxN` is checked against the catalog. */
 export const MAX_N = Math.max(...MODELS.map((m) => m.maxN))
-/** An image reference (path, URL, data URI) is bounded so a bad caller cannot make us hash megabytes of junk. */
+/**
+ * An image reference (path, URL, data URI) is bounded so a bad caller cannot make us hash megabytes
+ * of junk. Inline images (data URIs, multipart uploads) stop here, whatever BLOCKRUN_MAX_INPUT_MB
+ * allows; paths and URLs are read up to that setting.
+ */
 const MAX_IMAGE_REF_CHARS = 40 * 1024 * 1024
 
 const modelList = MODELS.map((m) => `${m.aliases[0]} (${m.id})`).join(', ')
@@ -55,7 +59,7 @@ const imageRef = (description: string) =>
   v.pipe(
     v.string('must be a string: a URL, a local file path or a data URI'),
     v.nonEmpty('must not be empty'),
-    v.maxLength(MAX_IMAGE_REF_CHARS, 'is too long'),
+    v.maxLength(MAX_IMAGE_REF_CHARS, `is longer than ${MAX_IMAGE_REF_CHARS / 1024 / 1024} MiB of text, the most a data URI or base64 image (about 30 MB of image) may be; pass a local file path or a URL for a larger image`),
     v.description(description),
   )
 
@@ -84,14 +88,25 @@ export const EditInput = v.object({
 export const EditRequest = v.object({ ...EditInput.entries, response_format: responseFormat })
 export type EditRequest = v.InferOutput<typeof EditRequest>
 
-/** Validates `input`, or throws a 400 naming the first offending field. */
+/**
+ * Validates `input`, or throws a 400 naming the first offending field. A field given as JSON
+ * `null` counts as not given: OpenAI's API takes null for every optional field, and clients built
+ * for it send `"size": null` rather than leave the key out.
+ */
 export function parseInput<S extends v.GenericSchema>(schema: S, input: unknown): v.InferOutput<S> {
-  const result = v.safeParse(schema, input)
+  const result = v.safeParse(schema, withoutNullFields(input))
   if (result.success) return result.output
   const issue = result.issues[0]!
   const param = v.getDotPath(issue) ?? undefined
-  const message = param && !issue.message.startsWith(param) ? `${param}: ${issue.message}` : issue.message
+  // A missing key is reported by the object schema in valibot's own words; say it plainly.
+  const missing = issue.type === 'object' && issue.input === undefined && param !== undefined
+  const message = missing ? `${param} is required` : param && !issue.message.startsWith(param) ? `${param}: ${issue.message}` : issue.message
   throw invalidRequest(message, param, param ? `invalid_${param}` : 'invalid_body')
+}
+
+function withoutNullFields(input: unknown): unknown {
+  if (!input || typeof input !== 'object' || Array.isArray(input)) return input
+  return Object.fromEntries(Object.entries(input).filter(([, value]) => value !== null))
 }
 
 /** Plain JSON Schema (no $ref) for tool definitions. */

@@ -36,10 +36,17 @@ type McpRun = {
   close(): Promise<void>
 }
 
-/** Spawns `imagegen mcp` with exactly `env` (plus PATH/HOME from the SDK's safe defaults) and lists tools. */
-async function startMcp(env: Record<string, string>): Promise<McpRun & { tools: Awaited<ReturnType<Client['listTools']>>['tools'] }> {
+/**
+ * Spawns `imagegen mcp` with exactly `env` (plus PATH/HOME from the SDK's safe defaults) and lists
+ * tools. `protocolVersion` makes the client ask for that version at initialize, as an older client would.
+ */
+async function startMcp(env: Record<string, string>, { protocolVersion }: { protocolVersion?: string } = {}): Promise<McpRun & { tools: Awaited<ReturnType<Client['listTools']>>['tools'] }> {
   const started = performance.now()
   const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp'], env, stderr: 'pipe', cwd: ROOT })
+  if (protocolVersion) {
+    const send = transport.send.bind(transport)
+    transport.send = (message) => send('method' in message && message.method === 'initialize' ? { ...message, params: { ...message.params, protocolVersion } } : message)
+  }
   let stderr = ''
   transport.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')))
   const client = new Client({ name: 'imagegen-test', version: '1.0.0' })
@@ -297,6 +304,37 @@ describe('imagegen mcp: start-up time', () => {
       expect(existsSync(walletPath(home))).toBe(false)
     } finally {
       await rm(home, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('imagegen mcp: clients on older protocol versions', () => {
+  it('a 2025-03-26 client gets no resource_link block (it would reject the paid result); path and URL stay in the text', async () => {
+    const world = await startWorld()
+    const mcp = await startMcp(world.env, { protocolVersion: '2025-03-26' })
+    try {
+      const result = (await mcp.client.callTool({ name: 'generate_image', arguments: { prompt: 'old client', model: 'flux' } })) as CallToolResult
+      expect(result.isError, textOf(result)).toBeFalsy()
+      expect(result.content.map((block) => block.type)).toEqual(['text', 'image'])
+      expect((await ledgerLines(world.home)).map((line) => line.kind)).toContain('settled')
+      expect(textOf(result)).toMatch(new RegExp(`${join(world.home, 'images')}/\\S+\\.png`))
+      expect(textOf(result)).toMatch(/http:\/\/\S+\/images\/\S+\.png/)
+    } finally {
+      await mcp.close()
+      await world.close()
+    }
+  })
+
+  it('a 2025-06-18 client gets the resource_link', async () => {
+    const world = await startWorld()
+    const mcp = await startMcp(world.env, { protocolVersion: '2025-06-18' })
+    try {
+      const result = (await mcp.client.callTool({ name: 'generate_image', arguments: { prompt: 'newer client', model: 'flux' } })) as CallToolResult
+      expect(result.isError, textOf(result)).toBeFalsy()
+      expect(result.content.map((block) => block.type)).toEqual(['text', 'resource_link', 'image'])
+    } finally {
+      await mcp.close()
+      await world.close()
     }
   })
 })

@@ -312,6 +312,18 @@ describe('tools, provider and service against the sandbox', () => {
     expect(sandbox.usdc.transfers.slice(before).map((t) => t.amount)).toEqual([findModel('nano-banana')!.price + 1000n, findModel('gpt-image')!.price + 1000n])
   })
 
+  it('the image provider makes what a model can when asked for more (one paid request), and notes no size change for a size it took', async () => {
+    const entry = await loadEntry()
+    const { api, registered } = fakeApi('tool-discovery', config(await freePort()))
+    entry.register(api)
+    const [provider] = registered.providers
+    const before = sandbox.usdc.transfers.length
+    const dalle = await provider.generateImage({ provider: 'imagegen', model: 'openai/dall-e-3', prompt: 'two foxes', count: 2, size: '1024X1024', cfg: {} })
+    expect(dalle.images).toHaveLength(1)
+    expect(dalle.metadata.notes).toEqual(['openai/dall-e-3 makes at most 1 image per request; made 1, not 2.'])
+    expect(sandbox.usdc.transfers.slice(before)).toHaveLength(1)
+  })
+
   it('config errors are logged and returned by the tools, never thrown from register or start, and never echo the key', async () => {
     const entry = await loadEntry()
     const badKey = 'not-a-key-0123456789abcdef'
@@ -373,6 +385,12 @@ describe('size choice for OpenClaw geometry hints', () => {
     ['banana-pro', { resolution: '4K' }, '4096x4096'],
     ['banana-pro', { resolution: '2K', aspectRatio: '1:1' }, '2048x2048'],
     ['banana-pro', { aspectRatio: '1:1' }, '1024x1024'],
+    // A resolution alone keeps the default square shape on every model.
+    ['nano-banana', { resolution: '2K' }, '1024x1024'],
+    ['banana-pro', { resolution: '2K' }, '2048x2048'],
+    ['flux', { resolution: '2K' }, '1024x1024'],
+    ['dall-e-3', { resolution: '2K' }, '1024x1024'],
+    ['gpt-image', { resolution: '1K' }, '1024x1024'],
     ['nano-banana', {}, undefined],
   ] as const)('%s %j → %s', (name, request, expected) => {
     expect(chooseSize(model(name), request)).toBe(expected)

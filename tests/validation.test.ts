@@ -13,7 +13,8 @@ const CASES: Array<{ name: string; body: unknown; param: string | null; says: Re
   { name: 'n zero', body: { prompt: 'x', n: 0 }, param: 'n', says: /at least 1/ },
   { name: 'n not a whole number', body: { prompt: 'x', n: 1.5 }, param: 'n', says: /whole number/ },
   { name: 'n as a string', body: { prompt: 'x', n: '2' }, param: 'n', says: /number/ },
-  { name: 'missing prompt', body: { model: 'flux' }, param: 'prompt', says: /prompt/ },
+  { name: 'missing prompt', body: { model: 'flux' }, param: 'prompt', says: /^prompt is required$/ },
+  { name: 'prompt given as null', body: { prompt: null, size: null }, param: 'prompt', says: /^prompt is required$/ },
   { name: 'empty prompt', body: { prompt: '   ' }, param: 'prompt', says: /must not be empty/ },
   { name: 'prompt over every model limit', body: { prompt: 'x'.repeat(40_000) }, param: 'prompt', says: /longer than/ },
   { name: 'prompt over this model limit', body: { model: 'dall-e-3', prompt: 'x'.repeat(5000) }, param: 'prompt', says: /4000 characters/ },
@@ -61,6 +62,24 @@ describe('bad input is refused before any upstream call or payment', () => {
     const response = await stack.get('/v1/nothing')
     expect(response.status).toBe(404)
     expect((await response.json()).error.type).toBe('not_found_error')
+  })
+})
+
+describe('null means not given, as in OpenAI\'s API', () => {
+  let stack: Stack
+  beforeAll(async () => {
+    stack = await startStack()
+  })
+  afterAll(async () => stack.close())
+
+  it('generates with model, size, n and response_format all null: the defaults, one paid image', async () => {
+    const { status, body } = await stack.post('/v1/images/generations', { prompt: 'nulls everywhere', model: null, size: null, n: null, response_format: null })
+    expect(status, JSON.stringify(body)).toBe(200)
+    expect(body.model).toBe('google/nano-banana')
+    expect(body.size).toBe('1024x1024')
+    expect(body.data).toHaveLength(1)
+    expect(body.data[0].b64_json).toBeUndefined()
+    expect(stack.sandbox.usdc.transfers).toHaveLength(1)
   })
 })
 

@@ -2,7 +2,8 @@
  * ToolOutput → MCP CallToolResult, shaped to survive every client:
  * - a text block first with each image's path, URL, size, model and cost (Codex, Cline and some
  *   Copilot versions show no images at all);
- * - a `resource_link` per image pointing at the full-resolution file (file:// URI, MIME type);
+ * - a `resource_link` per image pointing at the full-resolution file (file:// URI, MIME type), for
+ *   clients on protocol 2025-06-18 or later (earlier ones reject a result that holds one);
  * - one downscaled preview `image` block per image, never the full-resolution base64 (Claude
  *   Desktop rejects results over 1 MB, Claude Code caps tool output at ~25k tokens);
  * - no `structuredContent`: Claude Code drops the content blocks when it is present.
@@ -17,12 +18,22 @@ type Content = CallToolResult['content'][number]
 
 export type RenderOptions = {
   preview: PreviewSetting
+  /** Whether the client's protocol version has `resource_link` blocks (see supportsResourceLinks). */
+  resourceLinks: boolean
   /** Appended to the text when images were made (e.g. where the URLs are served). */
   note?: string | undefined
   log: (line: string) => void
 }
 
-export async function renderResult(output: ToolOutput, { preview, note, log }: RenderOptions): Promise<CallToolResult> {
+/** The first protocol version with `resource_link` content blocks. */
+const RESOURCE_LINKS_SINCE = '2025-06-18'
+
+/** True when a client on `protocolVersion` (a date, YYYY-MM-DD) understands `resource_link` blocks; false when unknown. */
+export function supportsResourceLinks(protocolVersion: string | undefined): boolean {
+  return protocolVersion !== undefined && /^\d{4}-\d{2}-\d{2}$/.test(protocolVersion) && protocolVersion >= RESOURCE_LINKS_SINCE
+}
+
+export async function renderResult(output: ToolOutput, { preview, note, resourceLinks, log }: RenderOptions): Promise<CallToolResult> {
   const previews = await Promise.all(
     output.images.map(async (image) => {
       if (!preview.enabled) return undefined
@@ -38,15 +49,16 @@ export async function renderResult(output: ToolOutput, { preview, note, log }: R
   const text = output.images.length > 0 && note ? `${output.text}\n${note}` : output.text
   const content: Content[] = [{ type: 'text', text }]
   output.images.forEach((image, i) => {
-    content.push({
-      type: 'resource_link',
-      uri: pathToFileURL(image.path).href,
-      name: image.file,
-      title: `Image ${i + 1} (full resolution)`,
-      description: `Full-resolution image at ${image.path}, also served at ${image.url}`,
-      mimeType: image.mimeType,
-      ...(image.bytes > 0 ? { size: image.bytes } : {}),
-    })
+    if (resourceLinks)
+      content.push({
+        type: 'resource_link',
+        uri: pathToFileURL(image.path).href,
+        name: image.file,
+        title: `Image ${i + 1} (full resolution)`,
+        description: `Full-resolution image at ${image.path}, also served at ${image.url}`,
+        mimeType: image.mimeType,
+        ...(image.bytes > 0 ? { size: image.bytes } : {}),
+      })
     const shown = previews[i]
     if (shown) content.push({ type: 'image', data: shown.data, mimeType: shown.mimeType })
   })

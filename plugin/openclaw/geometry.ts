@@ -26,16 +26,18 @@ export function normaliseSize(size: string): string {
 
 /**
  * The model's size for the request: the asked size when the model takes it, else the accepted size
- * nearest in aspect ratio (then in long edge to the asked size or resolution). Undefined when the
- * request says nothing about geometry, so the model's default applies.
+ * nearest in aspect ratio (then in long edge to the asked size or resolution). A resolution alone
+ * keeps the default size's shape (square): it asks for more pixels, not another format. Undefined
+ * when the request says nothing about geometry, so the model's default applies.
  */
 export function chooseSize(model: ModelEntry, request: GeometryRequest): string | undefined {
   const asked = request.size ? normaliseSize(request.size) : undefined
   if (asked && model.sizes.includes(asked)) return asked
   const askedDims = asked && /^\d+x\d+$/.test(asked) ? parseSize(asked) : undefined
-  const ratio = askedDims ? askedDims.width / askedDims.height : request.aspectRatio ? parseRatio(request.aspectRatio) : undefined
+  const askedRatio = askedDims ? askedDims.width / askedDims.height : request.aspectRatio ? parseRatio(request.aspectRatio) : undefined
   const edge = askedDims ? Math.max(askedDims.width, askedDims.height) : request.resolution ? RESOLUTION_EDGE[request.resolution] : undefined
-  if (ratio === undefined && edge === undefined) return undefined
+  if (askedRatio === undefined && edge === undefined) return undefined
+  const ratio = askedRatio ?? defaultRatio(model)
 
   let best: { size: string; score: [number, number] } | undefined
   for (const size of model.sizes) {
@@ -46,6 +48,12 @@ export function chooseSize(model: ModelEntry, request: GeometryRequest): string 
     if (!best || score[0] < best.score[0] || (score[0] === best.score[0] && score[1] < best.score[1])) best = { size, score }
   }
   return best?.size
+}
+
+/** The shape of the model's default size (the catalog lists it first). */
+function defaultRatio(model: ModelEntry): number {
+  const { width, height } = parseSize(model.sizes[0]!)
+  return width / height
 }
 
 /** Distances within ~1% count as equal, so ties fall to the next criterion, then to catalog order (the default size first). */

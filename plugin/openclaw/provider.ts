@@ -9,7 +9,7 @@
 import { readFile } from 'node:fs/promises'
 import { DEFAULT_EDIT_MODEL, DEFAULT_MODEL, findModel, MODELS } from '../../server/catalog.js'
 import type { ImageResult } from '../../server/service.js'
-import { chooseSize } from './geometry.js'
+import { chooseSize, normaliseSize } from './geometry.js'
 import type { GeneratedImage, ImageGenerationProvider, ImageGenerationRequest } from './host.js'
 import type { CoreAccess } from './runtime.js'
 
@@ -67,13 +67,20 @@ async function generate(access: CoreAccess, request: ImageGenerationRequest): Pr
   }
   if (inputs.length > 1) notes.push(`only the first of ${inputs.length} input images was used.`)
   const size = chooseSize(model, request)
-  if (size && request.size && size !== request.size) notes.push(`${model.id} does not make ${request.size}; made ${size}.`)
+  if (size && request.size && size !== normaliseSize(request.size)) notes.push(`${model.id} does not make ${request.size}; made ${size}.`)
+  // The provider advertises the largest count any model takes; a model that makes fewer per
+  // request (dall-e-3: one) makes what it can, in one paid request, rather than fail the call.
+  let count = request.count
+  if (count !== undefined && count > model.maxN) {
+    notes.push(`${model.id} makes at most ${model.maxN} image${model.maxN === 1 ? '' : 's'} per request; made ${model.maxN}, not ${count}.`)
+    count = model.maxN
+  }
 
   const body = {
     prompt: request.prompt,
     model: model.id,
     ...(size ? { size } : {}),
-    ...(request.count !== undefined ? { n: request.count } : {}),
+    ...(count !== undefined ? { n: count } : {}),
   }
   const signal = AbortSignal.timeout(request.timeoutMs ?? providerTimeoutMs(access))
   const result: ImageResult = await access.run((core) =>
