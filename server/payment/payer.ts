@@ -70,7 +70,11 @@ export type SentPayment = {
 
 export type PaidResponse = { response: Response; payment: SentPayment | undefined }
 
-type PaidAttempt = ({ kind: 'sent' } & PaidResponse) | { kind: 'rejected'; required: PaymentRequired; error: ImagegenError }
+/** A pre-paid attempt the upstream refused: `required` holds the 402's fresh requirements when it had readable ones. */
+type PaidAttempt = ({ kind: 'sent' } & PaidResponse) | { kind: 'rejected'; required: PaymentRequired | undefined }
+
+/** Clock difference allowed between this machine and the scheme's idea of now, when checking validBefore. */
+const VALID_BEFORE_SLACK_SECONDS = 60
 
 export type PayerParameters = {
   /** The wallet's address, known without loading the signer. */
@@ -99,21 +103,24 @@ export class Payer {
 
   async send(send: SendRequest, context: PaymentContext): Promise<PaidResponse> {
     // A known route: pay on the first attempt. If the upstream still answers 402, that
-    // authorization was rejected (never settled) and its 402 starts one ordinary round.
+    // authorization was refused (never settled), and one ordinary round follows: from that 402's
+    // fresh requirements, or from an unpaid request when it carried none.
     const known = this.requirements.get(context)
     let required: PaymentRequired | undefined
     if (known) {
       const attempt = await this.pay(send, known, context, true)
       if (attempt.kind === 'sent') return attempt
-      this.requirements.delete(context)
       required = attempt.required
-    } else {
+    }
+    if (!required) {
+      // No cached requirements, or a refusal that did not carry readable fresh ones: ask unpaid.
       const first = await sendOrThrow(send, {}, 'The upstream could not be reached')
       if (first.status !== 402) return { response: first, payment: undefined }
       required = await readRequirements(first)
     }
     const attempt = await this.pay(send, required, context, false)
-    if (attempt.kind !== 'sent') throw attempt.error
+    // Only a pre-paid attempt comes back rejected; an ordinary one throws its refusal.
+    if (attempt.kind !== 'sent') throw new Error('an ordinary payment attempt came back rejected')
     return attempt
   }
 
@@ -158,6 +165,9 @@ export class Payer {
       // comes back only once the line is on disk. Only the payment's own authorization is
       // recorded: a scheme extension may sign more, and those calls wait for the same line.
       const recordSigned = async (terms: AuthorizationTerms) => {
+        // The policy allowed this lifetime; the authorization must not outlive it, whatever the
+        // scheme computed from the requirements (a second fence behind policy.ts).
+        checkValidBefore(terms.validBefore, policy.maxTimeoutSeconds)
         try {
           await ledger.signed(id, { ...terms, x402Version: required.x402Version, payer: address })
         } catch (error) {
@@ -176,6 +186,7 @@ export class Payer {
       }
       await ledger.closed(id, 'released', error instanceof Error ? error.message.slice(0, 200) : 'signing failed').catch(() => {})
       if (context.signal?.aborted) throw context.signal.reason
+      if (error instanceof ImagegenError) throw error
       throw new ImagegenError({ status: 500, type: 'payment_failed', message: 'Could not sign the payment.', code: 'signing_failed', cause: error })
     }
     if (context.signal?.aborted) {
@@ -207,9 +218,13 @@ export class Payer {
     if (response.status === 402) {
       const { reasons, required: fresh } = await readRefusal(response)
       await ledger.closed(id, 'refused', summariseReasons(reasons))
+      // Whatever happens next, requirements the upstream just refused are not used again.
+      if (prepaid) this.requirements.delete(context)
       const failure = { reasons, wallet: address, network: option.network, amount: option.amount }
-      // A rejected pre-paid attempt falls back once, unless no new payment could succeed either.
-      if (prepaid && fresh && Array.isArray(fresh.accepts) && !isFundsFailure(reasons)) return { kind: 'rejected', required: fresh, error: paymentFailure(failure) }
+      // A rejected pre-paid attempt falls back to one ordinary round (with the 402's own fresh
+      // requirements when it had readable ones, else by asking unpaid), unless no new payment
+      // could succeed either.
+      if (prepaid && !isFundsFailure(reasons)) return { kind: 'rejected', required: fresh && Array.isArray(fresh.accepts) ? fresh : undefined }
       throw await this.failure(failure)
     }
 
@@ -272,6 +287,18 @@ export class Payer {
     const balance = await balanceWithin(readBalance && network ? () => readBalance(network) : undefined, balanceTimeoutMs)
     return paymentFailure({ ...parameters, balance })
   }
+}
+
+/** Throws unless `validBefore` (unix seconds, decimal) is within `maxSeconds` of now, plus clock slack. */
+function checkValidBefore(validBefore: string, maxSeconds: number): void {
+  const latest = BigInt(Math.floor(Date.now() / 1000) + maxSeconds + VALID_BEFORE_SLACK_SECONDS)
+  if (/^\d{1,20}$/.test(validBefore) && BigInt(validBefore) <= latest) return
+  throw new ImagegenError({
+    status: 402,
+    type: 'payment_not_allowed',
+    code: 'max_timeout_exceeded',
+    message: `The payment would have been valid until ${validBefore}, past the allowed lifetime of ${maxSeconds} s, so it was not signed.`,
+  })
 }
 
 async function sendOrThrow(send: SendRequest, headers: Record<string, string>, what: string): Promise<Response> {

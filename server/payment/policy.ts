@@ -84,10 +84,14 @@ export function checkRequirement(raw: PaymentRequirements, version: 1 | 2, polic
   if (!/^0x[0-9a-fA-F]{40}$/.test(payTo)) return refuse('payee', `payTo ${JSON.stringify(candidate.payTo)} is not an address`)
   if (policy.payees && !policy.payees.includes(payTo.toLowerCase())) return refuse('payee', `payee ${payTo} is not on the allowed payee list`)
   if (amount === undefined || amount <= 0n) return refuse('amount', `amount ${JSON.stringify(amountText)} is not a positive whole number of base units`)
-  const timeout = Number(candidate.maxTimeoutSeconds)
-  if (!Number.isInteger(timeout) || timeout <= 0 || timeout > policy.maxTimeoutSeconds) {
-    return refuse('timeout', `authorization lifetime ${String(candidate.maxTimeoutSeconds)} s exceeds the allowed ${policy.maxTimeoutSeconds} s`)
+  // A number, not anything Number() reads as one: the scheme adds it to the clock to get the
+  // authorization's validBefore, and a string "300" would be appended instead (now + "300"), signing
+  // an authorization valid for millennia.
+  const timeout = candidate.maxTimeoutSeconds as unknown
+  if (typeof timeout !== 'number' || !Number.isSafeInteger(timeout) || timeout <= 0) {
+    return refuse('timeout', `authorization lifetime ${JSON.stringify(timeout)} is not a whole number of seconds`)
   }
+  if (timeout > policy.maxTimeoutSeconds) return refuse('timeout', `authorization lifetime ${timeout} s exceeds the allowed ${policy.maxTimeoutSeconds} s`)
   if (amount > policy.maxPerRequest) return refuse('max_per_request', `asks ${formatUsd(amount)}, over the per-request cap of ${formatUsd(policy.maxPerRequest)}`)
   return { x402Version: version, scheme: 'exact', network, asset: candidate.asset as `0x${string}`, payTo: payTo as `0x${string}`, amount, maxTimeoutSeconds: timeout, raw }
 }
