@@ -22,8 +22,8 @@
  * expired yet (an upstream that said "no" still holds a valid signature until `validBefore`).
  */
 import { readFile } from 'node:fs/promises'
-import { closeSync, existsSync, fdatasync, fstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs'
-import { join } from 'node:path'
+import { closeSync, existsSync, fdatasync, fstatSync, fsyncSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { StringDecoder } from 'node:string_decoder'
 import { ImagegenError } from '../errors.js'
 import { formatUsd } from '../money.js'
@@ -157,7 +157,12 @@ export class Ledger {
 
   async close(): Promise<void> {
     if (this.dirty) await this.sync().catch(() => undefined)
-    await this.syncing
+    // Every fdatasync in flight finishes first, including one a late `signed` started meanwhile:
+    // the descriptor is never closed (and its number reused) under a sync.
+    for (let pending = this.syncing; ; pending = this.syncing) {
+      await pending
+      if (pending === this.syncing) break
+    }
     const fd = this.fd
     this.fd = undefined
     if (fd !== undefined) closeSync(fd)
@@ -166,7 +171,13 @@ export class Ledger {
   /** Appends one line with a single write() on an O_APPEND descriptor. */
   private write(line: LedgerLine): void {
     // One descriptor reads and appends: O_APPEND puts every write at the end, reads are positional.
-    this.fd ??= openSync(this.path, 'a+', 0o600)
+    if (this.fd === undefined) {
+      const created = !existsSync(this.path)
+      this.fd = openSync(this.path, 'a+', 0o600)
+      // A new file's name must reach the disk too, or a power cut could take the whole ledger,
+      // fsync'd lines and all. Once per home, so done right here.
+      if (created) syncDirectory(dirname(this.path))
+    }
     const text = Buffer.from(`${JSON.stringify(line)}\n`)
     const written = writeSync(this.fd, text)
     // A short write (a full disk) leaves a torn line, which readers skip; the caller must not go on.
@@ -307,4 +318,17 @@ export async function readLedger(home: string): Promise<PaymentRecord[]> {
   lines.pop()
   for (const raw of lines) applyLine(records, raw)
   return sortByTime(records.values())
+}
+
+/** fsync of a directory, so a name created in it is durable; a platform that cannot open one is fine. */
+function syncDirectory(dir: string): void {
+  let fd: number | undefined
+  try {
+    fd = openSync(dir, 'r')
+    fsyncSync(fd)
+  } catch {
+    // not supported here (e.g. Windows): the file's own syncs are what this platform offers
+  } finally {
+    if (fd !== undefined) closeSync(fd)
+  }
 }
