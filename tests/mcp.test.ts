@@ -15,6 +15,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import type { CallToolResult, Progress } from '@modelcontextprotocol/sdk/types.js'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { MAX_PREVIEW_BASE64_CHARS } from '../plugin/preview.js'
 import { MODELS } from '../server/catalog.js'
 import { resolveSettings } from '../server/config.js'
 import { startProxy, type RunningProxy } from '../server/http/server.js'
@@ -225,8 +226,10 @@ export async function resolve(specifier, context, next) {
     expect(text).toContain('1216x832')
     expect(text).toContain('$0.081 USDC')
     await expectPreviews(result, 2, 512)
-    // The whole result stays far from any client's limit (Claude Desktop: 1,048,576 characters).
-    expect(JSON.stringify(result).length).toBeLessThan(2 * PREVIEW_LIMIT)
+    // The images share one preview budget, so the whole result weighs about what one preview may.
+    const previewChars = blocks(result, 'image').reduce((sum, image) => sum + image.data.length, 0)
+    expect(previewChars).toBeLessThanOrEqual(MAX_PREVIEW_BASE64_CHARS)
+    expect(JSON.stringify(result).length).toBeLessThan(PREVIEW_LIMIT)
 
     expect(world.sandbox.usdc.transfers.length).toBe(before + 1)
     expect(world.sandbox.usdc.transfers.at(-1)!.amount).toBe(2n * 40_000n + 1000n)

@@ -5,13 +5,14 @@
  * - a `resource_link` per image pointing at the full-resolution file (file:// URI, MIME type), for
  *   clients on protocol 2025-06-18 or later (earlier ones reject a result that holds one);
  * - one downscaled preview `image` block per image, never the full-resolution base64 (Claude
- *   Desktop rejects results over 1 MB, Claude Code caps tool output at ~25k tokens);
+ *   Desktop rejects results over 1 MB, Claude Code caps tool output at ~25k tokens); the images of
+ *   one result share one preview budget, so four images weigh what one does;
  * - no `structuredContent`: Claude Code drops the content blocks when it is present.
  */
 import { pathToFileURL } from 'node:url'
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
 import { ImagegenError, toImagegenError } from '../../server/errors.js'
-import { renderPreview, type PreviewSetting } from '../preview.js'
+import { MAX_PREVIEW_BASE64_CHARS, renderPreview, type PreviewSetting } from '../preview.js'
 import type { ToolOutput } from '../tools.js'
 
 type Content = CallToolResult['content'][number]
@@ -38,7 +39,7 @@ export async function renderResult(output: ToolOutput, { preview, note, resource
     output.images.map(async (image) => {
       if (!preview.enabled) return undefined
       try {
-        return await renderPreview(image.path, { maxEdge: preview.maxEdge })
+        return await renderPreview(image.path, { maxEdge: preview.maxEdge, maxBase64Chars: Math.floor(MAX_PREVIEW_BASE64_CHARS / output.images.length) })
       } catch (error) {
         // The file and its link are what matter; a missing preview is only logged.
         log(`no preview for ${image.path}: ${error instanceof Error ? error.message : String(error)}`)
