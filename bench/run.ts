@@ -86,6 +86,11 @@ async function settled<T>(sandbox: SandboxProcess, images: number, what: string,
   return { result, delta }
 }
 
+/** `items` in the order of turn `i`: reversed every other turn, so no one always goes first or after the same one. */
+function inTurn<T>(items: readonly T[], i: number): readonly T[] {
+  return i % 2 ? [...items].reverse() : items
+}
+
 function zeroState(): SandboxChildState {
   return { requests: 0, imageRequests: 0, authorizations: 0, polls: 0, settled: 0, rejected: 0, connections: 0, transfers: 0 }
 }
@@ -124,7 +129,7 @@ async function compare() {
     // long while the others run. The upstream's counters are read around each image.
     const results = new Map(clients.map((client) => [client.name, { latencies: [] as number[], delta: zeroState() }]))
     for (let i = 0; i < IMAGES; i++) {
-      for (const client of i % 2 ? [...clients].reverse() : clients) {
+      for (const client of inTurn(clients, i)) {
         const { result, delta } = await settled(sandbox, 1, `${client.name} sequential`, () => runMany(client, 1, 1, () => request(`seq ${client.name}`)(i)))
         const total = results.get(client.name)!
         total.latencies.push(...result.latencies)
@@ -183,7 +188,7 @@ async function overhead() {
       const sequential = { proxy: [] as number[], direct: [] as number[], passthrough: [] as number[] }
       await settled(sandbox, paths.length * IMAGES, 'overhead sequential', async () => {
         for (let i = 0; i < IMAGES; i++) {
-          for (const path of i % 2 ? [...paths].reverse() : paths) {
+          for (const path of inTurn(paths, i)) {
             const t0 = performance.now()
             await clients[path].generate(request(`over ${path}`)(i))
             sequential[path].push(performance.now() - t0)
@@ -196,7 +201,7 @@ async function overhead() {
       // Concurrent: four rounds each, taking turns (reversed every other round), a quarter of the images per round.
       const count = CONCURRENT_IMAGES / 4
       for (let round = 0; round < 4; round++) {
-        for (const path of round % 2 ? [...paths].reverse() : paths) {
+        for (const path of inTurn(paths, round)) {
           const before = cpuNow(path)
           const { result } = await settled(sandbox, count, `${path} concurrent`, () => runMany(clients[path], count, CONCURRENCY, request(`conc ${path} ${round}`)))
           cpu[path] += cpuNow(path) - before

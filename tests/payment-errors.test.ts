@@ -24,6 +24,7 @@ import { SandboxFacilitator, TRANSFER_WITH_AUTHORIZATION } from '../server/sandb
 import { Paywall } from '../server/sandbox/paywall.js'
 import { SandboxUsdc } from '../server/sandbox/usdc.js'
 import { loadWallet, type Wallet } from '../server/wallet/key.js'
+import { stackThroughRelay } from './helpers/relay.js'
 import { startStack, tempHome, type Stack } from './helpers/stack.js'
 
 const WALLET = '0x1111111111111111111111111111111111111111'
@@ -196,37 +197,6 @@ describe('an unfunded wallet against the sandbox', () => {
   })
 })
 
-/**
- * A relay between the proxy and the sandbox that rewrites the payment header of paid requests.
- * Everything else passes through untouched.
- */
-async function startRelay(target: string, rewrite: (header: string) => Promise<string>): Promise<{ url: string; close(): Promise<void> }> {
-  const server: Server = createServer(async (request, response) => {
-    const chunks: Buffer[] = []
-    for await (const chunk of request) chunks.push(chunk as Buffer)
-    const headers = new Headers()
-    for (const [name, value] of Object.entries(request.headers)) if (typeof value === 'string' && !['host', 'connection', 'content-length'].includes(name)) headers.set(name, value)
-    const paid = headers.get('payment-signature')
-    if (paid) headers.set('payment-signature', await rewrite(paid))
-    const upstream = await fetch(`${target}${request.url}`, { method: request.method, headers, ...(chunks.length ? { body: Buffer.concat(chunks) } : {}) })
-    const out: Record<string, string> = {}
-    upstream.headers.forEach((value, name) => {
-      if (!['content-length', 'content-encoding', 'transfer-encoding', 'connection'].includes(name)) out[name] = value
-    })
-    response.writeHead(upstream.status, out)
-    response.end(Buffer.from(await upstream.arrayBuffer()))
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      }),
-  }
-}
-
 type Exact = { x402Version: number; accepted: { extra: { name: string; version: string }; asset: string; network: string }; payload: { signature: string; authorization: Record<string, string> } }
 const decode = (header: string) => JSON.parse(Buffer.from(header, 'base64').toString('utf8')) as Exact
 const encode = (payload: Exact) => Buffer.from(JSON.stringify(payload)).toString('base64')
@@ -239,18 +209,9 @@ describe('authorizations the sandbox must refuse, turned into clear errors', () 
 
   /** Proxy → relay(rewrite) → sandbox, with a funded wallet. */
   async function throughRelay(rewrite: (header: string, wallet: Wallet) => Promise<string>) {
-    const stack = await startStack()
-    cleanups.push(() => stack.close())
-    const relay = await startRelay(stack.sandbox.url, (header) => rewrite(header, stack.wallet))
-    cleanups.push(() => relay.close())
-    // The relay is the upstream, but hosted results stay on the sandbox's own (loopback) origin.
-    const proxy = await startProxy(resolveSettings({ home: stack.home, port: 0, upstream: relay.url, allowPrivateUrls: true, rpcUrl: 'http://127.0.0.1:9', sepoliaRpcUrl: 'http://127.0.0.1:9' }))
-    cleanups.push(() => proxy.close())
-    const generate = async (prompt: string) => {
-      const response = await fetch(`${proxy.url}/v1/images/generations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'flux', prompt }) })
-      return { status: response.status, body: await response.json() }
-    }
-    return { stack, generate }
+    const relayed = await stackThroughRelay((stack) => ({ payment: (header) => rewrite(header, stack.wallet) }))
+    cleanups.push(() => relayed.close())
+    return { stack: relayed.stack, generate: (prompt: string) => relayed.generate({ model: 'flux', prompt }) }
   }
 
   it('a tampered signature: refused by the verifier, payment_failed saying the signature did not verify', async () => {

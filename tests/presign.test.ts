@@ -1,55 +1,7 @@
-import { createServer, request, type IncomingHttpHeaders } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { resolveSettings } from '../server/config.js'
-import { startProxy } from '../server/http/server.js'
 import { readLedger } from '../server/payment/ledger.js'
+import { stackThroughRelay } from './helpers/relay.js'
 import { startStack, type Stack } from './helpers/stack.js'
-
-type Relay = { url: string; close(): Promise<void> }
-
-/**
- * Proxy → relay → sandbox. `on402` may rewrite the headers of each 402 the sandbox answers;
- * `paid` says whether the request it answers carried a payment.
- */
-async function startRelay(upstream: string, on402: (headers: IncomingHttpHeaders, paid: boolean) => IncomingHttpHeaders): Promise<Relay> {
-  const target = new URL(upstream)
-  const server = createServer((incoming, answer) => {
-    const paid = incoming.headers['payment-signature'] !== undefined || incoming.headers['x-payment'] !== undefined
-    const outgoing = request({ host: target.hostname, port: target.port, path: incoming.url, method: incoming.method, headers: { ...incoming.headers, host: target.host } }, (response) => {
-      const headers = response.statusCode === 402 ? on402({ ...response.headers }, paid) : response.headers
-      answer.writeHead(response.statusCode ?? 502, headers)
-      response.pipe(answer)
-    })
-    outgoing.once('error', () => answer.destroy())
-    incoming.pipe(outgoing)
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  }
-}
-
-/** A stack whose proxy reaches the sandbox through a relay rewriting 402s. */
-async function stackThroughRelay(on402: (headers: IncomingHttpHeaders, paid: boolean) => IncomingHttpHeaders) {
-  const stack = await startStack()
-  const relay = await startRelay(stack.sandbox.url, on402)
-  const proxy = await startProxy(resolveSettings({ home: stack.home, port: 0, upstream: relay.url, allowPrivateUrls: true, rpcUrl: 'http://127.0.0.1:9', sepoliaRpcUrl: 'http://127.0.0.1:9' }))
-  const generate = async (prompt: string) => {
-    const response = await fetch(`${proxy.url}/v1/images/generations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt }) })
-    return { status: response.status, body: await response.json() }
-  }
-  return {
-    stack,
-    generate,
-    async close() {
-      await proxy.close()
-      await relay.close()
-      await stack.close()
-    },
-  }
-}
 
 describe('payment requirements remembered per route, model, size and n', () => {
   let stack: Stack
@@ -111,15 +63,17 @@ describe('payment requirements remembered per route, model, size and n', () => {
 
   it('a stale pre-paid authorization refused by a 402 without readable requirements: the entry is dropped, one unpaid round, one payment', async () => {
     // A settlement failure from a standard x402 server is such a 402: no PAYMENT-REQUIRED header.
-    const relayed = await stackThroughRelay((headers, paid) => {
-      if (paid) delete headers['payment-required']
-      return headers
-    })
+    const relayed = await stackThroughRelay(() => ({
+      on402: (headers, paid) => {
+        if (paid) delete headers['payment-required']
+        return headers
+      },
+    }))
     try {
       const { stack, generate } = relayed
-      expect((await generate('first')).status).toBe(200)
+      expect((await generate({ prompt: 'first' })).status).toBe(200)
       stack.sandbox.tuning.fee = 2000n
-      const second = await generate('second')
+      const second = await generate({ prompt: 'second' })
       expect(second.status, JSON.stringify(second.body)).toBe(200)
       expect(second.body.cost.amount).toBe('52000')
       // first: 402 + paid; second: stale pre-paid (402, no requirements) + unpaid 402 + paid.
@@ -131,7 +85,7 @@ describe('payment requirements remembered per route, model, size and n', () => {
         [52_000n, 'settled'],
       ])
       // The refreshed requirements are used from then on: one round trip.
-      expect((await generate('third')).status).toBe(200)
+      expect((await generate({ prompt: 'third' })).status).toBe(200)
       expect(stack.sandbox.counters.imageRequests).toBe(6)
     } finally {
       await relayed.close()
@@ -140,16 +94,18 @@ describe('payment requirements remembered per route, model, size and n', () => {
 
   it('an upstream giving maxTimeoutSeconds as a string is refused before anything is signed', async () => {
     // "300" would be appended to the clock by the scheme (now + "300"): an authorization valid for millennia.
-    const relayed = await stackThroughRelay((headers, paid) => {
-      const header = headers['payment-required']
-      if (paid || typeof header !== 'string') return headers
-      const required = JSON.parse(Buffer.from(header, 'base64').toString('utf8')) as { accepts: Array<Record<string, unknown>> }
-      for (const accept of required.accepts) accept.maxTimeoutSeconds = String(accept.maxTimeoutSeconds)
-      return { ...headers, 'payment-required': Buffer.from(JSON.stringify(required)).toString('base64') }
-    })
+    const relayed = await stackThroughRelay(() => ({
+      on402: (headers, paid) => {
+        const header = headers['payment-required']
+        if (paid || header === undefined) return headers
+        const required = JSON.parse(Buffer.from(header, 'base64').toString('utf8')) as { accepts: Array<Record<string, unknown>> }
+        for (const accept of required.accepts) accept.maxTimeoutSeconds = String(accept.maxTimeoutSeconds)
+        return { ...headers, 'payment-required': Buffer.from(JSON.stringify(required)).toString('base64') }
+      },
+    }))
     try {
       const { stack, generate } = relayed
-      const { status, body } = await generate('forever')
+      const { status, body } = await generate({ prompt: 'forever' })
       expect(status).toBe(402)
       expect(body.error.type).toBe('payment_not_allowed')
       expect(body.error.message).toMatch(/lifetime "300" is not a whole number of seconds/)

@@ -22,10 +22,11 @@
  * expired yet (an upstream that said "no" still holds a valid signature until `validBefore`).
  */
 import { readFile } from 'node:fs/promises'
-import { closeSync, existsSync, fdatasync, fstatSync, fsyncSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs'
+import { closeSync, existsSync, fdatasync, fstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { StringDecoder } from 'node:string_decoder'
 import { ImagegenError } from '../errors.js'
+import { syncDirectorySync } from '../store/atomic.js'
 import { formatUsd } from '../money.js'
 import { BudgetWindow, countsAgainstBudget } from './budget-window.js'
 
@@ -176,7 +177,7 @@ export class Ledger {
       this.fd = openSync(this.path, 'a+', 0o600)
       // A new file's name must reach the disk too, or a power cut could take the whole ledger,
       // fsync'd lines and all. Once per home, so done right here.
-      if (created) syncDirectory(dirname(this.path))
+      if (created) syncDirectorySync(dirname(this.path))
     }
     const text = Buffer.from(`${JSON.stringify(line)}\n`)
     const written = writeSync(this.fd, text)
@@ -320,15 +321,3 @@ export async function readLedger(home: string): Promise<PaymentRecord[]> {
   return sortByTime(records.values())
 }
 
-/** fsync of a directory, so a name created in it is durable; a platform that cannot open one is fine. */
-function syncDirectory(dir: string): void {
-  let fd: number | undefined
-  try {
-    fd = openSync(dir, 'r')
-    fsyncSync(fd)
-  } catch {
-    // not supported here (e.g. Windows): the file's own syncs are what this platform offers
-  } finally {
-    if (fd !== undefined) closeSync(fd)
-  }
-}

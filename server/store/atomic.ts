@@ -4,7 +4,7 @@
  * never a partial file under the final name.
  */
 import { randomBytes } from 'node:crypto'
-import { closeSync, fsync, linkSync, openSync, renameSync, unlinkSync, writeSync, writev, writevSync } from 'node:fs'
+import { closeSync, fsync, fsyncSync, linkSync, openSync, renameSync, unlinkSync, writeSync, writev, writevSync } from 'node:fs'
 import { open, unlink, mkdir } from 'node:fs/promises'
 import { promisify } from 'node:util'
 import { dirname, basename, join } from 'node:path'
@@ -215,5 +215,21 @@ async function syncDirectory(dir: string): Promise<void> {
     // not supported on this platform
   } finally {
     await handle.close()
+  }
+}
+
+/**
+ * `syncDirectory` without leaving the caller's turn, for a name created once (the ledger file),
+ * where the caller is synchronous by design.
+ */
+export function syncDirectorySync(dir: string): void {
+  let fd: number | undefined
+  try {
+    fd = openSync(dir, 'r')
+    fsyncSync(fd)
+  } catch {
+    // not supported on this platform
+  } finally {
+    if (fd !== undefined) closeQuietly(fd)
   }
 }
