@@ -42,8 +42,8 @@ export async function serveColdStart(env: NodeJS.ProcessEnv): Promise<number> {
   try {
     const url = await listeningUrl(child)
     const response = await fetch(`${url}/health`)
-    const body = (await response.json()) as { status?: string }
-    if (body.status !== 'ok') throw new Error(`/health answered ${JSON.stringify(body)}`)
+    const body = (await response.json()) as { ready?: boolean }
+    if (body.ready !== true) throw new Error(`/health answered ${JSON.stringify(body)}`)
     return performance.now() - started
   } finally {
     const exited = new Promise((resolve) => child.once('exit', resolve))

@@ -141,12 +141,14 @@ export function createMcpServer({ env = process.env, log = stderrLog }: McpServe
     const signals = [extra.signal, inFlight.signal]
     if (!(settings instanceof ImagegenError)) signals.push(AbortSignal.timeout(settings.upstreamTimeoutMs + CALL_DEADLINE_MARGIN_MS))
     const signal = AbortSignal.any(signals)
+    let opened: ImagegenCore | undefined
     try {
-      const opened = await core.get()
+      opened = await core.get()
       const output = await tool.execute(opened, request.params.arguments ?? {}, { signal, onProgress: (p) => progress.update(p) })
       return await renderResult(output, { preview, note: urlNote(opened, settings), resourceLinks: supportsResourceLinks(protocolVersion), log })
     } catch (error) {
       if (extra.signal.aborted) log(`${tool.name} cancelled by the client`)
+      if (opened) core.afterError(opened, error)
       return errorResult(error, log)
     } finally {
       progress.stop()
@@ -178,7 +180,12 @@ function loadSettings(env: NodeJS.ProcessEnv, log: (line: string) => void): Sett
   }
 }
 
-type LazyCore = { get(): Promise<ImagegenCore>; close(): Promise<void> }
+type LazyCore = {
+  get(): Promise<ImagegenCore>
+  /** After a failed call: a proxy that went away or stopped proving it is ours is decided afresh next call. */
+  afterError(failed: ImagegenCore, error: unknown): void
+  close(): Promise<void>
+}
 
 /**
  * Opens the core on first use, once: a proxy answering on the port (ours) or the pipeline in this
@@ -187,13 +194,19 @@ type LazyCore = { get(): Promise<ImagegenCore>; close(): Promise<void> }
  */
 function lazyCore(settings: Settings | ImagegenError, log: (line: string) => void): LazyCore {
   let opening: Promise<ImagegenCore> | undefined
+  let opened: ImagegenCore | undefined
   return {
     get() {
       if (settings instanceof ImagegenError) return Promise.reject(settings)
       opening ??= (async () => {
         const { openCore } = await import('../server/core/index.js')
         const core = await openCore(settings)
-        log(core.mode === 'remote' ? `using the imagegen proxy at http://127.0.0.1:${settings.port}` : `no proxy on port ${settings.port}; running in-process with home ${settings.home}`)
+        log(
+          core.mode === 'remote'
+            ? `using the imagegen proxy at http://127.0.0.1:${settings.port} (it proved it holds our token and wallet)`
+            : (core.why ?? `no proxy on port ${settings.port}; running in-process with home ${settings.home}`),
+        )
+        opened = core
         return core
       })().catch((error: unknown) => {
         opening = undefined
@@ -204,6 +217,11 @@ function lazyCore(settings: Settings | ImagegenError, log: (line: string) => voi
       })
       return opening
     },
+    afterError(failed, error) {
+      const code = (error as { code?: unknown } | undefined)?.code
+      // A remote core holds nothing to close.
+      if (failed === opened && failed.mode === 'remote' && (code === 'proxy_unreachable' || code === 'proxy_not_proven')) opening = opened = undefined
+    },
     async close() {
       const current = opening
       opening = undefined
@@ -212,9 +230,13 @@ function lazyCore(settings: Settings | ImagegenError, log: (line: string) => voi
   }
 }
 
-/** Where result URLs work: in-process, they point at the proxy port, served only while a proxy runs. */
+/**
+ * Where result URLs work: in-process, they point at the proxy port, served only while a proxy of
+ * ours runs there; when another program holds the port, they would reach it, so only the paths count.
+ */
 function urlNote(core: ImagegenCore, settings: Settings | ImagegenError): string | undefined {
   if (core.mode === 'remote' || settings instanceof ImagegenError) return undefined
+  if (core.why) return `Open the file paths, not the URLs: ${core.why}`
   return `The URLs are served while \`imagegen serve\` runs on port ${settings.port}; the file paths work now.`
 }
 

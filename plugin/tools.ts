@@ -93,6 +93,7 @@ export const walletStatusTool: ToolDefinition = {
       `Spent in the last ${days} day(s): ${usage.totalUsd} in ${usage.payments} payment(s).`,
       `Budget: ${usage.budget.spentLast24hUsd} of ${usage.budget.dailyUsd} used in the last 24 h, ${usage.budget.remainingUsd} left.`,
       wallet.fund,
+      ...(core.why ? [`Note: ${core.why}`] : []),
     ].join('\n')
     return { text, images: [], details: { wallet, usage } }
   },

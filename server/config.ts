@@ -43,7 +43,16 @@ export type Settings = {
   rpcUrl: string
   /** JSON-RPC endpoint of Base Sepolia, for balances in testnet payment errors (`BASE_SEPOLIA_RPC_URL`). */
   sepoliaRpcUrl: string
+  /**
+   * Who may call the proxy (see server/auth/mode.ts): `auto` checks the owner of each connection on
+   * Linux and requires the token beyond loopback; `token` requires the token from everyone.
+   */
+  auth: AuthSetting
+  /** Web origins allowed besides the proxy's own (`http://127.0.0.1:<port>`, `http://localhost:<port>`). */
+  allowedOrigins: readonly string[]
 }
+
+export type AuthSetting = 'auto' | 'token'
 
 /** What a user may set, all optional, each as text or number (flags and env are text). */
 export type SettingsInput = Partial<{
@@ -63,6 +72,8 @@ export type SettingsInput = Partial<{
   allowPrivateUrls: string | boolean
   rpcUrl: string
   sepoliaRpcUrl: string
+  auth: string
+  allowedOrigins: string | readonly string[]
 }>
 
 export const DEFAULT_PORT = 8402
@@ -88,6 +99,8 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): SettingsI
     allowPrivateUrls: pick('BLOCKRUN_ALLOW_PRIVATE_URLS'),
     rpcUrl: pick('BASE_RPC_URL'),
     sepoliaRpcUrl: pick('BASE_SEPOLIA_RPC_URL'),
+    auth: pick('BLOCKRUN_AUTH'),
+    allowedOrigins: pick('BLOCKRUN_ALLOWED_ORIGINS'),
   }
   return stripUndefined(input)
 }
@@ -113,6 +126,9 @@ export function resolveSettings(...layers: SettingsInput[]): Settings {
   })
   const payees = merged.payees === undefined ? null : toList(merged.payees).map((p) => p.toLowerCase())
   for (const payee of payees ?? []) if (!/^0x[0-9a-f]{40}$/.test(payee)) throw new Error(`allowed payees: "${payee}" is not an address`)
+  const auth = (merged.auth ?? 'auto').trim().toLowerCase()
+  if (auth !== 'auto' && auth !== 'token') throw new Error(`auth: expected "auto" or "token", got "${merged.auth}"`)
+  const allowedOrigins = toList(merged.allowedOrigins ?? []).map(toOrigin)
 
   return redactKey({
     host: merged.host ?? '127.0.0.1',
@@ -133,7 +149,17 @@ export function resolveSettings(...layers: SettingsInput[]): Settings {
     allowPrivateUrls: toBoolean(merged.allowPrivateUrls ?? false),
     rpcUrl: merged.rpcUrl ?? 'https://mainnet.base.org',
     sepoliaRpcUrl: merged.sepoliaRpcUrl ?? 'https://sepolia.base.org',
+    auth,
+    allowedOrigins,
   })
+}
+
+/** An allowed origin as browsers send it: scheme, host and port only (`http://localhost:3000`). */
+function toOrigin(value: string): string {
+  const url = URL.canParse(value) ? new URL(value) : undefined
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.pathname !== '/' || url.search || url.hash || url.username || url.password)
+    throw new Error(`allowed origins: "${value}" is not an origin such as http://localhost:3000 (scheme, host and port; no path)`)
+  return url.origin
 }
 
 const INSPECT = Symbol.for('nodejs.util.inspect.custom')

@@ -12,7 +12,7 @@ import { spawnProxy } from './helpers/processes.js'
 import { readLedger, type PaymentRecord } from '../server/payment/ledger.js'
 import { startSandbox, type RunningSandbox } from '../server/sandbox/server.js'
 import { loadWallet } from '../server/wallet/key.js'
-import { startStack, tempHome, type Stack } from './helpers/stack.js'
+import { proxyWallet, startStack, tempHome, type Stack } from './helpers/stack.js'
 
 const run = promisify(execFile)
 const DIST = join(import.meta.dirname, '..', 'dist', 'server')
@@ -103,7 +103,7 @@ describe('two proxy processes sharing one BLOCKRUN_HOME', () => {
     try {
       for (const proxy of [a, b]) {
         // Both use the wallet already in the home.
-        expect((await (await fetch(`${proxy.url}/health`)).json()).wallet).toBe(wallet.address)
+        expect(await proxyWallet(proxy.url)).toBe(wallet.address)
         // Warm both up (x402 code loaded, sockets open) with a request the cap refuses unsigned,
         // so neither process has a head start in the race below.
         const warm = await post(proxy.url, { model: 'banana-pro', n: 4, prompt: 'warm up' })

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MODELS } from '../server/catalog.js'
-import { startStack, type Stack } from './helpers/stack.js'
+import { proxyWallet, startStack, type Stack } from './helpers/stack.js'
 
 describe('generation end to end through the sandbox (x402 v2)', () => {
   let stack: Stack
@@ -55,11 +55,15 @@ describe('generation end to end through the sandbox (x402 v2)', () => {
     expect(stack.sandbox.usdc.transfers.at(-1)!.amount).toBe(3n * 40_000n + 1000n)
   })
 
-  it('lists the catalog and answers /health with the wallet', async () => {
+  it('lists the catalog; /health names the service but neither the wallet nor ClawRouter\'s shape', async () => {
     const models = await (await stack.get('/v1/models')).json()
     expect(models.data.map((m: { id: string }) => m.id)).toEqual(MODELS.map((m) => m.id))
     const health = await (await stack.get('/health')).json()
-    expect(health).toMatchObject({ status: 'ok', service: 'blockrun-imagegen', wallet: stack.wallet.address })
+    expect(health).toMatchObject({ service: 'blockrun-imagegen', ready: true })
+    // ClawRouter (src/proxy.ts checkExistingProxy) takes `status: "ok"` with a wallet for one of its own proxies.
+    expect(health.status === 'ok' && Boolean(health.wallet)).toBe(false)
+    expect(JSON.stringify(health)).not.toContain(stack.wallet.address)
+    expect(await proxyWallet(stack.proxy.url)).toBe(stack.wallet.address)
   })
 })
 

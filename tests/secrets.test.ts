@@ -14,7 +14,7 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { spawnProxy } from './helpers/processes.js'
 import { startSandbox, type RunningSandbox } from '../server/sandbox/server.js'
-import { tempHome } from './helpers/stack.js'
+import { proxyWallet, tempHome } from './helpers/stack.js'
 
 const run = promisify(execFile)
 const DIST = join(import.meta.dirname, '..', 'dist', 'server')
@@ -105,8 +105,7 @@ describe('the key never shows', () => {
       const proxy = await spawnProxy({ env: { ...OFFLINE_RPC, ...env } })
       let captures: Record<string, string> = {}
       try {
-        const health = await (await fetch(`${proxy.url}/health`)).json()
-        expect(health.wallet).toBe(privateKeyToAccount(key).address) // the right wallet is in use
+        expect(await proxyWallet(proxy.url)).toBe(privateKeyToAccount(key).address) // the right wallet is in use
         captures = await exercise(proxy.url)
         expect(captures['generation (insufficient funds)']).toContain('insufficient_funds')
         captures['command line'] = await commandLine(proxy.child.pid!)

@@ -107,8 +107,27 @@ describe('local-only guard', () => {
     expect(stack.sandbox.counters.requests).toBe(0)
   })
 
-  it('accepts loopback names and origins', async () => {
-    expect((await stack.get('/health', { origin: `http://localhost:3000` })).status).toBe(200)
+  it("accepts the proxy's own origin, and refuses every other loopback port's (a local dev server)", async () => {
+    const port = stack.proxy.port
+    for (const origin of [`http://127.0.0.1:${port}`, `http://localhost:${port}`, `http://[::1]:${port}`]) expect((await stack.get('/v1/models', { origin })).status, origin).toBe(200)
+    for (const origin of ['http://localhost:3000', `http://127.0.0.1:${port + 1}`, `https://127.0.0.1:${port}`, 'null']) {
+      const posted = await stack.post('/v1/images/generations', { prompt: 'x' }, { origin })
+      expect(posted.status, origin).toBe(403)
+      expect(posted.body.error.message).toContain('BLOCKRUN_ALLOWED_ORIGINS')
+      expect((await stack.get('/v1/wallet', { origin })).status, origin).toBe(403)
+    }
+    expect(stack.sandbox.counters.requests).toBe(0)
+  })
+
+  it('accepts an origin the user listed (BLOCKRUN_ALLOWED_ORIGINS)', async () => {
+    const listed = await startStack({ settings: { allowedOrigins: 'http://localhost:3000, https://app.example' } })
+    try {
+      expect((await listed.get('/v1/models', { origin: 'http://localhost:3000' })).status).toBe(200)
+      expect((await listed.get('/v1/models', { origin: 'https://app.example' })).status).toBe(200)
+      expect((await listed.get('/v1/models', { origin: 'http://localhost:3001' })).status).toBe(403)
+    } finally {
+      await listed.close()
+    }
   })
 
   it('serves only names it wrote', async () => {

@@ -20,7 +20,7 @@ import { readUsdcBalance } from '../server/wallet/balance.js'
 import { addressOfKey, newPrivateKey } from '../server/wallet/address.js'
 import { loadWallet, WalletKeyError, walletPath } from '../server/wallet/key.js'
 import { walletStatus } from '../server/wallet/status.js'
-import { tempHome } from './helpers/stack.js'
+import { proxyWallet, tempHome } from './helpers/stack.js'
 
 const run = promisify(execFile)
 const CLI = join(import.meta.dirname, '..', 'dist', 'server', 'cli', 'index.js')
@@ -220,8 +220,7 @@ describe('key resolution and creation', () => {
     const key = generatePrivateKey()
     const proxy = await startProxy(resolveSettings({ home: dir, port: 0, upstream: await deadUrl() }, { walletKey: key }))
     try {
-      const health = await (await fetch(`${proxy.url}/health`)).json()
-      expect(health.wallet).toBe(privateKeyToAccount(key).address)
+      expect(await proxyWallet(proxy.url)).toBe(privateKeyToAccount(key).address)
     } finally {
       await proxy.close()
     }

@@ -49,8 +49,9 @@ export class CoreAccess {
     const settings = this.settings()
     const local = localProxy(settings.port)
     if (local) {
-      const { remoteCore } = await import('../../server/core/remote.js')
-      return task(remoteCore(local.url))
+      const { loadProxyCredentials, remoteCore } = await import('../../server/core/remote.js')
+      const credentials = await loadProxyCredentials(settings)
+      if ('token' in credentials) return task(remoteCore(local.url, credentials))
     }
     const opening = (this.opened ??= import('../../server/core/index.js').then(({ openCore }) => openCore(settings)))
     let core: ImagegenCore
@@ -64,8 +65,9 @@ export class CoreAccess {
     try {
       return await task(core)
     } catch (error) {
-      // The proxy we were using went away (gateway restart): decide again next time.
-      if (core.mode === 'remote' && (error as { code?: unknown }).code === 'proxy_unreachable' && this.opened === opening) this.opened = undefined
+      // The proxy we were using went away (gateway restart) or no longer proves it is ours: decide again next time.
+      const code = (error as { code?: unknown }).code
+      if (core.mode === 'remote' && (code === 'proxy_unreachable' || code === 'proxy_not_proven') && this.opened === opening) this.opened = undefined
       throw error
     }
   }

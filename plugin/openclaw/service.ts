@@ -3,11 +3,12 @@
  * runs, so the skill's HTTP examples (`http://localhost:8402/v1/images/...`) and every other local
  * client reach the same wallet and ledger as the plugin's tools.
  *
- * Before binding, it asks `/health` who is on the port:
- * - this proxy (another gateway, `imagegen serve`): reuse it;
- * - BlockRun's own proxy (ClawRouter: `status: ok` and a wallet): reuse it, it serves the same
- *   routes; our tools then pay in-process from the same data directory;
- * - anything else: fail with what to do, rather than fight over the port.
+ * Before binding, it asks who is on the port (server/core/remote.ts probeProxy):
+ * - a proxy of ours, proved by its identity answer (our token, our wallet): reuse it;
+ * - BlockRun's own proxy (ClawRouter: its `/health` says `status: ok` and a wallet): leave it the
+ *   port; our tools pay in-process from our own wallet, budget and ledger;
+ * - anything else, including a program that calls itself an imagegen proxy but cannot prove it:
+ *   fail with why and what to do, rather than fight over the port. The tools then run in-process.
  */
 import type { Settings } from '../../server/config.js'
 import type { RunningProxy } from '../../server/http/server.js'
@@ -23,7 +24,7 @@ export type ProxyOutcome =
 
 export function portTakenMessage(port: number, detail: string): string {
   return (
-    `Port ${port} is held by another program (${detail}), which is neither an imagegen nor a BlockRun proxy, so the image proxy did not start. ` +
+    `Port ${port} is held by another program (${detail}), so the image proxy did not start. ` +
     `Stop that program, or set ${CONFIG_PATH}.port (or BLOCKRUN_PROXY_PORT) to a free port and restart the gateway. ` +
     'Until then the imagegen tools still work, running in the gateway process.'
   )
@@ -33,11 +34,12 @@ export function portTakenMessage(port: number, detail: string): string {
 export async function startOrReuseProxy(settings: Settings, log: PluginLogger): Promise<ProxyOutcome> {
   const url = `http://127.0.0.1:${settings.port}`
   if (settings.port !== 0) {
-    const { probeProxy } = await import('../../server/core/remote.js')
-    const probe = await probeProxy(url, 1500)
-    if (probe?.ours) return { kind: 'reused', owner: 'imagegen', url, wallet: probe.wallet }
-    if (probe && probe.wallet) return { kind: 'reused', owner: 'blockrun', url, wallet: probe.wallet }
-    if (probe) throw new Error(portTakenMessage(settings.port, `it answers ${url}/health, but not as an image proxy`))
+    const { loadProxyCredentials, probeProxy } = await import('../../server/core/remote.js')
+    const probe = await probeProxy(url, await loadProxyCredentials(settings), 1500)
+    if (probe.kind === 'ours') return { kind: 'reused', owner: 'imagegen', url, wallet: probe.wallet }
+    if (probe.kind === 'foreign' && probe.looksLike === 'clawrouter') return { kind: 'reused', owner: 'blockrun', url, wallet: probe.claimedWallet }
+    if (probe.kind === 'foreign')
+      throw new Error(portTakenMessage(settings.port, probe.looksLike === 'imagegen' ? `it calls itself an imagegen proxy, but ${probe.reason}` : `it answers ${url}/health, but not as an image proxy of ours: ${probe.reason}`))
   }
   const { startProxy } = await import('../../server/http/server.js')
   try {

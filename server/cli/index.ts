@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `imagegen`: serve | generate | edit | wallet | usage | mcp | sandbox | demo
+ * `imagegen`: serve | generate | edit | wallet | usage | token | mcp | sandbox | demo
  * Each command is a module under ./commands; this file only dispatches.
  */
 import module from 'node:module'
@@ -16,6 +16,7 @@ const COMMANDS: Record<string, () => Promise<{ run(args: string[]): Promise<numb
   edit: () => import('./commands/edit.js'),
   wallet: () => import('./commands/wallet.js'),
   usage: () => import('./commands/usage.js'),
+  token: () => import('./commands/token.js'),
   mcp: () => import('./commands/mcp.js'),
   sandbox: () => import('./commands/sandbox.js'),
   demo: () => import('./commands/demo.js'),
@@ -29,6 +30,7 @@ Usage:
   imagegen edit     <image> "<prompt>" [--mask PATH|URL] [--size WxH] [--out PATH]
   imagegen wallet                                                       address, balance, how to fund
   imagegen usage    [--days N]                                          spend per day and model
+  imagegen token    [--browser [--next /images/FILE]]                   the proxy token, or a one-time browser link
   imagegen mcp                                                          stdio MCP server
   imagegen sandbox  [--port 9402] [--fund 0xADDR=10] [--latency MS] [--x402 v1|v2]
   imagegen demo                                                         offline end-to-end demo
@@ -36,6 +38,8 @@ Usage:
 Spend limits (flags or env): --max-per-request 0.50 (BLOCKRUN_MAX_PER_REQUEST),
   --daily-budget 5.00 (BLOCKRUN_DAILY_BUDGET), --networks (BLOCKRUN_ALLOWED_NETWORKS),
   --payees (BLOCKRUN_ALLOWED_PAYEES), --max-timeout-seconds 900 (BLOCKRUN_MAX_TIMEOUT_SECONDS).
+Who may call the proxy: --auth auto|token (BLOCKRUN_AUTH; auto = your user only on Linux),
+  --allowed-origins http://localhost:3000,... (BLOCKRUN_ALLOWED_ORIGINS; web pages besides its own).
 Other: --upstream (BLOCKRUN_API_URL), --home (BLOCKRUN_HOME, default ~/.openclaw/blockrun),
   --timeout-seconds 300 (BLOCKRUN_TIMEOUT_SECONDS), --rpc-url (BASE_RPC_URL).
 The wallet key comes from BLOCKRUN_WALLET_KEY or $BLOCKRUN_HOME/wallet.key, never from a flag.

@@ -6,6 +6,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { resolveSettings, settingsFromEnv, type Settings, type SettingsInput } from '../config.js'
+import { openCore, type ImagegenCore } from '../core/index.js'
 
 export const SETTINGS_FLAGS = {
   port: { type: 'string' },
@@ -20,6 +21,8 @@ export const SETTINGS_FLAGS = {
   'max-timeout-seconds': { type: 'string' },
   'timeout-seconds': { type: 'string' },
   'rpc-url': { type: 'string' },
+  auth: { type: 'string' },
+  'allowed-origins': { type: 'string' },
 } as const satisfies ParseArgsConfig['options']
 
 export function parseCommand<const O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O) {
@@ -41,6 +44,15 @@ export function settingsFromFlags(values: Record<string, unknown>): Settings {
     maxTimeoutSeconds: values['max-timeout-seconds'] as string | undefined,
     timeoutSeconds: values['timeout-seconds'] as string | undefined,
     rpcUrl: values['rpc-url'] as string | undefined,
+    auth: values.auth as string | undefined,
+    allowedOrigins: values['allowed-origins'] as string | undefined,
   }
   return resolveSettings(flags, settingsFromEnv())
+}
+
+/** The core for a one-shot command; says on stderr why a program on the port is not used, if one answers. */
+export async function openCommandCore(settings: Settings): Promise<ImagegenCore> {
+  const core = await openCore(settings)
+  if (core.why) process.stderr.write(`imagegen: ${core.why}\n`)
+  return core
 }

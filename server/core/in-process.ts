@@ -7,7 +7,7 @@ import { ImageService } from '../service.js'
 import { createInputResolver } from '../inputs/index.js'
 import type { ImagegenCore } from './types.js'
 
-export async function inProcessCore(settings: Settings): Promise<ImagegenCore & { service: ImageService }> {
+export async function inProcessCore(settings: Settings, { why }: { why?: string } = {}): Promise<ImagegenCore & { service: ImageService }> {
   const service: ImageService = await ImageService.create(settings, {
     // Results carry the proxy's URL form; the file path is what matters when no proxy serves them.
     publicUrl: () => `http://127.0.0.1:${settings.port || DEFAULT_PORT}`,
@@ -15,6 +15,7 @@ export async function inProcessCore(settings: Settings): Promise<ImagegenCore & 
   })
   return {
     mode: 'in-process',
+    ...(why ? { why } : {}),
     service,
     generate: (input, options) => service.generate(input, options),
     edit: (input, options) => service.edit(input, options),

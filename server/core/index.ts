@@ -1,11 +1,13 @@
 /**
- * Opens the core once, at start: a compatible proxy already answering on the configured port is
- * used over HTTP (its wallet, ledger and store); otherwise the pipeline runs in this process with
- * the same home, so the same wallet, budget and ledger apply either way.
+ * Opens the core once, at start: a proxy of ours answering on the configured port, proved by its
+ * identity answer (same token, same wallet), is used over HTTP (its wallet, ledger and store);
+ * otherwise the pipeline runs in this process with the same home, so the same wallet, budget and
+ * ledger apply either way. When something answers on the port but is not used, the core says why
+ * (`ImagegenCore.why`), and the front doors pass that on.
  */
 import type { Settings } from '../config.js'
 import { inProcessCore } from './in-process.js'
-import { probeProxy, remoteCore } from './remote.js'
+import { loadProxyCredentials, probeProxy, remoteCore } from './remote.js'
 import type { ImagegenCore } from './types.js'
 
 export type { ImagegenCore } from './types.js'
@@ -18,8 +20,13 @@ export type OpenCoreOptions = {
 export async function openCore(settings: Settings, { preferProxy = true }: OpenCoreOptions = {}): Promise<ImagegenCore> {
   if (preferProxy && settings.port !== 0) {
     const base = `http://127.0.0.1:${settings.port}`
-    const probe = await probeProxy(base)
-    if (probe?.ours) return remoteCore(base)
+    const credentials = await loadProxyCredentials(settings)
+    const probe = await probeProxy(base, credentials)
+    if (probe.kind === 'ours' && 'token' in credentials) return remoteCore(base, credentials)
+    if (probe.kind === 'foreign') {
+      const what = probe.looksLike === 'clawrouter' ? "BlockRun's ClawRouter" : probe.looksLike === 'imagegen' ? 'a program calling itself an imagegen proxy' : 'another program'
+      return inProcessCore(settings, { why: `${what} answers on ${base}, but it is not used: ${probe.reason}. Running in this process instead, with the wallet and budget in ${settings.home}.` })
+    }
   }
   return inProcessCore(settings)
 }

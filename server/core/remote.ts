@@ -1,37 +1,79 @@
 /**
- * The core over HTTP: a proxy already runs on the port (ours), so requests go to it and it pays.
- * The wallet, ledger and store are the proxy's; results are read back into the same ImageResult.
+ * The core over HTTP: a proxy of ours already runs on the port, so requests go to it and it pays.
+ * "Ours" is proved, never taken on trust: the proxy answers an identity challenge only a holder of
+ * our token can answer, for our wallet, before each request (./proven-proxy.ts). The wallet,
+ * ledger and store are the proxy's; results are read back into the same ImageResult.
  */
 import { stat } from 'node:fs/promises'
-import { request as httpRequest } from 'node:http'
-import { request as httpsRequest } from 'node:https'
+import { Agent } from 'node:http'
 import { listModels } from '../catalog.js'
 import { ImagegenError, upstreamError, type ImagegenErrorType, type OpenAIErrorBody } from '../errors.js'
 import type { ImagesResponseBody } from '../http/respond.js'
 import { SERVICE_NAME } from '../http/routes/info.js'
 import type { CallOptions, ImageResult } from '../service.js'
 import { imageTypeForExtension } from '../store/sniff.js'
+import { ConnectionLost, proveIdentity, provenRequest, ProxyNotProven, type ProxyCredentials } from './proven-proxy.js'
 import type { ImagegenCore } from './types.js'
 
-/** True when `baseUrl` answers `/health` as this proxy does. */
-export async function probeProxy(baseUrl: string, timeoutMs = 500): Promise<{ ours: boolean; wallet?: string; service?: string } | undefined> {
+export { loadProxyCredentials, type ProxyCredentials } from './proven-proxy.js'
+
+/** What answers on a port: nothing, a proxy of ours (proved), or something we will not use, and why. */
+export type ProxyProbe =
+  | { kind: 'absent' }
+  | { kind: 'ours'; wallet: string; auth: string }
+  | { kind: 'foreign'; reason: string; looksLike: 'imagegen' | 'clawrouter' | 'other'; claimedWallet?: string }
+
+/**
+ * Who answers on `baseUrl`. Ours only with a valid identity proof for our wallet; without our
+ * credentials (no token file yet) nothing can be proved, so anything answering is foreign.
+ * `looksLike` reads the public `/health` to name what is there in messages; it proves nothing.
+ */
+export async function probeProxy(baseUrl: string, credentials: ProxyCredentials | { reason: string }, timeoutMs = 500): Promise<ProxyProbe> {
+  const base = new URL(baseUrl)
+  const signal = AbortSignal.timeout(timeoutMs)
+  let reason: string
+  if ('token' in credentials) {
+    const agent = new Agent({ keepAlive: false })
+    try {
+      const { claim } = await proveIdentity(agent, base, credentials, signal)
+      return { kind: 'ours', wallet: claim.wallet, auth: claim.auth }
+    } catch (error) {
+      if (!(error instanceof ProxyNotProven)) return { kind: 'absent' }
+      reason = error.reason
+    } finally {
+      agent.destroy()
+    }
+  } else reason = credentials.reason
+  const shape = await healthShape(baseUrl, signal)
+  return shape === undefined ? { kind: 'absent' } : { kind: 'foreign', reason, ...shape }
+}
+
+/**
+ * What the public `/health` looks like: ours by name, ClawRouter's (`status: ok` with a wallet,
+ * its own check in src/proxy.ts), or other; undefined when nothing answers.
+ */
+async function healthShape(baseUrl: string, signal: AbortSignal): Promise<{ looksLike: 'imagegen' | 'clawrouter' | 'other'; claimedWallet?: string } | undefined> {
   try {
-    const response = await fetch(`${baseUrl}/health`, { signal: AbortSignal.timeout(timeoutMs) })
-    const body = (await response.json()) as { status?: string; service?: string; wallet?: string }
-    if (!response.ok || body.status !== 'ok') return { ours: false }
-    return { ours: body.service === SERVICE_NAME, ...(body.wallet ? { wallet: body.wallet } : {}), ...(body.service ? { service: body.service } : {}) }
+    const response = await fetch(`${baseUrl}/health`, { signal })
+    const body = (await response.json().catch(() => ({}))) as { status?: unknown; service?: unknown; wallet?: unknown }
+    const claimedWallet = typeof body.wallet === 'string' ? { claimedWallet: body.wallet } : {}
+    if (body.service === SERVICE_NAME) return { looksLike: 'imagegen', ...claimedWallet }
+    return { looksLike: body.status === 'ok' && body.wallet ? 'clawrouter' : 'other', ...claimedWallet }
   } catch {
     return undefined
   }
 }
 
-export function remoteCore(baseUrl: string): ImagegenCore {
+export function remoteCore(baseUrl: string, credentials: ProxyCredentials): ImagegenCore {
+  const base = new URL(baseUrl)
   const call = async <T>(path: string, init: { method?: string; body?: string; signal?: AbortSignal | undefined } = {}): Promise<T> => {
     let response: { status: number; text: string }
     try {
-      response = await send(new URL(`${baseUrl}${path}`), init)
+      response = await provenRequest(base, credentials, path, init)
     } catch (error) {
       if (init.signal?.aborted) throw init.signal.reason
+      if (error instanceof ProxyNotProven)
+        throw new ImagegenError({ status: 502, type: 'upstream_error', code: 'proxy_not_proven', message: `The program on ${baseUrl} no longer proves it is our imagegen proxy (${error.reason}); nothing was sent to it.`, cause: error })
       if (error instanceof ConnectionLost) throw upstreamError(`The connection to the local proxy at ${baseUrl} was lost before it answered in full.`, error, 'proxy_unreachable')
       throw upstreamError(`The local proxy at ${baseUrl} could not be reached.`, error, 'proxy_unreachable')
     }
@@ -108,42 +150,6 @@ async function toResult(body: ImagesResponseBody): Promise<ImageResult> {
           status: cost.status === 'settled' ? 'settled' : 'unknown',
         }
       : undefined,
-  }
-}
-
-/**
- * One request to the proxy, answered in full. node:http rather than fetch: fetch (undici) gives
- * up after 300 s without response headers, and the proxy sends none until the generation is done,
- * which may take as long as BLOCKRUN_TIMEOUT_SECONDS (up to an hour). There is no timeout here at
- * all: the caller's signal is the deadline.
- */
-function send(url: URL, { method = 'GET', body, signal }: { method?: string; body?: string; signal?: AbortSignal | undefined }): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = { accept: 'application/json' }
-    if (body !== undefined) {
-      headers['content-type'] = 'application/json'
-      headers['content-length'] = String(Buffer.byteLength(body))
-    }
-    const request = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method, headers, agent: false, ...(signal ? { signal } : {}) })
-    request.once('error', reject)
-    request.once('response', (response) => {
-      const chunks: Buffer[] = []
-      response.on('data', (chunk: Buffer) => chunks.push(chunk))
-      response.once('error', () => reject(new ConnectionLost()))
-      response.once('aborted', () => reject(new ConnectionLost()))
-      response.once('end', () => {
-        if (response.complete) resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') })
-        else reject(new ConnectionLost())
-      })
-    })
-    request.end(body)
-  })
-}
-
-class ConnectionLost extends Error {
-  override name = 'ConnectionLost'
-  constructor() {
-    super('the connection closed before the answer was complete')
   }
 }
 

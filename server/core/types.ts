@@ -10,6 +10,8 @@ import type { WalletStatus } from '../wallet/status.js'
 
 export type ImagegenCore = {
   readonly mode: 'in-process' | 'remote'
+  /** Why this core runs in-process although something answers on the proxy port (for the user). */
+  readonly why?: string
   generate(input: unknown, options?: CallOptions): Promise<ImageResult>
   edit(input: unknown, options?: CallOptions): Promise<ImageResult>
   models(): ReturnType<typeof listModels>

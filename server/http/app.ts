@@ -5,9 +5,13 @@
 import { Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import { ImagegenError, toImagegenError } from '../errors.js'
+import { browserSessions } from '../auth/browser-session.js'
+import type { AuthMode } from '../auth/mode.js'
 import type { ImageService } from '../service.js'
 import { bodyLimit, hasBody } from './middleware/body-limit/index.js'
+import { callerAuth, type CallerAuthOptions } from './middleware/caller-auth/index.js'
 import { localOnly } from './middleware/local-only/index.js'
+import { authRoutes } from './routes/auth.js'
 import { editRoutes } from './routes/edits.js'
 import { fileRoutes } from './routes/files.js'
 import { imageRoutes } from './routes/images.js'
@@ -17,6 +21,10 @@ export type ProxyAppParameters = {
   service: ImageService
   /** The bound port (known after listen). */
   port: () => number
+  /** The base URL results and sign-in links use. */
+  publicUrl: () => string
+  /** Who may call (server/auth/mode.ts) and the proxy token. */
+  auth: { mode: AuthMode; token: string; ownerOf?: CallerAuthOptions['ownerOf'] }
   /** Largest request body; edits carry images, so it follows the input cap. */
   maxBodyBytes?: number
   log?: (line: string) => void
@@ -34,8 +42,9 @@ function limitBody(maxSize: number) {
   })
 }
 
-export function createProxyApp({ service, port, maxBodyBytes, log }: ProxyAppParameters): Hono {
+export function createProxyApp({ service, port, publicUrl, auth, maxBodyBytes, log }: ProxyAppParameters): Hono {
   const app = new Hono()
+  const sessions = browserSessions(auth.token, port)
   // Edits carry images (base64 in JSON, or multipart), so their limit follows the input cap;
   // everything else is small.
   const editLimit = maxBodyBytes ?? Math.ceil(service.settings.maxInputBytes * 2.8) + 64 * 1024
@@ -45,11 +54,13 @@ export function createProxyApp({ service, port, maxBodyBytes, log }: ProxyAppPar
     // would be taken for the next request on a kept-alive connection, so this connection ends.
     if (hasBody(c) && !c.req.raw.bodyUsed) c.res.headers.set('connection', 'close')
   })
-  app.use(localOnly({ port, host: service.settings.host }))
+  app.use(localOnly({ port, host: service.settings.host, allowedOrigins: service.settings.allowedOrigins }))
+  app.use(callerAuth({ mode: auth.mode, token: auth.token, sessions, ...(auth.ownerOf ? { ownerOf: auth.ownerOf } : {}) }))
   app.use('/v1/images/image2image', limitBody(editLimit))
   app.use('/v1/images/edits', limitBody(editLimit))
   app.use('*', async (c, next) => (c.req.path === '/v1/images/image2image' || c.req.path === '/v1/images/edits' ? next() : limitBody(SMALL_BODY_BYTES)(c, next)))
   app.route('/', infoRoutes(service))
+  app.route('/', authRoutes({ token: auth.token, mode: auth.mode, wallet: service.wallet.address, sessions, publicUrl }))
   app.route('/', fileRoutes(service.store))
   app.route('/', imageRoutes(service))
   app.route('/', editRoutes(service))

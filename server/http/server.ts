@@ -3,6 +3,8 @@
  */
 import type { AddressInfo } from 'node:net'
 import { serve, type ServerType } from '@hono/node-server'
+import { decideAuthMode, type AuthDecision } from '../auth/mode.js'
+import { ensureToken, tokenPath } from '../auth/token.js'
 import type { Settings } from '../config.js'
 import { ImageService } from '../service.js'
 import { createProxyApp } from './app.js'
@@ -12,6 +14,8 @@ export type RunningProxy = {
   url: string
   port: number
   service: ImageService
+  /** Who may call, and where the token is (never the token itself: it is not for logs). */
+  auth: AuthDecision & { tokenFile: string }
   /**
    * Stops accepting connections, lets requests in flight finish for up to `graceMs` (default
    * 30 s; a paid generation should not be cut off), then closes what is left and the ledger.
@@ -25,11 +29,14 @@ export async function startProxy(settings: Settings, { log }: StartProxyOptions 
   let port = settings.port
   const host = settings.host
   const urlHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host
+  const publicUrl = () => `http://${urlHost}:${port}`
+  // The token is needed in every mode: it keys the identity proof our front doors check.
+  const [decision, token] = await Promise.all([decideAuthMode(settings), ensureToken(settings.home)])
   const service: ImageService = await ImageService.create(settings, {
-    publicUrl: () => `http://${urlHost}:${port}`,
+    publicUrl,
     inputs: createInputResolver({ settings, store: () => service.store }),
   })
-  const app = createProxyApp({ service, port: () => port, ...(log ? { log } : {}) })
+  const app = createProxyApp({ service, port: () => port, publicUrl, auth: { mode: decision.mode, token }, ...(log ? { log } : {}) })
   const server: ServerType = await new Promise((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: host, port }, () => resolve(s))
     s.once('error', reject)
@@ -39,6 +46,7 @@ export async function startProxy(settings: Settings, { log }: StartProxyOptions 
     url: `http://${urlHost}:${port}`,
     port,
     service,
+    auth: { ...decision, tokenFile: tokenPath(settings.home) },
     async close({ graceMs = 30_000 } = {}) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
       const http = server as ServerType & { closeIdleConnections?: () => void; closeAllConnections?: () => void }

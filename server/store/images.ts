@@ -3,11 +3,15 @@
  * (`<time>-<random>.<ext>`), so a name from a URL can be checked against one strict pattern and
  * nothing outside the folder is ever served.
  *
+ * The folder is 0700 and every image 0600: a picture is the user's as much as a file they named
+ * as an edit input. An images folder that already exists with looser modes (made by an older
+ * version, or by another program sharing the home) is tightened the first time we write to it.
+ *
  * Results arrive as bytes (`saveBytes`) or piece by piece (`writer`: a download, or base64 decoded
  * while an upstream JSON body is still being read), which never holds the whole image in memory.
  */
 import { randomBytes } from 'node:crypto'
-import { lstat, mkdir } from 'node:fs/promises'
+import { chmod, lstat, mkdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { upstreamError } from '../errors.js'
 import { openAtomicFile, type AtomicFile } from './atomic.js'
@@ -89,7 +93,7 @@ export class ImageStore {
       await this.ensureDir()
       name = newName(type.ext)
       // The data is fsync'd before the rename; the directory fsync runs behind the answer.
-      opening = openAtomicFile(join(this.dir, name), { maxBytes, directoryExists: true, directorySync: 'background' })
+      opening = openAtomicFile(join(this.dir, name), { maxBytes, mode: 0o600, directoryExists: true, directorySync: 'background' })
       file = await opening
       const pieces = head
       head = []
@@ -128,9 +132,19 @@ export class ImageStore {
   }
 
   private ensureDir(): Promise<unknown> {
-    this.ready ??= mkdir(this.dir, { recursive: true })
+    this.ready ??= privateDirectory(this.dir).catch((error: unknown) => {
+      this.ready = undefined
+      throw error
+    })
     return this.ready
   }
+}
+
+/** Creates `dir` 0700 (and any missing parent), or takes an existing one of ours down to 0700. */
+async function privateDirectory(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 })
+  const info = await stat(dir)
+  if ((info.mode & 0o077) !== 0 && info.uid === process.getuid?.()) await chmod(dir, 0o700)
 }
 
 function newName(ext: string): string {

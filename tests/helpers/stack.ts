@@ -32,6 +32,14 @@ export type StackOptions = {
   fund?: string
 }
 
+/** The wallet a proxy pays from, as its identity answer names it (/health does not). */
+export async function proxyWallet(baseUrl: string, headers: Record<string, string> = {}): Promise<string> {
+  const response = await fetch(`${baseUrl}/v1/identity?nonce=${'0'.repeat(64)}`, { headers })
+  const body = (await response.json()) as { wallet?: string }
+  if (!body.wallet) throw new Error(`no wallet in ${baseUrl}/v1/identity: ${JSON.stringify(body)}`)
+  return body.wallet
+}
+
 export async function tempHome(prefix = 'imagegen-test-'): Promise<string> {
   return mkdtemp(join(tmpdir(), prefix))
 }

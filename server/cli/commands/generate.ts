@@ -4,7 +4,7 @@ import { openCore } from '../../core/index.js'
 import { toImagegenError } from '../../errors.js'
 import type { ImageResult } from '../../service.js'
 import { describeCost } from '../../service.js'
-import { parseCommand, settingsFromFlags } from '../options.js'
+import { openCommandCore, parseCommand, settingsFromFlags } from '../options.js'
 import { createSpinner } from '../progress.js'
 
 export async function run(args: string[]): Promise<number | void> {
@@ -30,7 +30,7 @@ export async function runImageCommand(
   call: (core: Awaited<ReturnType<typeof openCore>>, options: Parameters<Awaited<ReturnType<typeof openCore>>['generate']>[1]) => Promise<ImageResult>,
   values: { out?: string | undefined; json?: boolean | undefined },
 ): Promise<number> {
-  const core = await openCore(settings)
+  const core = await openCommandCore(settings)
   const spinner = createSpinner()
   const abort = new AbortController()
   const onSignal = () => abort.abort(new DOMException('cancelled', 'AbortError'))

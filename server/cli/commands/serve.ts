@@ -1,4 +1,4 @@
-import { startProxy } from '../../http/server.js'
+import { startProxy, type RunningProxy } from '../../http/server.js'
 import { parseCommand, settingsFromFlags } from '../options.js'
 
 export async function run(args: string[]): Promise<number | void> {
@@ -10,8 +10,16 @@ export async function run(args: string[]): Promise<number | void> {
   process.stderr.write(
     `imagegen proxy listening on ${proxy.url}\n` +
       `  wallet   ${service.wallet.address} (${service.wallet.source === 'created' ? `new, saved to ${service.wallet.path}` : service.wallet.source === 'env' ? 'from BLOCKRUN_WALLET_KEY' : service.wallet.path})\n` +
-      `  upstream ${settings.upstream}\n  images   ${service.store.dir}\n`,
+      `  upstream ${settings.upstream}\n  images   ${service.store.dir}\n` +
+      `  callers  ${describeCallers(proxy)}\n` +
+      (settings.allowedOrigins.length ? `  origins  ${settings.allowedOrigins.join(', ')} (besides the proxy's own)\n` : ''),
   )
+  if (proxy.auth.exposed)
+    process.stderr.write(
+      `WARNING: bound to ${settings.host}, beyond loopback: other machines can reach this port. Every caller that is not ` +
+        `your own process on this machine must send the token (Authorization: Bearer; \`imagegen token\` prints it). ` +
+        'Traffic is plain HTTP: anyone on the network path can read prompts, images and the token. Prefer an SSH tunnel.\n',
+    )
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'))
     process.once('SIGTERM', () => resolve('SIGTERM'))
@@ -22,4 +30,13 @@ export async function run(args: string[]): Promise<number | void> {
   process.stderr.write(`imagegen proxy stopping (${signal}): finishing requests in flight, up to ${graceMs / 1000} s\n`)
   await proxy.close({ graceMs })
   process.stderr.write('imagegen proxy stopped\n')
+}
+
+/** Who may call, in a line; never the token itself (this output often ends up in logs). */
+function describeCallers({ auth }: RunningProxy): string {
+  const tokenHint = `token in ${auth.tokenFile} (\`imagegen token\`; \`imagegen token --browser\` for a browser)`
+  const note = auth.note ? ` (${auth.note})` : ''
+  if (auth.mode === 'owner') return `your user only, by the kernel's socket table; others need the ${tokenHint}`
+  if (auth.mode === 'token') return `every caller sends the ${tokenHint}${note}`
+  return `any process that reaches the loopback port (set BLOCKRUN_AUTH=token to require the ${tokenHint})`
 }

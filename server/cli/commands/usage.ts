@@ -1,5 +1,4 @@
-import { openCore } from '../../core/index.js'
-import { parseCommand, settingsFromFlags } from '../options.js'
+import { openCommandCore, parseCommand, settingsFromFlags } from '../options.js'
 
 export async function run(args: string[]): Promise<number | void> {
   const { values } = parseCommand(args, { days: { type: 'string' }, json: { type: 'boolean' } })
@@ -8,7 +7,7 @@ export async function run(args: string[]): Promise<number | void> {
     process.stderr.write('--days must be a whole number of at least 1\n')
     return 2
   }
-  const core = await openCore(settingsFromFlags(values))
+  const core = await openCommandCore(settingsFromFlags(values))
   try {
     const report = await core.usage(days)
     if (values.json) {

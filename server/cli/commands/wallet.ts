@@ -1,9 +1,8 @@
-import { openCore } from '../../core/index.js'
-import { parseCommand, settingsFromFlags } from '../options.js'
+import { openCommandCore, parseCommand, settingsFromFlags } from '../options.js'
 
 export async function run(args: string[]): Promise<number | void> {
   const { values } = parseCommand(args, { json: { type: 'boolean' } })
-  const core = await openCore(settingsFromFlags(values))
+  const core = await openCommandCore(settingsFromFlags(values))
   try {
     const status = await core.wallet()
     if (values.json) {

@@ -7,20 +7,19 @@ import { invalidRequest } from '../../errors.js'
 import type { ImageService } from '../../service.js'
 import { VERSION } from '../../version.js'
 
-/** Identifies this proxy to other processes probing the port (the MCP server, the OpenClaw service). */
+/**
+ * Names this proxy to whatever probes the port. A name is no proof (anyone can answer with it):
+ * our own front doors check `/v1/identity` (routes/auth.ts) before using a proxy.
+ */
 export const SERVICE_NAME = 'blockrun-imagegen'
 
 export function infoRoutes(service: ImageService): Hono {
   const routes = new Hono()
-  routes.get('/health', (c) =>
-    c.json({
-      status: 'ok',
-      service: SERVICE_NAME,
-      version: VERSION,
-      wallet: service.wallet.address,
-      upstream: service.settings.upstream,
-    }),
-  )
+  // Public (caller-auth lets anyone ask), so it says nothing about the wallet or the upstream. And
+  // never `{"status":"ok","wallet":…}`: BlockRun's ClawRouter takes any /health answering that on
+  // its port for one of its own proxies and sends its chat traffic there (REFERENCE.md §1,
+  // ClawRouter src/proxy.ts checkExistingProxy).
+  routes.get('/health', (c) => c.json({ service: SERVICE_NAME, ready: true, version: VERSION }))
   routes.get('/v1/models', (c) => c.json(listModels()))
   routes.get('/v1/wallet', async (c) => c.json(await service.walletStatus()))
   routes.get('/v1/usage', async (c) => {

@@ -1,0 +1,43 @@
+/**
+ * `imagegen token`: prints the proxy token (creating it if there is none yet), for clients that
+ * send `Authorization: Bearer` (the OpenAI SDK's `apiKey`): `OPENAI_API_KEY=$(imagegen token)`.
+ * `imagegen token --browser [--next /images/<file>]` asks the running proxy, once it has proved
+ * it is ours, for a one-time sign-in link for a browser, and prints that instead.
+ *
+ * The only commands that print a secret, because the user asked for it.
+ */
+import { BROWSER_LINK_PATH } from '../../auth/browser-session.js'
+import { ensureToken, tokenPath } from '../../auth/token.js'
+import { provenRequest } from '../../core/proven-proxy.js'
+import { loadProxyCredentials, probeProxy } from '../../core/remote.js'
+import { parseCommand, settingsFromFlags } from '../options.js'
+
+export async function run(args: string[]): Promise<number | void> {
+  const { values } = parseCommand(args, { browser: { type: 'boolean' }, next: { type: 'string' } })
+  const settings = settingsFromFlags(values)
+  if (!values.browser) {
+    const token = await ensureToken(settings.home)
+    process.stdout.write(`${token}\n`)
+    process.stderr.write(`(the token in ${tokenPath(settings.home)}: send it as Authorization: Bearer, or as the OpenAI SDK's apiKey)\n`)
+    return 0
+  }
+  const base = `http://127.0.0.1:${settings.port}`
+  const credentials = await loadProxyCredentials(settings)
+  const probe = await probeProxy(base, credentials, 2000)
+  if (probe.kind !== 'ours' || !('token' in credentials)) {
+    process.stderr.write(`imagegen token --browser: no proxy of ours answers on ${base}${probe.kind === 'foreign' ? ` (${probe.reason})` : ''}. Start it with \`imagegen serve\` first.\n`)
+    return 1
+  }
+  const answer = await provenRequest(new URL(base), credentials, BROWSER_LINK_PATH, { method: 'POST', body: JSON.stringify(values.next ? { next: values.next } : {}) })
+  const body = JSON.parse(answer.text) as { url?: string; expires_in?: number; error?: { message?: string } }
+  if (answer.status !== 200 || !body.url) {
+    process.stderr.write(`imagegen token --browser: the proxy refused: ${body.error?.message ?? `HTTP ${answer.status}`}\n`)
+    return 1
+  }
+  process.stdout.write(`${body.url}\n`)
+  process.stderr.write(
+    `(open it once, within ${Math.round((body.expires_in ?? 300) / 60)} minutes, in the browser to sign in; it then works for 30 days)` +
+      (probe.auth === 'token' ? '\n' : `\n(this proxy admits your own browser without it: its mode is "${probe.auth}")\n`),
+  )
+  return 0
+}
