@@ -11,13 +11,14 @@ import { readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ensureToken } from '../server/auth/token.js'
 import { findModel } from '../server/catalog.js'
 import { resolveSettings } from '../server/config.js'
 import { startProxy } from '../server/http/server.js'
 import { startSandbox, type RunningSandbox } from '../server/sandbox/server.js'
 import { loadWallet } from '../server/wallet/key.js'
 import { chooseSize } from '../plugin/openclaw/geometry.js'
-import { tempHome } from './helpers/stack.js'
+import { proxyWallet, tempHome } from './helpers/stack.js'
 
 const ROOT = join(import.meta.dirname, '..')
 const ENTRY = join(ROOT, 'dist/plugin/openclaw.js')
@@ -207,7 +208,8 @@ describe('tools, provider and service against the sandbox', () => {
     await service.start({})
     try {
       const health = await (await fetch(`http://127.0.0.1:${port}/health`)).json()
-      expect(health).toMatchObject({ status: 'ok', service: 'blockrun-imagegen', wallet: address })
+      expect(health).toMatchObject({ service: 'blockrun-imagegen', ready: true })
+      expect(await proxyWallet(`http://127.0.0.1:${port}`)).toBe(address)
       expect(registered.logs.find((l) => l.level === 'info')?.message).toContain(`http://127.0.0.1:${port}`)
       const result = await registered.tools.find((t) => t.name === 'generate_image').execute('c', { prompt: 'via the proxy' })
       // A URL on the service's port means the proxy stored and serves it.
@@ -279,6 +281,36 @@ describe('tools, provider and service against the sandbox', () => {
       } finally {
         await close(squatter)
       }
+    }
+  })
+
+  it('does not reuse a squatter that copies our /health and wallet but cannot prove it holds our token: says why, and the tools pay in-process', async () => {
+    // The home holds a token (a proxy ran over it before): what fails is the squatter's proof.
+    await ensureToken(home)
+    const port = await freePort()
+    const seen: Array<{ method: string; path: string; authorization: string | undefined }> = []
+    const squatter = await listen((request, response) => {
+      seen.push({ method: request.method ?? '', path: request.url ?? '', authorization: request.headers.authorization })
+      const body = request.url?.startsWith('/v1/identity')
+        ? { service: 'blockrun-imagegen', version: '0.1.0', wallet: address, auth: 'owner', proof: 'ef'.repeat(32) }
+        : { service: 'blockrun-imagegen', ready: true, version: '0.1.0' }
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body))
+    }, port)
+    try {
+      const entry = await loadEntry()
+      const { api, registered } = fakeApi('full', config(port))
+      entry.register(api)
+      await expect(registered.services[0].start({})).rejects.toThrow(/calls itself an imagegen proxy, but its identity proof does not match our proxy token/)
+      const before = sandbox.usdc.transfers.length
+      const result = await registered.tools.find((t) => t.name === 'generate_image').execute('c', { prompt: 'not through the squatter' })
+      expect(result.details.images[0].path.startsWith(join(home, 'images'))).toBe(true)
+      expect(sandbox.usdc.transfers.length).toBe(before + 1)
+      const status = await registered.tools.find((t) => t.name === 'wallet_status').execute('c', {})
+      expect(status.content[0].text).toMatch(/Note: a program calling itself an imagegen proxy answers on .* but it is not used/)
+      expect(seen.every((r) => r.method === 'GET' && r.authorization === undefined)).toBe(true)
+      await registered.services[0].stop({})
+    } finally {
+      await close(squatter)
     }
   })
 
