@@ -8,7 +8,7 @@
  *   --concurrency C         parallel requests for the concurrent runs (default 32)
  *   --concurrent-images N   images per concurrent run (default 320)
  *   --cold-runs N           spawns per cold-start figure (default 10)
- *   --skip PART             leave out a part: compare, overhead, memory, cold (repeatable)
+ *   --skip PART             leave out a part: compare, overhead, memory, cold, caller (repeatable)
  */
 import { cpus, loadavg } from 'node:os'
 import { mkdtemp, readdir, readFile, writeFile, stat } from 'node:fs/promises'
@@ -17,6 +17,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { privateKeyToAccount, generatePrivateKey } from 'viem/accounts'
 import { presignedClient, proxyClient, sdkClient, x402FetchClient, type Client, type ImageRequest } from './clients.js'
+import { callerCheck } from './caller-check.js'
 import { mcpColdStart, nodeRun, serveColdStart } from './cold-start.js'
 import { cpuTimeOf, memoryOf, resetPeak, startPassthroughProcess, startProxyProcess, startSandboxProcess, type ProxyProcess, type SandboxProcess } from './processes.js'
 import { openAtomicFile } from '../server/store/atomic.js'
@@ -393,7 +394,7 @@ async function main() {
     `settings: latency ${LATENCY} ms, ${IMAGES} sequential images per client, concurrency ${CONCURRENCY} over ${CONCURRENT_IMAGES} images, ${COLD_RUNS} cold starts, model ${MODEL} ${SIZE}`,
   ]
   process.stderr.write(`${header.join('\n')}\n`)
-  for (const [name, part] of [['compare', compare], ['overhead', overhead], ['memory', memory], ['cold', cold]] as const) {
+  for (const [name, part] of [['compare', compare], ['overhead', overhead], ['memory', memory], ['cold', cold], ['caller', () => callerCheck(rows)]] as const) {
     if (skip.has(name)) continue
     const t0 = Date.now()
     await part()

@@ -123,9 +123,12 @@ describe('the key never shows', () => {
       }
       captures['proxy stdout+stderr, start to shutdown'] = proxy.output()
       expect(proxy.output()).toContain('imagegen proxy stopping')
-      Object.assign(captures, await filesUnder(home, ['wallet.key']))
+      Object.assign(captures, await filesUnder(home, ['wallet.key', 'proxy.token']))
       expect(Object.keys(captures).some((name) => name.endsWith('ledger.jsonl'))).toBe(true)
       expectNoKey(key, captures)
+      // Nor the proxy token (the CLI commands above sent it to the proxy as a header).
+      const token = (await readFile(join(home, 'proxy.token'), 'utf8')).trim()
+      for (const [where, text] of Object.entries(captures)) expect(text.includes(token), `the proxy token appeared in ${where}`).toBe(false)
     })
   }
 
