@@ -30,7 +30,7 @@ const plugin = {
   register(api: OpenClawPluginApi): void {
     if (METADATA_ONLY.has(api.registrationMode)) return
     const loaded = loadPluginSettings(api.pluginConfig)
-    const access = new CoreAccess(loaded)
+    const access = new CoreAccess(loaded, api.logger)
     const previewEdge = loaded.ok ? loaded.previewEdge : 0
     if (!loaded.ok && api.registrationMode === 'full')
       api.logger.error(`imagegen: ${loaded.error} Until it is fixed the image proxy does not start and the imagegen tools and provider report this error.`)

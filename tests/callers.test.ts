@@ -7,7 +7,6 @@
  */
 import { execFile } from 'node:child_process'
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises'
-import { request } from 'node:http'
 import { networkInterfaces } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -19,7 +18,7 @@ import { loadWallet } from '../server/wallet/key.js'
 import { makeImage } from './helpers/images.js'
 import { asOtherUser, NOBODY, otherUserUnavailable } from './helpers/other-user.js'
 import { CLI, spawnProxy, type ProxyProcess } from './helpers/processes.js'
-import { tempHome } from './helpers/stack.js'
+import { statusWithHost, tempHome } from './helpers/stack.js'
 
 const OFFLINE_RPC = { BASE_RPC_URL: 'http://127.0.0.1:9', BASE_SEPOLIA_RPC_URL: 'http://127.0.0.1:9' }
 const run = promisify(execFile)
@@ -55,18 +54,6 @@ async function cli(served: Served, args: string[]): Promise<{ code: number; stdo
 }
 
 const json = (body: unknown) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
-
-/** A GET with a Host header of our choosing (fetch will not send one), as a rebinding browser would. */
-function statusWithHost(url: string, host: string, headers: Record<string, string> = {}): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { headers: { ...headers, host } }, (res) => {
-      res.resume()
-      resolve(res.statusCode ?? 0)
-    })
-    req.on('error', reject)
-    req.end()
-  })
-}
 
 /** An IPv4 address of this machine that is not loopback, if it has one. */
 function lanAddress(): string | undefined {

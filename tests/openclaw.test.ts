@@ -307,6 +307,7 @@ describe('tools, provider and service against the sandbox', () => {
       expect(sandbox.usdc.transfers.length).toBe(before + 1)
       const status = await registered.tools.find((t) => t.name === 'wallet_status').execute('c', {})
       expect(status.content[0].text).toMatch(/Note: a program calling itself an imagegen proxy answers on .* but it is not used/)
+      expect(registered.logs.some((l) => l.level === 'warn' && /is not used: its identity proof does not match/.test(l.message))).toBe(true)
       expect(seen.every((r) => r.method === 'GET' && r.authorization === undefined)).toBe(true)
       await registered.services[0].stop({})
     } finally {

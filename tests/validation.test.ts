@@ -1,8 +1,7 @@
 import { readdir } from 'node:fs/promises'
-import { request } from 'node:http'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startStack, type Stack } from './helpers/stack.js'
+import { startStack, statusWithHost, type Stack } from './helpers/stack.js'
 
 /** Each bad request: what to send, the expected `param`, and a phrase the message must contain. */
 const CASES: Array<{ name: string; body: unknown; param: string | null; says: RegExp }> = [
@@ -92,9 +91,9 @@ describe('local-only guard', () => {
 
   it('refuses a foreign Host header (DNS rebinding)', async () => {
     // fetch will not send a Host of our choosing; node:http will, as a rebinding browser would.
-    expect(await statusWithHost(stack.proxy.port, `evil.example:${stack.proxy.port}`)).toBe(403)
-    expect(await statusWithHost(stack.proxy.port, `127.0.0.1:${stack.proxy.port + 1}`)).toBe(403)
-    expect(await statusWithHost(stack.proxy.port, `localhost:${stack.proxy.port}`)).toBe(200)
+    expect(await statusWithHost(`${stack.proxy.url}/health`, `evil.example:${stack.proxy.port}`)).toBe(403)
+    expect(await statusWithHost(`${stack.proxy.url}/health`, `127.0.0.1:${stack.proxy.port + 1}`)).toBe(403)
+    expect(await statusWithHost(`${stack.proxy.url}/health`, `localhost:${stack.proxy.port}`)).toBe(200)
   })
 
   it('refuses a web page origin, and CORS preflights', async () => {
@@ -137,14 +136,3 @@ describe('local-only guard', () => {
     }
   })
 })
-
-function statusWithHost(port: number, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/health', headers: { host } }, (res) => {
-      res.resume()
-      resolve(res.statusCode ?? 0)
-    })
-    req.on('error', reject)
-    req.end()
-  })
-}

@@ -13,6 +13,7 @@ import type { Settings } from '../../server/config.js'
 import type { ImagegenCore } from '../../server/core/index.js'
 import type { RunningProxy } from '../../server/http/server.js'
 import type { PluginSettings } from './config.js'
+import type { PluginLogger } from './host.js'
 
 /**
  * Proxies this process started, by configured port. Module-level because OpenClaw calls
@@ -36,7 +37,11 @@ export function localProxy(port: number): RunningProxy | undefined {
 export class CoreAccess {
   private opened: Promise<ImagegenCore> | undefined
 
-  constructor(readonly loaded: PluginSettings) {}
+  /** `logger` hears why the core runs in-process when something else holds the proxy port. */
+  constructor(
+    readonly loaded: PluginSettings,
+    private readonly logger?: Pick<PluginLogger, 'warn'>,
+  ) {}
 
   /** The settings, or the config error as a thrown Error (what a tool call reports). */
   settings(): Settings {
@@ -53,7 +58,11 @@ export class CoreAccess {
       const credentials = await loadProxyCredentials(settings)
       if ('token' in credentials) return task(remoteCore(local.url, credentials))
     }
-    const opening = (this.opened ??= import('../../server/core/index.js').then(({ openCore }) => openCore(settings)))
+    const opening = (this.opened ??= import('../../server/core/index.js').then(async ({ openCore }) => {
+      const core = await openCore(settings)
+      if (core.why) this.logger?.warn(`imagegen: ${core.why}`)
+      return core
+    }))
     let core: ImagegenCore
     try {
       core = await opening

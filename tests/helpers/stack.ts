@@ -3,6 +3,7 @@
  * real proxy in front. Nothing is mocked; tests talk HTTP to real sockets.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
+import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { resolveSettings, type SettingsInput } from '../../server/config.js'
@@ -38,6 +39,18 @@ export async function proxyWallet(baseUrl: string, headers: Record<string, strin
   const body = (await response.json()) as { wallet?: string }
   if (!body.wallet) throw new Error(`no wallet in ${baseUrl}/v1/identity: ${JSON.stringify(body)}`)
   return body.wallet
+}
+
+/** A GET with a Host header of our choosing (fetch will not send one), as a rebinding browser would: the status. */
+export function statusWithHost(url: string, host: string, headers: Record<string, string> = {}): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers: { ...headers, host } }, (res) => {
+      res.resume()
+      resolve(res.statusCode ?? 0)
+    })
+    req.on('error', reject)
+    req.end()
+  })
 }
 
 export async function tempHome(prefix = 'imagegen-test-'): Promise<string> {
