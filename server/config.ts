@@ -5,7 +5,7 @@
  */
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { DEFAULT_MODEL, findModel } from './catalog.js'
+import { bundledCatalog, DEFAULT_MODEL } from './catalog/index.js'
 import { parseUsd } from './money.js'
 import { findNetwork, NETWORKS, type KnownNetwork } from './payment/networks.js'
 
@@ -102,8 +102,7 @@ export function resolveSettings(...layers: SettingsInput[]): Settings {
 
   const home = resolve(expandHome(merged.home ?? join(homedir(), '.openclaw', 'blockrun')))
   const port = toInteger('port', merged.port ?? DEFAULT_PORT, 0, 65535)
-  const defaultModel = merged.defaultModel ?? DEFAULT_MODEL
-  if (!findModel(defaultModel)) throw new Error(`default model: unknown model "${defaultModel}"`)
+  const defaultModel = canonicalModel(merged.defaultModel ?? DEFAULT_MODEL)
 
   const networkNames = toList(merged.networks ?? NETWORKS.map((n) => n.caip2))
   const networks = networkNames.map((name) => {
@@ -120,7 +119,7 @@ export function resolveSettings(...layers: SettingsInput[]): Settings {
     upstream: (merged.upstream ?? DEFAULT_UPSTREAM).replace(/\/+$/, ''),
     home,
     walletKey: merged.walletKey,
-    defaultModel: findModel(defaultModel)!.id,
+    defaultModel,
     policy: {
       maxPerRequest: toUsd('max per request', merged.maxPerRequest ?? '0.50'),
       dailyBudget: toUsd('daily budget', merged.dailyBudget ?? '5.00'),
@@ -162,6 +161,19 @@ function redactKey(settings: Settings): Settings {
     return { ...plain, walletKey: key === undefined ? undefined : '[redacted]' }
   }
   return Object.assign(settings, { toJSON: redacted, [INSPECT]: redacted })
+}
+
+/**
+ * The default model, checked offline against the bundled table: an alias becomes its full id; an
+ * old name stays as written, so every request names it and its answer states the substitution; a
+ * full id the table lacks (`provider/model`) may be one only the live catalog lists, and is checked
+ * when a request uses it. Anything else is a typo, refused at start.
+ */
+function canonicalModel(name: string): string {
+  const match = bundledCatalog().find(name)
+  if (match) return match.substitution ? name.trim() : match.model.id
+  if (/^[a-z0-9][a-z0-9._+-]*\/[a-z0-9._+-]+$/i.test(name.trim())) return name.trim().toLowerCase()
+  throw new Error(`default model: unknown model "${name}"`)
 }
 
 export function expandHome(path: string): string {

@@ -7,7 +7,7 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import OpenAI, { toFile } from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { EDIT_PRICE, expectedEdit } from './helpers/edits.js'
+import { EDIT_PRICE, editPriceAt, expectedEdit } from './helpers/edits.js'
 import { makeImage, makeMask } from './helpers/images.js'
 import { startStack, type Stack } from './helpers/stack.js'
 
@@ -55,7 +55,7 @@ describe('openai SDK images.edit', () => {
     expect(result.data).toHaveLength(2)
     for (const [index, item] of result.data!.entries()) expect(Buffer.from(item.b64_json!, 'base64').equals(await expectedEdit('two versions', png, false, '1024x1024', index))).toBe(true)
     expect(stack.sandbox.usdc.transfers.length).toBe(before + 1)
-    expect(stack.sandbox.usdc.transfers.at(-1)!.amount).toBe(2n * 20_000n + 1000n)
+    expect(stack.sandbox.usdc.transfers.at(-1)!.amount).toBe(editPriceAt('1024x1024', 2))
   })
 
   it('surfaces refusals as the SDK error classes, with nothing paid', async () => {
@@ -73,9 +73,10 @@ describe('openai SDK images.edit', () => {
     expect(notImage).toBeInstanceOf(OpenAI.BadRequestError)
     expect((notImage as Error).message).toContain('the uploaded file "key.png" is not a PNG, JPEG or WebP image')
 
-    const dalle = await client.images.edit({ model: 'dall-e-3', image: await toFile(png, 'photo.png'), prompt: 'x' }).catch((e: unknown) => e)
-    expect(dalle).toBeInstanceOf(OpenAI.BadRequestError)
-    expect((dalle as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('model')
+    const flux = await client.images.edit({ model: 'flux', image: await toFile(png, 'photo.png'), prompt: 'x' }).catch((e: unknown) => e)
+    expect(flux).toBeInstanceOf(OpenAI.BadRequestError)
+    expect((flux as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('model')
+    expect((flux as Error).message).toContain('"flux" now means xai/grok-imagine-image, which cannot edit images')
     expect(stack.sandbox.counters.imageRequests).toBe(imageRequests)
     expect(stack.sandbox.usdc.transfers.length).toBe(transfers)
   })

@@ -2,13 +2,21 @@
  * The OpenAI-shaped bodies the proxy answers with.
  */
 import { readFile } from 'node:fs/promises'
+import { formatUsd } from '../money.js'
 import type { ImageResult } from '../service.js'
 
 export type ImagesResponseBody = {
   created: number
   data: Array<{ url: string; b64_json?: string; revised_prompt?: string; path: string; file: string }>
+  /** The model that ran. */
   model: string
+  /** The model as the request named it, when that differs from `model` (an alias, or an old name now run by another model). */
+  requested_model?: string
   size: string
+  /** What was changed or not applied (a substitution, the size an aspect ratio mapped to, a setting the model ignores, estimate vs paid). */
+  notes: string[]
+  /** What the catalog expected the gateway to ask, when it prices the model; `cost` is what was paid. */
+  estimate: null | { usd: string; amount: string }
   cost: null | {
     usd: string
     amount: string
@@ -36,7 +44,10 @@ export async function imagesResponse(result: ImageResult, format: 'url' | 'b64_j
     created: result.created,
     data,
     model: result.model,
+    ...(result.requestedModel !== result.model ? { requested_model: result.requestedModel } : {}),
     size: result.size,
+    notes: result.notes,
+    estimate: result.estimate === undefined ? null : { usd: formatUsd(result.estimate), amount: result.estimate.toString() },
     cost: cost
       ? {
           usd: cost.usd,

@@ -1,6 +1,6 @@
 /**
- * The sandbox upstream: a local BlockRun look-alike. Same routes and bodies as the gateway, prices
- * from the catalog (plus a per-call fee), a real x402 paywall on Base Sepolia USDC (nothing of
+ * The sandbox upstream: a local BlockRun look-alike. Same routes and bodies as the gateway, its own
+ * model catalog (./catalog.ts: sizes, prices with the 5% margin and a per-call fee, result forms), a real x402 paywall on Base Sepolia USDC (nothing of
  * value), and real PNGs returned in each of the gateway's result forms.
  *
  * Test-only knobs live here and only here (latency, result forms, noise images); the proxy talks
@@ -10,8 +10,8 @@ import { randomBytes } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Hono, type Context } from 'hono'
-import { findModel, parseSize, type ModelEntry } from '../catalog.js'
 import { BASE_SEPOLIA, type KnownNetwork } from '../payment/networks.js'
+import { catalogBody, DELISTED, sandboxModel, sandboxPrice, type ResultForm, type SandboxModel } from './catalog.js'
 import { checkEditInputs } from './edit-inputs.js'
 import { SandboxFacilitator } from './facilitator.js'
 import { faultPicker, type Fault, type FaultMix } from './faults.js'
@@ -19,17 +19,7 @@ import { Paywall } from './paywall.js'
 import { renderImage, renderNoise } from './render.js'
 import { SandboxUsdc } from './usdc.js'
 
-/** How the gateway hands back images: hosted URL, data URI, `b64_json`, or a `202` job to poll. */
-export type ResultForm = 'url' | 'data_uri' | 'b64_json' | 'job'
-
-/** Per model, the form the gateway uses (Google models answer with data URIs; slow ones with jobs). */
-export const GATEWAY_FORMS: Readonly<Record<string, ResultForm>> = {
-  'google/nano-banana': 'data_uri',
-  'google/nano-banana-pro': 'job',
-  'openai/dall-e-3': 'url',
-  'openai/gpt-image-1': 'b64_json',
-  'black-forest/flux-1.1-pro': 'url',
-}
+export type { ResultForm } from './catalog.js'
 
 export type SandboxOptions = {
   /** x402 protocol version the paywall speaks. */
@@ -42,7 +32,7 @@ export type SandboxOptions = {
   latencyMs?: number
   /** How long a 202 job stays in progress, ms. */
   jobMs?: number
-  /** One form for every model, or per model; default GATEWAY_FORMS. */
+  /** One form for every model, or per model; default the form of each model in ./catalog.ts. */
   forms?: ResultForm | Partial<Record<string, ResultForm>>
   /** Render incompressible noise instead of pictures (large files, for benchmarks). */
   noise?: boolean
@@ -68,6 +58,8 @@ export type SandboxCounters = {
   authorizations: number
   /** Job polls. */
   polls: number
+  /** Reads of the model catalog (`GET /v1/models`). */
+  catalogRequests: number
   /** Faults injected, by name. */
   faults: Partial<Record<Fault, number>>
 }
@@ -83,7 +75,7 @@ export function createSandbox(options: SandboxOptions = {}) {
   const facilitator = new SandboxFacilitator(usdc)
   const network = options.network ?? BASE_SEPOLIA
   const paywall = new Paywall({ facilitator, network, payTo: options.payTo ?? SANDBOX_PAY_TO, version: options.version ?? 2 })
-  const counters: SandboxCounters = { requests: 0, imageRequests: 0, authorizations: 0, polls: 0, faults: {} }
+  const counters: SandboxCounters = { requests: 0, imageRequests: 0, authorizations: 0, polls: 0, catalogRequests: 0, faults: {} }
   const pickFault = faultPicker(options.faults)
   const files = new Map<string, Buffer>()
   const jobs = new Map<string, Job>()
@@ -93,7 +85,7 @@ export function createSandbox(options: SandboxOptions = {}) {
   const jobMs = options.jobMs ?? 300
 
   const formFor = (model: string): ResultForm =>
-    typeof options.forms === 'string' ? options.forms : options.forms?.[model] ?? GATEWAY_FORMS[model] ?? 'b64_json'
+    typeof options.forms === 'string' ? options.forms : options.forms?.[model] ?? sandboxModel(model)?.form ?? 'b64_json'
 
   const app = new Hono()
   app.use(async (c, next) => {
@@ -106,11 +98,14 @@ export function createSandbox(options: SandboxOptions = {}) {
     counters.imageRequests++
     const body = (await c.req.json().catch(() => undefined)) as Record<string, unknown> | undefined
     if (!body || typeof body !== 'object') return c.json({ error: 'Invalid JSON body' }, 400)
-    const model = typeof body.model === 'string' ? findModel(body.model) : undefined
-    if (!model || model.id !== body.model) return c.json({ error: `Unknown model: ${String(body.model)}` }, 400)
+    if (typeof body.model === 'string' && DELISTED[body.model]) return c.json({ error: DELISTED[body.model] }, 400)
+    const model = typeof body.model === 'string' ? sandboxModel(body.model) : undefined
+    if (!model) return c.json({ error: `Unknown model: ${String(body.model)}` }, 400)
     if (edit && !model.edit) return c.json({ error: `Model ${model.id} does not support image editing` }, 400)
+    if (edit && body.mask !== undefined && !model.mask) return c.json({ error: `Model ${model.id} does not support mask-based editing` }, 400)
     const size = typeof body.size === 'string' ? body.size : '1024x1024'
-    if (!model.sizes.includes(size)) return c.json({ error: `Invalid size ${size} for ${model.id}. Accepted sizes: ${model.sizes.join(', ')}` }, 400)
+    if (model.prices[size] === undefined) return c.json({ error: `Invalid size ${size} for ${model.id}. Accepted sizes: ${Object.keys(model.prices).join(', ')}` }, 400)
+    if (body.quality !== undefined && model.qualities.length && !model.qualities.includes(String(body.quality))) return c.json({ error: `Invalid quality ${String(body.quality)} for ${model.id}. Accepted: ${model.qualities.join(', ')}` }, 400)
     const n = body.n === undefined ? 1 : Number(body.n)
     if (!Number.isInteger(n) || n < 1 || n > model.maxN) return c.json({ error: `n must be between 1 and ${model.maxN}` }, 400)
     const prompt = typeof body.prompt === 'string' ? body.prompt : ''
@@ -131,7 +126,7 @@ export function createSandbox(options: SandboxOptions = {}) {
       return true
     }
     if (!paid && inject('error-before-pay')) return c.json({ error: 'Upstream temporarily unavailable' }, Math.random() < 0.5 ? 500 : 503)
-    const quote = { amount: model.price * BigInt(n) + tuning.fee, resource: new URL(c.req.url).href, description: `${n} image(s) from ${model.id}` }
+    const quote = { amount: sandboxPrice(model, size, n) + tuning.fee, resource: new URL(c.req.url).href, description: `${n} image(s) from ${model.id}` }
     const outcome = await paywall.check(c.req.raw.headers, quote)
     if (outcome.kind === 'respond') {
       if (!paid && inject('malformed-402')) return c.json({ error: 'Payment required' }, 402, { 'PAYMENT-REQUIRED': '%%not-base64%%' })
@@ -173,8 +168,8 @@ export function createSandbox(options: SandboxOptions = {}) {
     return rendered.get(key)!
   }
 
-  const render = async (model: ModelEntry, size: string, n: number, prompt: string, fault?: Fault): Promise<ImageOut[]> => {
-    const { width, height } = parseSize(size)
+  const render = async (model: SandboxModel, size: string, n: number, prompt: string, fault?: Fault): Promise<ImageOut[]> => {
+    const [width, height] = size.split('x').map(Number) as [number, number]
     const form = formFor(model.id)
     const itemForm = fault ? 'url' : form === 'job' ? (model.provider === 'google' ? 'data_uri' : 'url') : form
     return Promise.all(
@@ -182,7 +177,7 @@ export function createSandbox(options: SandboxOptions = {}) {
         png: await picture({ prompt, width, height, index }),
         form: itemForm,
         fault,
-        ...(model.id === 'openai/dall-e-3' ? { revisedPrompt: `A detailed rendering of: ${prompt.slice(0, 200)}` } : {}),
+        ...(model.revisesPrompt ? { revisedPrompt: `A detailed rendering of: ${prompt.slice(0, 200)}` } : {}),
       })),
     )
   }
@@ -199,6 +194,11 @@ export function createSandbox(options: SandboxOptions = {}) {
 
   app.post('/v1/images/generations', imageRoute(false))
   app.post('/v1/images/image2image', imageRoute(true))
+  // The unified model catalog; `?format=json` (Franklin) and the plain path (the SDK) answer alike.
+  app.get('/v1/models', (c) => {
+    counters.catalogRequests++
+    return c.json(catalogBody(tuning.fee))
+  })
 
   app.get('/v1/jobs/:id', async (c) => {
     counters.polls++

@@ -8,8 +8,13 @@ import { expect } from 'vitest'
 import { renderImage } from '../../server/sandbox/render.js'
 import type { JsonResponse, Stack } from './stack.js'
 
-/** gpt-image-1's catalog price plus the sandbox's per-call fee, base units. */
-export const EDIT_PRICE = 20_000n + 1000n
+/** gpt-image-1 at 1024x1024: its $0.02 list price with the gateway's 5% margin, plus the per-call fee, base units. */
+export const EDIT_PRICE = 21_000n + 1000n
+
+/** gpt-image-1 at `size`: $0.02 at 1024x1024, $0.04 at 1536x1024 and 1024x1536 (the gateway's size tiers), × 1.05, + the fee. */
+export function editPriceAt(size = '1024x1024', n = 1): bigint {
+  return (size === '1024x1024' ? 21_000n : 42_000n) * BigInt(n) + 1000n
+}
 
 /**
  * The PNG the sandbox returns for an edit: its render seed names the byte length and dimensions
@@ -22,7 +27,7 @@ export async function expectedEdit(prompt: string, input: Buffer, masked: boolea
   return renderImage({ prompt: `${prompt}${seed}`, width, height, index })
 }
 
-/** A 200 whose one stored image is the sandbox's edit of `input`, paid once at the edit price. */
+/** A 200 whose one stored image is the sandbox's edit of `input`, paid once at the edit price for its size. */
 export async function expectEditResult(stack: Stack, response: JsonResponse, prompt: string, input: Buffer, options: { masked?: boolean; size?: string; transfersBefore: number }) {
   expect(response.status, JSON.stringify(response.body)).toBe(200)
   expect(response.body.model).toBe('openai/gpt-image-1')
@@ -30,7 +35,7 @@ export async function expectEditResult(stack: Stack, response: JsonResponse, pro
   const stored = await readFile(response.body.data[0].path)
   expect(stored.equals(await expectedEdit(prompt, input, options.masked ?? false, options.size))).toBe(true)
   expect(stack.sandbox.usdc.transfers.length).toBe(options.transfersBefore + 1)
-  expect(stack.sandbox.usdc.transfers.at(-1)!.amount).toBe(EDIT_PRICE)
+  expect(stack.sandbox.usdc.transfers.at(-1)!.amount).toBe(editPriceAt(options.size))
 }
 
 /** A 400 in OpenAI's error shape, naming `param`, with no upstream image request and no payment. */
