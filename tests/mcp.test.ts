@@ -202,6 +202,8 @@ export async function resolve(specifier, context, next) {
     // The hook sees packages loaded from node_modules (valibot is; the SDK is bundled into dist/plugin/mcp-sdk.js).
     expect(loaded).toContain('LOADED valibot')
     for (const heavy of ['viem', 'sharp', '@x402/core', '@x402/evm']) expect(loaded).not.toContain(`LOADED ${heavy}`)
+    // Nor has it read the gateway's model catalog: that waits for the first call that needs it.
+    expect(world.sandbox.counters.catalogRequests).toBe(0)
   })
 
   it('generates: text with path, URL, size, model, cost and notes; a file link and a small preview per image', async () => {

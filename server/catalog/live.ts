@@ -41,7 +41,7 @@ export type LiveSnapshot = { upstream: string; url: string; fetchedAt: number; m
 
 /** The whole catalog (every category) is about 140 KB today. */
 const MAX_CATALOG_BYTES = 4 * 1024 * 1024
-const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+-]*(\/[A-Za-z0-9._+-]+)+$/
+const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+-]*(\/[A-Za-z0-9][A-Za-z0-9._+-]*)+$/
 
 /** The image entries of a `/v1/models` body; undefined when the body is not a model list at all. */
 export function parseModelList(body: unknown): LiveModel[] | undefined {

@@ -1,7 +1,8 @@
 /**
  * A relay between the proxy and the sandbox, for tests of what the proxy does when an upstream
  * says what the sandbox never would: it can rewrite the payment header of paid requests and the
- * headers of 402 answers. Everything else passes through untouched.
+ * headers of 402 answers, answer a request itself, and show a test what the proxy sent. Everything
+ * else passes through untouched.
  */
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -14,14 +15,26 @@ export type RelayHooks = {
   payment?: (header: string) => Promise<string>
   /** Rewrites the headers (lower-case names) of a 402 answer; `paid` says whether its request carried a payment. */
   on402?: (headers: Record<string, string>, paid: boolean) => Record<string, string>
+  /** Sees every request the proxy sends upstream (method, path with query, body). */
+  observe?: (request: { method: string; path: string; body: Buffer }) => void
+  /** Answers a request in the upstream's place when it returns a status and body. */
+  intercept?: (request: { method: string; path: string }) => { status: number; body: string } | undefined
 }
 
 export type Relay = { url: string; close(): Promise<void> }
 
-export async function startRelay(target: string, { payment, on402 }: RelayHooks): Promise<Relay> {
+export async function startRelay(target: string, { payment, on402, observe, intercept }: RelayHooks): Promise<Relay> {
   const server: Server = createServer(async (request, response) => {
     const chunks: Buffer[] = []
     for await (const chunk of request) chunks.push(chunk as Buffer)
+    const seen = { method: request.method ?? 'GET', path: request.url ?? '/' }
+    observe?.({ ...seen, body: Buffer.concat(chunks) })
+    const answer = intercept?.(seen)
+    if (answer) {
+      response.writeHead(answer.status, { 'content-type': 'application/json' })
+      response.end(answer.body)
+      return
+    }
     const headers = new Headers()
     for (const [name, value] of Object.entries(request.headers)) if (typeof value === 'string' && !['host', 'connection', 'content-length'].includes(name)) headers.set(name, value)
     const signature = headers.get('payment-signature')
@@ -51,6 +64,8 @@ export type RelayedStack = {
   stack: Stack
   /** POSTs a generation to the proxy in front of the relay. */
   generate(body: Record<string, unknown>): Promise<{ status: number; body: any }>
+  /** GETs a path of the proxy in front of the relay, as JSON. */
+  get(path: string): Promise<{ status: number; body: any }>
   close(): Promise<void>
 }
 
@@ -64,6 +79,10 @@ export async function stackThroughRelay(hooks: (stack: Stack) => RelayHooks): Pr
     stack,
     async generate(body) {
       const response = await fetch(`${proxy.url}/v1/images/generations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+      return { status: response.status, body: await response.json() }
+    },
+    async get(path) {
+      const response = await fetch(`${proxy.url}${path}`)
       return { status: response.status, body: await response.json() }
     },
     async close() {
