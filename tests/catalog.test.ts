@@ -3,8 +3,6 @@
  * `/v1/models` reader against gateways on real sockets (field-name variants, the `?format=json`
  * quirk, failures), and the loader's lazy, cached, bounded reads with their disk copy.
  */
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { readdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -12,6 +10,7 @@ import { bundledCatalog, Catalog, DEFAULT_EDIT_MODEL, DEFAULT_MODEL, estimate, G
 import { fetchLiveModels, parseModelList, usdToBaseUnits } from '../server/catalog/live.js'
 import { resolveSettings } from '../server/config.js'
 import { resolveJob } from '../server/resolve.js'
+import { startFileServer, type FileServer, type Handler } from './helpers/file-server.js'
 import { tempHome } from './helpers/stack.js'
 
 const MODELS = bundledCatalog().models
@@ -267,38 +266,19 @@ describe('the loader: lazy, cached on disk, bounded', () => {
 })
 
 type Answer = object | { status: number; body: object }
-type Gateway = { url: string; paths: string[]; close(): Promise<void> }
-const servers: Server[] = []
-afterAll(async () => {
-  for (const server of servers) {
-    server.closeAllConnections()
-    await new Promise((resolve) => server.close(resolve))
-  }
-})
+const servers: FileServer[] = []
+afterAll(async () => Promise.all(servers.map((server) => server.close())))
 
-/** A gateway on a real port whose `/v1/models` answers `answer(path)` (after `delayMs`), recording the paths asked. */
-async function gateway(answer: (path: string) => Answer, delayMs = 0): Promise<Gateway> {
-  const paths: string[] = []
-  const server = createServer((request, response) => {
-    paths.push(request.url ?? '')
+/** A gateway on a real port whose `/v1/models` answers `answer(path)` (after `delayMs`); `requests` are the paths asked. */
+async function gateway(answer: (path: string) => Answer, delayMs = 0): Promise<FileServer & { paths: string[] }> {
+  const handler: Handler = (request, response) => {
     const reply = answer(request.url ?? '')
     const { status, body } = 'status' in reply && 'body' in reply ? (reply as { status: number; body: object }) : { status: 200, body: reply }
-    setTimeout(() => {
-      response.writeHead(status, { 'content-type': 'application/json' })
-      response.end(JSON.stringify(body))
-    }, delayMs)
-  })
-  servers.push(server)
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    paths,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      }),
+    setTimeout(() => response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body)), delayMs)
   }
+  const server = await startFileServer({ '/v1/models?format=json': handler, '/v1/models': handler })
+  servers.push(server)
+  return Object.assign(server, { paths: server.requests })
 }
 
 /** A unified list: every bundled model at its list price, a chat model, and two models only this gateway has. */
