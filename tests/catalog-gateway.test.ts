@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bundledCatalog } from '../server/catalog/index.js'
 import { SANDBOX_MODELS } from '../server/sandbox/catalog.js'
 import { stackThroughRelay, type RelayedStack } from './helpers/relay.js'
+import { startSandbox } from '../server/sandbox/server.js'
 import { startStack, type Stack } from './helpers/stack.js'
 
 /** Every model name the old skill (seed-imagegen-skill.txt) taught, and the model that now runs. */
@@ -226,5 +227,33 @@ describe('when the live catalog cannot be read', () => {
     const unknown = await relayed.generate({ model: 'sandbox/live-only-image', prompt: 'x' })
     expect(unknown.status).toBe(400)
     expect(unknown.body.error).toMatchObject({ param: 'model', code: 'model_not_found', message: expect.stringMatching(/^Unknown model "sandbox\/live-only-image"\. Available models: google\/nano-banana \(nano-banana\), /) })
+  })
+})
+
+describe('the sandbox gateway itself', () => {
+  it('answers the delisted dall-e-3 and the never-listed flux with a 400, and lists every category in /v1/models', async () => {
+    const sandbox = await startSandbox()
+    try {
+      const post = async (model: string) => {
+        const response = await fetch(`${sandbox.url}/v1/images/generations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model, prompt: 'x' }) })
+        return { status: response.status, body: await response.json() }
+      }
+      expect(await post('openai/dall-e-3')).toEqual({ status: 400, body: { error: 'Delisted 2026-05-25: OpenAI removed dall-e-3 from the API' } })
+      expect(await post('black-forest/flux-1.1-pro')).toEqual({ status: 400, body: { error: 'Unknown model: black-forest/flux-1.1-pro' } })
+      // Aliases are the clients' business: the gateway takes full ids.
+      expect((await post('nano-banana')).status).toBe(400)
+      for (const path of ['/v1/models', '/v1/models?format=json']) {
+        const list = await (await fetch(`${sandbox.url}${path}`)).json()
+        const categories = new Set(list.data.flatMap((m: { categories: string[] }) => m.categories))
+        expect([...categories].sort()).toEqual(['chat', 'coding', 'image', 'reasoning', 'speech', 'tts', 'video', 'vision'])
+        const banana = list.data.find((m: { id: string }) => m.id === 'google/nano-banana')
+        expect(banana).toMatchObject({ categories: ['image'], billing_mode: 'per_image', pricing: { per_image: 0.0525, transaction_fee: 0.001 }, supported_sizes: ['1024x1024'], owned_by: 'google' })
+        expect(list.data.some((m: { id: string }) => m.id === 'openai/dall-e-3')).toBe(false)
+      }
+      expect(sandbox.counters.imageRequests).toBe(3)
+      expect(sandbox.usdc.transfers).toHaveLength(0)
+    } finally {
+      await sandbox.close()
+    }
   })
 })

@@ -196,6 +196,14 @@ describe('tools, provider and service against the sandbox', () => {
     // Registering reads no catalog: the provider's models are the bundled table's.
     expect(sandbox.counters.catalogRequests).toBe(catalogReads)
     expect(registered.providers[0].models).toEqual(bundledCatalog().models.map((m) => m.id))
+    // Per model, what the catalog knows: sizes, the shapes and resolutions they make, qualities.
+    const { geometry, output } = registered.providers[0].capabilities
+    expect(geometry.sizesByModel['openai/gpt-image-1']).toEqual(['1024x1024', '1536x1024', '1024x1536'])
+    expect(geometry.aspectRatiosByModel['openai/gpt-image-1']).toEqual(['1:1', '3:2', '2:3'])
+    expect(geometry.aspectRatiosByModel['bytedance/seedream-5-pro']).toEqual(['1:1', '2:1', '4:3', '16:9'])
+    expect(geometry.resolutionsByModel['google/nano-banana-pro']).toEqual(['1K', '2K', '4K'])
+    expect(geometry.resolutionsByModel['google/nano-banana']).toEqual(['1K'])
+    expect(output.qualitiesByModel).toEqual({ 'zai/cogview-4': ['standard', 'hd'] })
     const before = sandbox.usdc.transfers.length
     const models = await registered.tools.find((t) => t.name === 'list_image_models').execute('c', {})
     expect(models.content[0].text).toContain('google/nano-banana-pro')
