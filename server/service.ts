@@ -54,6 +54,8 @@ export type ImageServiceParameters = {
 /** Bytes an upstream image download may have. */
 const MAX_RESULT_BYTES = 200 * 1024 * 1024
 const PROGRESS_EVERY_MS = 2000
+/** ClawRouter's first wait before polling a job; later polls follow Settings.pollIntervalMs. */
+const FIRST_POLL_MS = 2000
 
 export class ImageService {
   readonly settings: Settings
@@ -80,7 +82,13 @@ export class ImageService {
       readBalance: (network) => readUsdcBalance(rpcUrlFor(settings, network), wallet.address, network, 1500),
     })
     // Decoded results go straight into the store as they arrive, never whole in memory.
-    this.upstream = new UpstreamClient({ baseUrl: settings.upstream, payer, images: () => this.store.writer({ maxBytes: MAX_RESULT_BYTES }) })
+    this.upstream = new UpstreamClient({
+      baseUrl: settings.upstream,
+      payer,
+      timing: { firstPollMs: Math.min(FIRST_POLL_MS, settings.pollIntervalMs), pollIntervalMs: settings.pollIntervalMs },
+      allowPrivateUrls: settings.allowPrivateUrls,
+      images: () => this.store.writer({ maxBytes: MAX_RESULT_BYTES }),
+    })
   }
 
   /** Loads (or creates) the wallet named by the settings and builds the service. */
@@ -162,7 +170,10 @@ export class ImageService {
           status: 504,
           type: 'timeout_error',
           code: 'upstream_timeout',
-          message: `${job.model.id} did not finish within ${Math.round(this.settings.upstreamTimeoutMs / 1000)} s. Any payment made is recorded in the ledger; try again or raise BLOCKRUN_TIMEOUT_SECONDS.`,
+          message:
+            `${job.model.id} did not finish within ${Math.round(this.settings.upstreamTimeoutMs / 1000)} s. ` +
+            'A job still running was abandoned: BlockRun settles a job only when a poll collects it, so an abandoned job is not charged. ' +
+            'Every authorization signed is recorded in the ledger. Try again or raise BLOCKRUN_TIMEOUT_SECONDS.',
         })
       }
       throw error

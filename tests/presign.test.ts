@@ -108,7 +108,7 @@ describe('payment requirements remembered per route, model, size and n', () => {
       const { status, body } = await generate({ prompt: 'forever' })
       expect(status).toBe(402)
       expect(body.error.type).toBe('payment_not_allowed')
-      expect(body.error.message).toMatch(/lifetime "300" is not a whole number of seconds/)
+      expect(body.error.message).toMatch(/lifetime "600" is not a whole number of seconds/)
       expect(stack.sandbox.counters.authorizations).toBe(0)
       expect(await readLedger(stack.home)).toEqual([])
     } finally {

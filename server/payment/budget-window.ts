@@ -4,8 +4,8 @@
  * holds (walking every record cost 0.15 ms at a thousand payments and grows with use).
  *
  * The total follows the ledger's rule (`countsAgainstBudget`) exactly: spent or pending statuses
- * count for as long as the payment is in the window; a refused payment counts until its
- * authorization expires. Refused payments are few, so they are kept aside and checked against
+ * count for as long as the payment is in the window; a held payment (refused, failed,
+ * abandoned) counts until its authorization expires. Held payments are few, so they are kept aside and checked against
  * the clock on each call instead of being part of the running total. Records leave in time order
  * (a heap), whatever order the ledger holds them in (two writers' clocks may disagree), and a
  * clock set back past the point records left rebuilds the window from every record.
@@ -18,13 +18,21 @@ export const DAY_MS = 24 * 60 * 60 * 1000
 export const SPENT_STATUSES: ReadonlySet<PaymentRecord['status']> = new Set(['reserved', 'signed', 'settled', 'unknown'])
 
 /**
+ * Statuses of authorizations that left this machine and were not settled as far as we know: the
+ * upstream refused them (`refused`), reported the work failed (`failed`), or we stopped polling
+ * the job they paid for (`abandoned`). Each is still a valid signature until it expires, so it
+ * is held against the budget.
+ */
+export const HELD_STATUSES: ReadonlySet<PaymentRecord['status']> = new Set(['refused', 'failed', 'abandoned'])
+
+/**
  * True when `record` counts against the rolling budget at `now`: it was reserved in the last 24
- * hours and is spent or pending, or refused while its authorization is still valid.
+ * hours and is spent or pending, or held while its authorization is still valid.
  */
 export function countsAgainstBudget(record: PaymentRecord, now: number): boolean {
   if (record.time <= now - DAY_MS) return false
   if (SPENT_STATUSES.has(record.status)) return true
-  return record.status === 'refused' && record.validBefore !== undefined && record.validBefore * 1000 > now
+  return HELD_STATUSES.has(record.status) && record.validBefore !== undefined && record.validBefore * 1000 > now
 }
 
 export class BudgetWindow {
@@ -35,8 +43,8 @@ export class BudgetWindow {
   private readonly expiry = new MinHeap<PaymentRecord>((a, b) => a.time - b.time)
   /** Sum of the amounts of records in the window whose status is spent or pending. */
   private spent = 0n
-  /** Refused records in the window: they count while their authorization is valid. */
-  private readonly refused = new Set<PaymentRecord>()
+  /** Held records in the window (HELD_STATUSES): they count while their authorization is valid. */
+  private readonly held = new Set<PaymentRecord>()
   /** The latest `now - DAY_MS` records were dropped at; a clock set back below it brings them back. */
   private horizon = Number.NEGATIVE_INFINITY
 
@@ -70,7 +78,7 @@ export class BudgetWindow {
     this.leave(now)
     let used = this.spent
     // Kept while in the window even once expired: a clock set back a little makes one count again.
-    for (const record of this.refused) if (record.validBefore !== undefined && record.validBefore * 1000 > now) used += record.amount
+    for (const record of this.held) if (record.validBefore !== undefined && record.validBefore * 1000 > now) used += record.amount
     for (let i = this.records.length - 1; i >= 0; i--) {
       const record = this.records[i]!
       if (!this.inWindow.has(record)) {
@@ -103,7 +111,7 @@ export class BudgetWindow {
     this.records = []
     this.inWindow.clear()
     this.expiry.clear()
-    this.refused.clear()
+    this.held.clear()
     this.spent = 0n
     this.horizon = Number.NEGATIVE_INFINITY
     const horizon = now - DAY_MS
@@ -112,9 +120,9 @@ export class BudgetWindow {
 
   private weigh(record: PaymentRecord, sign: 1n | -1n): void {
     if (SPENT_STATUSES.has(record.status)) this.spent += sign * record.amount
-    else if (record.status === 'refused') {
-      if (sign > 0n) this.refused.add(record)
-      else this.refused.delete(record)
+    else if (HELD_STATUSES.has(record.status)) {
+      if (sign > 0n) this.held.add(record)
+      else this.held.delete(record)
     }
   }
 }

@@ -5,8 +5,9 @@
  *
  * A payment's life: `reserve` (the budget check) → `signed` (written as the authorization is
  * signed, fsync'd before the signed request leaves) → one outcome: `settled` (with the
- * transaction), `refused` (the upstream rejected the authorization), `unknown` (sent, answer lost:
- * counted as spent) or `released` (no signature left this process). A reservation the budget
+ * transaction), `refused` (the upstream rejected the authorization), `failed` (the upstream said
+ * the work failed, no settlement shown), `abandoned` (a job we stopped polling), `unknown` (sent,
+ * answer lost: counted as spent) or `released` (no signature left this process). A reservation the budget
  * does not allow is closed at once as `declined`.
  *
  * The file's order is the order of reservations. Each one is appended first, with a single
@@ -18,8 +19,9 @@
  * on the safe side.
  *
  * What counts against the 24-hour budget is every amount that could still leave the wallet:
- * reserved, signed, settled and unknown payments, and refused ones whose authorization has not
- * expired yet (an upstream that said "no" still holds a valid signature until `validBefore`).
+ * reserved, signed, settled and unknown payments, and held ones (refused, failed, abandoned) whose
+ * authorization has not expired yet (an upstream that said "no" still holds a valid signature
+ * until `validBefore`).
  */
 import { readFile } from 'node:fs/promises'
 import { closeSync, existsSync, fdatasync, fstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs'
@@ -30,7 +32,7 @@ import { syncDirectorySync } from '../store/atomic.js'
 import { formatUsd } from '../money.js'
 import { BudgetWindow, countsAgainstBudget } from './budget-window.js'
 
-export type PaymentStatus = 'reserved' | 'signed' | 'settled' | 'refused' | 'unknown' | 'released' | 'declined'
+export type PaymentStatus = 'reserved' | 'signed' | 'settled' | 'refused' | 'failed' | 'abandoned' | 'unknown' | 'released' | 'declined'
 
 export type ReserveEntry = {
   id: string
@@ -43,6 +45,8 @@ export type ReserveEntry = {
   network: string
   asset: string
   payTo: string
+  /** The payment this one renews: an authorization the upstream refused on a job's poll (it expired first). */
+  replaces?: string
 }
 
 /** One line of the file. Amounts are decimal strings of base units; `t` is epoch ms. */
@@ -52,8 +56,12 @@ export type LedgerLine =
   | { kind: 'settled'; t: number; id: string; transaction: string }
   | { kind: ClosedKind; t: number; id: string; reason: string }
 
-/** Outcomes other than settlement; `declined` is the budget's own refusal (nothing was signed). */
-export type ClosedKind = 'refused' | 'unknown' | 'released' | 'declined'
+/**
+ * Outcomes other than settlement; `declined` is the budget's own refusal (nothing was signed).
+ * `failed`: the upstream said the work failed and showed no settlement; `abandoned`: we stopped
+ * polling a job before it completed (the gateway settles a job on its first completed poll).
+ */
+export type ClosedKind = 'refused' | 'failed' | 'abandoned' | 'unknown' | 'released' | 'declined'
 
 export type PaymentRecord = Omit<ReserveEntry, 'amount'> & {
   amount: bigint
@@ -67,7 +75,9 @@ export type PaymentRecord = Omit<ReserveEntry, 'amount'> & {
   reason?: string
 }
 
-export { countsAgainstBudget, DAY_MS, SPENT_STATUSES } from './budget-window.js'
+export { countsAgainstBudget, DAY_MS, HELD_STATUSES, SPENT_STATUSES } from './budget-window.js'
+
+const CLOSED_KINDS: ReadonlySet<string> = new Set<ClosedKind>(['refused', 'failed', 'abandoned', 'unknown', 'released', 'declined'])
 export const LEDGER_FILE = 'ledger.jsonl'
 
 /** The sum `countsAgainstBudget` selects. */
@@ -302,7 +312,7 @@ function foldOutcome(record: PaymentRecord, line: Exclude<LedgerLine, { kind: 'r
   } else if (line.kind === 'settled') {
     record.status = 'settled'
     record.transaction = line.transaction
-  } else if (line.kind === 'refused' || line.kind === 'unknown' || line.kind === 'released' || line.kind === 'declined') {
+  } else if (CLOSED_KINDS.has(line.kind)) {
     // A settlement seen once is final: a later "unknown" from a lost poll cannot undo it.
     if (record.status === 'settled') return
     record.status = line.kind

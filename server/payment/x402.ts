@@ -88,13 +88,33 @@ export async function readPaymentRequired(getHeader: HeaderReader, body: unknown
   return codec.getPaymentRequiredResponse(getHeader, body)
 }
 
-/** Reads `PAYMENT-RESPONSE` (v2) or `X-PAYMENT-RESPONSE` (v1); undefined when neither is there or it does not decode. */
+/** A transaction id as BlockRun's `X-Payment-Receipt` carries it: an EVM hash or a Solana signature (base58). */
+const TRANSACTION_ID = /^(?:0x[0-9a-fA-F]{64}|[1-9A-HJ-NP-Za-km-z]{64,90})$/
+
+/**
+ * Settlement evidence on a paid response: the x402 `PAYMENT-RESPONSE` (v2) or
+ * `X-PAYMENT-RESPONSE` (v1) header, which `@x402/fetch` and so ClawRouter read; or BlockRun's
+ * `X-Payment-Receipt`, a bare transaction id that BlockRun's own SDK reads (REFERENCE.md §1).
+ * Either one settles. Undefined when there is none (or none that decodes).
+ */
 export async function readSettlement(getHeader: HeaderReader): Promise<SettleResponse | undefined> {
-  if (!getHeader('PAYMENT-RESPONSE') && !getHeader('X-PAYMENT-RESPONSE')) return undefined
-  const { codec } = await load()
-  try {
-    return codec.getPaymentSettleResponse(getHeader)
-  } catch {
-    return undefined
+  const receipt = getHeader('X-Payment-Receipt')?.trim()
+  const transaction = receipt && TRANSACTION_ID.test(receipt) ? receipt : undefined
+  if (getHeader('PAYMENT-RESPONSE') || getHeader('X-PAYMENT-RESPONSE')) {
+    const { codec } = await load()
+    try {
+      const settlement = codec.getPaymentSettleResponse(getHeader)
+      // A success without its transaction takes the receipt's.
+      if (settlement.success && !settlement.transaction && transaction) return { ...settlement, transaction }
+      return settlement
+    } catch {
+      // an undecodable header: the receipt may still say what happened
+    }
   }
+  return transaction ? ({ success: true, transaction, network: '' } as unknown as SettleResponse) : undefined
+}
+
+/** True when `headers` carry any settlement evidence at all (see readSettlement), without decoding it. */
+export function hasSettlementEvidence(headers: Headers): boolean {
+  return headers.has('PAYMENT-RESPONSE') || headers.has('X-PAYMENT-RESPONSE') || headers.has('X-Payment-Receipt')
 }
