@@ -85,16 +85,21 @@ export class Payer {
       if (attempt.kind === 'sent') return attempt
       required = attempt.required
     }
-    if (!required) {
-      // No cached requirements, or a refusal that did not carry readable fresh ones: ask unpaid.
-      const first = await sendOrThrow(send, {}, 'The upstream could not be reached')
-      if (first.status !== 402) return { response: first, payment: undefined }
-      required = await readRequirements(first)
+    try {
+      if (!required) {
+        // No cached requirements, or a refusal that did not carry readable fresh ones: ask unpaid.
+        const first = await sendOrThrow(send, {}, 'The upstream could not be reached')
+        if (first.status !== 402) return { response: first, payment: undefined }
+        required = await readRequirements(first)
+      }
+      const attempt = await this.pay(send, required, context, false)
+      // Only a pre-paid attempt comes back rejected; an ordinary one throws its refusal.
+      if (attempt.kind !== 'sent') throw new Error('an ordinary payment attempt came back rejected')
+      return attempt
+    } catch (error) {
+      // A refusal must say what happened: the pre-paid authorization was signed and refused.
+      throw known ? afterRefusedAttempt(error) : error
     }
-    const attempt = await this.pay(send, required, context, false)
-    // Only a pre-paid attempt comes back rejected; an ordinary one throws its refusal.
-    if (attempt.kind !== 'sent') throw new Error('an ordinary payment attempt came back rejected')
-    return attempt
   }
 
   /**
@@ -185,6 +190,19 @@ export class Payer {
     const balance = await balanceWithin(readBalance && network ? () => readBalance(network) : undefined, balanceTimeoutMs)
     return paymentFailure({ ...parameters, balance })
   }
+}
+
+/**
+ * The error of a second round that follows a refused pre-paid attempt: a "nothing was signed" in
+ * it would be false, since the first authorization was signed (and is in the ledger, refused).
+ */
+function afterRefusedAttempt(error: unknown): unknown {
+  if (!(error instanceof ImagegenError) || !/nothing was signed/i.test(error.message)) return error
+  const message = error.message.replace(
+    /nothing was signed/i,
+    (match) => `${match[0]}othing more was signed (an earlier authorization for this request, made from the price the upstream quoted before, was refused by it and is recorded in the ledger)`,
+  )
+  return new ImagegenError({ status: error.status, type: error.type, message, param: error.param, code: error.code, cause: error.cause })
 }
 
 /** A renewal pays the same party the same (or a lower) price on the same network and asset. */

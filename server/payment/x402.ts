@@ -6,6 +6,7 @@
 import type { LocalAccount } from 'viem'
 import type { PaymentPayload, PaymentRequired, SettleResponse } from '@x402/core/types'
 import { formatUsd } from '../money.js'
+import { findNetwork } from './networks.js'
 import type { TypedDataInput } from './typed-data-signer.js'
 
 /** What an authorization commits to, as it is about to be signed. */
@@ -82,10 +83,25 @@ function recordingSigner(account: LocalAccount, beforeSigning: BeforeSigning, si
   }
 }
 
-/** Reads a 402's requirements: v2 from the `PAYMENT-REQUIRED` header, v1 from the JSON body. */
+/**
+ * Reads a 402's requirements: v2 from the `PAYMENT-REQUIRED` header, v1 from the JSON body. Each
+ * requirement's network is normalised here, once, to the spelling of its protocol version
+ * (`eip155:84532`, `base-sepolia`) when it names a network we know: the policy, the signer and the
+ * requirements cache then all see the same value (a `" EIP155:84532 "` the policy accepted but
+ * the scheme could not sign once made a route fail for ten minutes).
+ */
 export async function readPaymentRequired(getHeader: HeaderReader, body: unknown): Promise<PaymentRequired> {
   const { codec } = await load()
-  return codec.getPaymentRequiredResponse(getHeader, body)
+  const required = codec.getPaymentRequiredResponse(getHeader, body)
+  if (!Array.isArray(required.accepts)) return required
+  const v1 = required.x402Version === 1
+  return {
+    ...required,
+    accepts: required.accepts.map((accept) => {
+      const network = typeof accept?.network === 'string' ? findNetwork(accept.network) : undefined
+      return network ? { ...accept, network: (v1 ? network.v1 : network.caip2) as typeof accept.network } : accept
+    }),
+  }
 }
 
 /** A transaction id as BlockRun's `X-Payment-Receipt` carries it: an EVM hash or a Solana signature (base58). */
