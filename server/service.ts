@@ -51,8 +51,8 @@ export type ImageServiceParameters = {
   inputs?: InputResolver
 }
 
-/** Bytes an upstream image download may have. */
-const MAX_RESULT_BYTES = 200 * 1024 * 1024
+/** Bytes one result image may have, decoded or downloaded (a 4096x4096 PNG of pure noise is about 50 MB). */
+const MAX_RESULT_BYTES = 100 * 1024 * 1024
 const PROGRESS_EVERY_MS = 2000
 /** ClawRouter's first wait before polling a job; later polls follow Settings.pollIntervalMs. */
 const FIRST_POLL_MS = 2000
@@ -88,6 +88,7 @@ export class ImageService {
       timing: { firstPollMs: Math.min(FIRST_POLL_MS, settings.pollIntervalMs), pollIntervalMs: settings.pollIntervalMs },
       allowPrivateUrls: settings.allowPrivateUrls,
       images: () => this.store.writer({ maxBytes: MAX_RESULT_BYTES }),
+      maxImageBytes: MAX_RESULT_BYTES,
     })
   }
 

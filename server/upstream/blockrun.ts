@@ -17,6 +17,7 @@ import { upstreamFetch } from './http-client.js'
 import { memorySink, storedSink, takeImages, type DecodedImage, type UpstreamImage } from './images.js'
 import { followJob, type JobTiming } from './job.js'
 import { pollTarget } from './poll-url.js'
+import { limitedSinks } from './result-limits.js'
 import { encodeJsonBody } from './request-body.js'
 import { readResultBody, type ImageSink, type ResultBody } from './result-body.js'
 
@@ -44,7 +45,12 @@ export type UpstreamClientParameters = {
    * collected in memory and returned as bytes.
    */
   images?: () => ImageSink<StoredImage>
+  /** Bytes one result image may have (default 100 MB); a request's answer may hold `n` of them. */
+  maxImageBytes?: number
 }
+
+/** The default per-image cap: a 4096x4096 PNG of pure noise is about 50 MB. */
+const MAX_IMAGE_BYTES = 100 * 1024 * 1024
 
 type CallContext = PaymentContext & { signal: AbortSignal; onProgress?: UpstreamProgress }
 
@@ -54,8 +60,10 @@ export class UpstreamClient {
   private readonly timing: JobTiming
   private readonly allowPrivateUrls: boolean
   private readonly openSink: () => ImageSink<DecodedImage>
+  readonly maxImageBytes: number
 
-  constructor({ baseUrl, payer, timing, allowPrivateUrls = false, images }: UpstreamClientParameters) {
+  constructor({ baseUrl, payer, timing, allowPrivateUrls = false, images, maxImageBytes = MAX_IMAGE_BYTES }: UpstreamClientParameters) {
+    this.maxImageBytes = maxImageBytes
     this.baseUrl = baseUrl
     this.payer = payer
     this.timing = { firstPollMs: timing?.firstPollMs ?? 2000, pollIntervalMs: timing?.pollIntervalMs ?? 3000 }
@@ -79,9 +87,11 @@ export class UpstreamClient {
       })
     }
     const { response, payment } = await this.payer.send(send, context)
+    // This answer's images go to disk under limits the upstream cannot raise (result-limits.ts).
+    const sinks = limitedSinks(this.openSink, { images: context.n, bytesPerImage: this.maxImageBytes })
     try {
-      if (response.status === 202) return await this.job(await readJson(response), payment, context)
-      return await this.finish(response, payment, context)
+      if (response.status === 202) return await this.job(await readJson(response), payment, sinks, context)
+      return await this.finish(response, payment, sinks, context)
     } catch (error) {
       // Whatever went wrong after the paid request left, the ledger gets an outcome (a no-op
       // when one was already recorded).
@@ -90,7 +100,7 @@ export class UpstreamClient {
     }
   }
 
-  private async finish(response: Response, payment: SentPayment | undefined, context: CallContext): Promise<UpstreamResult> {
+  private async finish(response: Response, payment: SentPayment | undefined, sinks: (index: number) => ImageSink<DecodedImage>, context: CallContext): Promise<UpstreamResult> {
     if (!response.ok) {
       if (payment) await payment.finish(response)
       throw errorFromUpstream(response.status, await readJson(response))
@@ -99,7 +109,7 @@ export class UpstreamClient {
     // body streams to the store; both are awaited before any outcome is decided. Without it, the
     // body decides first: a job ticket or a refusal is not "no settlement header".
     const evidence = Boolean(payment) && hasSettlementEvidence(response.headers)
-    const [settled, read] = await Promise.allSettled([evidence ? payment!.finish(response) : Promise.resolve(undefined), readResultBody(response, this.openSink)])
+    const [settled, read] = await Promise.allSettled([evidence ? payment!.finish(response) : Promise.resolve(undefined), readResultBody(response, sinks)])
     if (settled.status === 'rejected') {
       if (read.status === 'fulfilled') await read.value.discard()
       throw settled.reason
@@ -112,7 +122,7 @@ export class UpstreamClient {
     // BlockRun's SDK treats a 200 whose status is still pending as a job, like a 202.
     if (!hasImages && said && PENDING_STATUSES.has(said)) {
       await result.discard()
-      return this.job(result.value, payment, context)
+      return this.job(result.value, payment, sinks, context)
     }
     const refusal = hasImages ? undefined : refusalOf(result.value)
     if (refusal) {
@@ -124,12 +134,12 @@ export class UpstreamClient {
       await result.discard()
       throw error
     }) : undefined)
-    return { images: await takeImages(result), payment: receipt }
+    return { images: await takeImages(result, context.n), payment: receipt }
   }
 
-  private async job(ticket: unknown, payment: SentPayment | undefined, context: CallContext): Promise<UpstreamResult> {
+  private async job(ticket: unknown, payment: SentPayment | undefined, sinks: (index: number) => ImageSink<DecodedImage>, context: CallContext): Promise<UpstreamResult> {
     const target = pollTarget({ pollUrl: (ticket as { poll_url?: unknown } | undefined)?.poll_url, baseUrl: this.baseUrl, allowPrivate: this.allowPrivateUrls })
-    return followJob({ target, payment, payer: this.payer, openSink: this.openSink, timing: this.timing, context })
+    return followJob({ target, payment, payer: this.payer, openSink: sinks, timing: this.timing, context })
   }
 }
 

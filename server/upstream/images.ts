@@ -23,16 +23,17 @@ export type DecodedImage = { kind: 'stored'; image: StoredImage } | { kind: 'byt
 type ResultItem = { url?: unknown; b64_json?: unknown; revised_prompt?: unknown }
 
 /**
- * Picks each entry's image (b64_json first, then url) from a read result, commits the chosen
- * images to their sinks in order and drops everything else that was decoded.
+ * Picks each entry's image (b64_json first, then url) from a read result, for the first `limit`
+ * entries (the images asked for; see result-limits.ts), commits the chosen images to their sinks
+ * in order and drops everything else that was decoded.
  */
-export async function takeImages(result: ResultBody<DecodedImage>): Promise<UpstreamImage[]> {
+export async function takeImages(result: ResultBody<DecodedImage>, limit = Number.POSITIVE_INFINITY): Promise<UpstreamImage[]> {
   type Choice = { sink: ImageSink<DecodedImage>; revisedPrompt?: string } | { url: string; revisedPrompt?: string }
   const choices: Choice[] = []
   try {
     const data = (result.value as { data?: unknown } | undefined)?.data
     if (!Array.isArray(data) || data.length === 0) throw upstreamError('The upstream answered without any images.', undefined, 'no_images')
-    data.forEach((item: ResultItem, index) => {
+    data.slice(0, limit).forEach((item: ResultItem, index) => {
       // Revised prompts end up in tool results, which clients cap: keep them to a paragraph.
       const revisedPrompt = typeof item?.revised_prompt === 'string' ? item.revised_prompt.slice(0, MAX_REVISED_PROMPT_CHARS) : undefined
       const extra = revisedPrompt ? { revisedPrompt } : {}

@@ -39,7 +39,8 @@ export type FollowJobParameters = {
   target: PollTarget
   payment: SentPayment | undefined
   payer: Payer
-  openSink: () => ImageSink<DecodedImage>
+  /** Where the completed poll's images go, by entry index (result-limits.ts). */
+  openSink: (index: number) => ImageSink<DecodedImage>
   timing: JobTiming
   context: PaymentContext & { signal: AbortSignal; onProgress?: ((message: string) => void) | undefined }
 }
@@ -135,7 +136,7 @@ export async function followJob({ target, payment: first, payer, openSink, timin
         await result.discard()
         throw error
       }
-      return { images: await takeImages(result), payment: receipt }
+      return { images: await takeImages(result, context.n), payment: receipt }
     }
   } catch (error) {
     if (payment && !payment.recorded) {
