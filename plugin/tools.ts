@@ -9,6 +9,7 @@ import { formatUsd } from '../server/money.js'
 import { EditInput, GenerateInput, jsonSchemaOf, parseInput } from '../server/schemas.js'
 import type { CallOptions, ImageResult } from '../server/service.js'
 import { describeCost } from '../server/service.js'
+import { describeBudget } from '../server/payment/usage.js'
 
 export type ToolImage = { path: string; url: string; file: string; mimeType: string; bytes: number }
 
@@ -91,7 +92,7 @@ export const walletStatusTool: ToolDefinition = {
       `Wallet ${wallet.address} on ${wallet.network}.`,
       `Balance: ${wallet.balanceUsd ? `${wallet.balanceUsd} USDC` : wallet.balanceNote ?? 'unavailable'}.`,
       `Spent in the last ${days} day(s): ${usage.totalUsd} in ${usage.payments} payment(s).`,
-      `Budget: ${usage.budget.spentLast24hUsd} of ${usage.budget.dailyUsd} used in the last 24 h, ${usage.budget.remainingUsd} left.`,
+      `${describeBudget(usage.budget)}.`,
       wallet.fund,
     ].join('\n')
     return { text, images: [], details: { wallet, usage } }

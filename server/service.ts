@@ -24,6 +24,7 @@ import { summariseUsage, type UsageReport } from './payment/usage.js'
 import { walletStatus, type WalletStatus } from './wallet/status.js'
 import { readUsdcBalance, rpcUrlFor } from './wallet/balance.js'
 import { startDeadline } from './deadline.js'
+import { authorizationStateReader } from './payment/chain-state.js'
 
 export type Progress = { message: string; elapsedMs: number }
 
@@ -80,6 +81,8 @@ export class ImageService {
       ledger: this.ledger,
       // Only payment errors read the balance (to say how much the wallet holds), within a short bound.
       readBalance: (network) => readUsdcBalance(rpcUrlFor(settings, network), wallet.address, network, 1500),
+      // Only a payment the budget would decline asks the chain (expired authorizations that never settled stop counting).
+      authorizationState: authorizationStateReader((network) => rpcUrlFor(settings, network)),
     })
     // Decoded results go straight into the store as they arrive, never whole in memory.
     this.upstream = new UpstreamClient({

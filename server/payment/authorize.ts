@@ -16,7 +16,8 @@ import type { LocalAccount } from 'viem'
 import type { PaymentPayload, PaymentRequired } from '@x402/core/types'
 import type { SpendPolicy } from '../config.js'
 import { ImagegenError } from '../errors.js'
-import type { Ledger } from './ledger.js'
+import { reclaimExpired, type AuthorizationStateReader } from './chain-state.js'
+import type { Ledger, ReserveEntry } from './ledger.js'
 import { choosePayment, type PaymentOption } from './policy.js'
 import { createX402Signer, type AuthorizationTerms, type X402Signer } from './x402.js'
 
@@ -62,6 +63,8 @@ export class Authorizer {
       account: () => Promise<LocalAccount>
       policy: SpendPolicy
       ledger: Ledger
+      /** Asks the chain whether expired authorizations were used, when the budget would decline (chain-state.ts). */
+      authorizationState?: AuthorizationStateReader | undefined
     },
   ) {}
 
@@ -76,10 +79,10 @@ export class Authorizer {
     if (!decision.allowed) throw decision.error
     const { option } = decision
     accept?.(option)
-    const id = randomUUID()
-    await ledger.reserve(
+    const id = await reserveOrReclaim(
+      ledger,
       {
-        id,
+        id: randomUUID(),
         requestId: context.requestId,
         endpoint: context.endpoint,
         model: context.model,
@@ -92,6 +95,7 @@ export class Authorizer {
         ...(replaces ? { replaces } : {}),
       },
       policy.dailyBudget,
+      this.parameters.authorizationState,
     )
 
     const chosen: PaymentRequired = { ...required, accepts: [option.raw] }
@@ -136,6 +140,24 @@ export class Authorizer {
       throw context.signal.reason
     }
     return { id, option, required: chosen, payload, headers }
+  }
+}
+
+/**
+ * The ledger's budget check, and when it declines, one look at the chain for
+ * expired authorizations that never settled (they stop counting); if that freed anything, one
+ * more try under a new id (the declined reservation stays in the ledger as declined).
+ */
+async function reserveOrReclaim(ledger: Ledger, entry: ReserveEntry, budget: bigint, read: AuthorizationStateReader | undefined): Promise<string> {
+  try {
+    await ledger.reserve(entry, budget)
+    return entry.id
+  } catch (error) {
+    if (!read || !(error instanceof ImagegenError) || error.code !== 'daily_budget') throw error
+    if ((await reclaimExpired({ ledger, read })) === 0n) throw error
+    const id = randomUUID()
+    await ledger.reserve({ ...entry, id }, budget)
+    return id
   }
 }
 

@@ -30,7 +30,7 @@ import { StringDecoder } from 'node:string_decoder'
 import { ImagegenError } from '../errors.js'
 import { syncDirectorySync } from '../store/atomic.js'
 import { formatUsd } from '../money.js'
-import { BudgetWindow, countsAgainstBudget } from './budget-window.js'
+import { BudgetWindow, countsAgainstBudget, HELD_STATUSES } from './budget-window.js'
 
 export type PaymentStatus = 'reserved' | 'signed' | 'settled' | 'refused' | 'failed' | 'abandoned' | 'unknown' | 'released' | 'declined'
 
@@ -55,6 +55,8 @@ export type LedgerLine =
   | { kind: 'signed'; t: number; id: string; nonce: string; validBefore: string; x402Version: number; payer: string }
   | { kind: 'settled'; t: number; id: string; transaction: string }
   | { kind: ClosedKind; t: number; id: string; reason: string }
+  /** What the chain says of an expired authorization that did not settle as far as we knew (chain-state.ts). */
+  | { kind: 'chain'; t: number; id: string; used: boolean; reason: string }
 
 /**
  * Outcomes other than settlement; `declined` is the budget's own refusal (nothing was signed).
@@ -71,6 +73,14 @@ export type PaymentRecord = Omit<ReserveEntry, 'amount'> & {
   nonce?: string
   /** End of the authorization's validity, epoch seconds (from the signed line). */
   validBefore?: number
+  /** The wallet that signed it (from the signed line). */
+  payer?: string
+  /**
+   * The chain's verdict on an authorization that expired without a known settlement: `unused`
+   * (EIP-3009 authorizationState false: it can never settle, so it stops counting against the
+   * budget) or `used` (it settled after all).
+   */
+  chain?: 'used' | 'unused'
   transaction?: string
   reason?: string
 }
@@ -152,6 +162,25 @@ export class Ledger {
 
   async closed(id: string, kind: Exclude<ClosedKind, 'declined'>, reason: string): Promise<void> {
     this.write({ kind, t: Date.now(), id, reason })
+  }
+
+  /** Records the chain's verdict on an expired authorization (see PaymentRecord.chain). */
+  async chainVerdict(id: string, used: boolean, reason: string): Promise<void> {
+    this.write({ kind: 'chain', t: Date.now(), id, used, reason })
+  }
+
+  /**
+   * Authorizations that still count against the budget at `now` although they may never settle:
+   * held or unknown, expired, signed with a nonce, and not yet judged by the chain. Newest first.
+   */
+  async unsettledExpired(now = Date.now()): Promise<PaymentRecord[]> {
+    this.catchUp()
+    const found: PaymentRecord[] = []
+    for (const record of this.records.values()) {
+      if (record.chain || !record.nonce || record.validBefore === undefined || record.validBefore * 1000 >= now) continue
+      if ((HELD_STATUSES.has(record.status) || record.status === 'unknown') && countsAgainstBudget(record, now)) found.push({ ...record })
+    }
+    return found.sort((a, b) => b.time - a.time)
   }
 
   /** Every payment, oldest first, including those written by other processes. */
@@ -307,11 +336,19 @@ function foldOutcome(record: PaymentRecord, line: Exclude<LedgerLine, { kind: 'r
     // An outcome may already be folded in; signing never moves a payment backwards.
     if (record.status === 'reserved') record.status = 'signed'
     record.nonce = line.nonce
+    if (typeof line.payer === 'string') record.payer = line.payer
     const validBefore = Number(line.validBefore)
     if (Number.isFinite(validBefore) && validBefore > 0) record.validBefore = validBefore
   } else if (line.kind === 'settled') {
     record.status = 'settled'
     record.transaction = line.transaction
+  } else if (line.kind === 'chain') {
+    record.chain = line.used ? 'used' : 'unused'
+    // Settled on-chain whatever the upstream told us: money spent.
+    if (line.used && record.status !== 'settled') {
+      record.status = 'settled'
+      record.reason = line.reason
+    }
   } else if (CLOSED_KINDS.has(line.kind)) {
     // A settlement seen once is final: a later "unknown" from a lost poll cannot undo it.
     if (record.status === 'settled') return

@@ -24,6 +24,7 @@ import type { SpendPolicy } from '../config.js'
 import { ImagegenError, upstreamError } from '../errors.js'
 import { formatUsd } from '../money.js'
 import { Authorizer, type PaymentContext } from './authorize.js'
+import type { AuthorizationStateReader } from './chain-state.js'
 import { balanceWithin, isFundsFailure, paymentFailure, readRefusal, summariseReasons, type PaymentFailureParameters } from './failure.js'
 import type { Ledger } from './ledger.js'
 import type { KnownNetwork } from './networks.js'
@@ -44,8 +45,12 @@ export type PaidResponse = { response: Response; payment: SentPayment | undefine
 /** A pre-paid attempt the upstream refused: `required` holds the 402's fresh requirements when it had readable ones. */
 type PaidAttempt = ({ kind: 'sent' } & PaidResponse) | { kind: 'rejected'; required: PaymentRequired | undefined }
 
-/** Fresh authorizations one job may sign after its first (BlockRun's SDK: MAX_POLL_RESIGNS). */
-export const MAX_JOB_RENEWALS = 2
+/**
+ * Authorizations one user request may sign: two rounds at most (a pre-paid attempt the upstream
+ * refused, then one ordinary round), and a third only to renew a job that outlived its
+ * authorization. BlockRun's SDK re-signs a job at most twice (MAX_POLL_RESIGNS), which fits.
+ */
+export const MAX_SIGNATURES_PER_REQUEST = 3
 
 export type PayerParameters = {
   /** The wallet's address, known without loading the signer. */
@@ -60,6 +65,8 @@ export type PayerParameters = {
    */
   readBalance?: ((network: KnownNetwork) => Promise<bigint | undefined>) | undefined
   balanceTimeoutMs?: number
+  /** Reads EIP-3009 authorization states, so expired authorizations that never settled stop counting (chain-state.ts). */
+  authorizationState?: AuthorizationStateReader | undefined
 }
 
 export class Payer {
@@ -92,7 +99,7 @@ export class Payer {
         if (first.status !== 402) return { response: first, payment: undefined }
         required = await readRequirements(first)
       }
-      const attempt = await this.pay(send, required, context, false)
+      const attempt = await this.pay(send, required, context, false, known ? 2 : 1)
       // Only a pre-paid attempt comes back rejected; an ordinary one throws its refusal.
       if (attempt.kind !== 'sent') throw new Error('an ordinary payment attempt came back rejected')
       return attempt
@@ -107,8 +114,8 @@ export class Payer {
    * before the job completed). `refusal` is what the poll's 402 said: its reasons, and the
    * requirements to sign (without readable ones the previous requirements are signed again). The
    * previous authorization is recorded as refused. Throws, signing nothing, when the wallet is
-   * short of funds, past MAX_JOB_RENEWALS, or when the upstream changed the payee, network or
-   * asset or raised the price mid-job.
+   * short of funds, past MAX_SIGNATURES_PER_REQUEST, or when the upstream changed the payee,
+   * network or asset or raised the price mid-job.
    */
   async renew(previous: SentPayment, refusal: { reasons: readonly string[]; required: PaymentRequired | undefined }, context: PaymentContext): Promise<SentPayment> {
     await previous.refused(`refused on a poll of its job: ${summariseReasons(refusal.reasons)}`)
@@ -116,10 +123,10 @@ export class Payer {
       const { option } = previous
       throw await this.failure({ reasons: refusal.reasons, wallet: this.address, network: option.network, amount: option.amount })
     }
-    if (previous.renewals >= MAX_JOB_RENEWALS) {
+    if (previous.signatures >= MAX_SIGNATURES_PER_REQUEST) {
       throw upstreamError(
-        `The upstream refused the job's payment on a poll ${previous.renewals + 1} times; it was not signed again (at most ${MAX_JOB_RENEWALS} renewals per job). ` +
-          'The refused authorizations are recorded in the ledger.',
+        `The upstream refused the job's payment on a poll again; it was not signed a ${ordinal(previous.signatures + 1)} time (at most ${MAX_SIGNATURES_PER_REQUEST} authorizations per request). ` +
+          'Every authorization is recorded in the ledger and counts against the budget until the chain shows it unused.',
         undefined,
         'job_payment_refused',
       )
@@ -130,14 +137,14 @@ export class Payer {
       replaces: previous.id,
       accept: (option) => keepsTerms(previous.option, option),
     })
-    return this.sent(authorization, previous.renewals + 1)
+    return this.sent(authorization, previous.signatures + 1)
   }
 
   /**
    * One paid attempt. `prepaid` marks an attempt made from cached requirements: its rejection is
    * returned (with the fresh requirements, when the 402 carried readable ones) instead of thrown.
    */
-  private async pay(send: SendRequest, required: PaymentRequired, context: PaymentContext, prepaid: boolean): Promise<PaidAttempt> {
+  private async pay(send: SendRequest, required: PaymentRequired, context: PaymentContext, prepaid: boolean, signatures = 1): Promise<PaidAttempt> {
     const { ledger, address } = this.parameters
     const authorization = await this.authorizer.authorize({ required, context })
     const { id, option, headers } = authorization
@@ -176,11 +183,11 @@ export class Payer {
       if (prepaid && !isFundsFailure(reasons)) return { kind: 'rejected', required: fresh && Array.isArray(fresh.accepts) ? fresh : undefined }
       throw await this.failure({ reasons, wallet: address, network: option.network, amount: option.amount })
     }
-    return { kind: 'sent', response, payment: this.sent(authorization, 0) }
+    return { kind: 'sent', response, payment: this.sent(authorization, signatures) }
   }
 
-  private sent(authorization: Parameters<typeof sentPayment>[0]['authorization'], renewals: number): SentPayment {
-    return sentPayment({ authorization, ledger: this.parameters.ledger, payer: this.parameters.address, renewals, failure: (parameters) => this.failure(parameters) })
+  private sent(authorization: Parameters<typeof sentPayment>[0]['authorization'], signatures: number): SentPayment {
+    return sentPayment({ authorization, ledger: this.parameters.ledger, payer: this.parameters.address, signatures, failure: (parameters) => this.failure(parameters) })
   }
 
   /** A payment error with the wallet's balance on that network, read within a short bound. */
@@ -190,6 +197,10 @@ export class Payer {
     const balance = await balanceWithin(readBalance && network ? () => readBalance(network) : undefined, balanceTimeoutMs)
     return paymentFailure({ ...parameters, balance })
   }
+}
+
+function ordinal(n: number): string {
+  return ['zeroth', 'first', 'second', 'third', 'fourth'][n] ?? `${n}th`
 }
 
 /**

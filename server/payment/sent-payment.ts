@@ -46,8 +46,8 @@ export type SentPayment = {
   readonly payload: PaymentPayload
   /** The headers that carry it: the paid request's, and every poll of the job it paid for. */
   readonly headers: Record<string, string>
-  /** Authorizations this request signed before this one (0 for the first; a renewal counts up). */
-  readonly renewals: number
+  /** Authorizations this request has signed so far, this one included. */
+  readonly signatures: number
   /** True once an outcome is recorded. */
   readonly recorded: boolean
   /**
@@ -72,12 +72,12 @@ export type SentPaymentParameters = {
   authorization: SignedAuthorization
   ledger: Ledger
   payer: `0x${string}`
-  renewals: number
+  signatures: number
   /** Builds the user's error for a failed settlement (with the balance, when readable). */
   failure: (parameters: PaymentFailureParameters) => Promise<ImagegenError>
 }
 
-export function sentPayment({ authorization, ledger, payer, renewals, failure }: SentPaymentParameters): SentPayment {
+export function sentPayment({ authorization, ledger, payer, signatures, failure }: SentPaymentParameters): SentPayment {
   const { id, option, payload, headers, required } = authorization
   const receipt = (status: PaymentReceipt['status'], transaction: string | undefined): PaymentReceipt => ({
     id,
@@ -103,7 +103,7 @@ export function sentPayment({ authorization, ledger, payer, renewals, failure }:
     required,
     payload,
     headers,
-    renewals,
+    signatures,
     get recorded() {
       return recorded
     },

@@ -20,6 +20,7 @@ import { faultPicker, type Fault, type FaultMix } from './faults.js'
 import { newJobId, pollJob, type JobPollRecord, type SandboxJob } from './jobs.js'
 import { Paywall } from './paywall.js'
 import { renderImage, renderNoise } from './render.js'
+import { rpcHandler } from './rpc.js'
 import { SandboxUsdc } from './usdc.js'
 
 /** How the gateway hands back images: hosted URL, data URI, `b64_json`, or a `202` job to poll. */
@@ -102,7 +103,7 @@ export function createSandbox(options: SandboxOptions = {}) {
   const formFor = (model: string): ResultForm =>
     typeof options.forms === 'string' ? options.forms : options.forms?.[model] ?? GATEWAY_FORMS[model] ?? 'b64_json'
 
-  const app = new Hono().basePath('/api')
+  const app = new Hono()
   app.use(async (c, next) => {
     counters.requests++
     if (options.latencyMs) await sleep(options.latencyMs)
@@ -250,7 +251,11 @@ export function createSandbox(options: SandboxOptions = {}) {
   })
   app.get('/_sandbox/balance/:address', (c) => c.json({ balance: usdc.balanceOf(c.req.param('address')).toString() }))
 
-  return { app, usdc, facilitator, counters, tuning, jobs, polls }
+  // The gateway's API lives under /api; the chain's JSON-RPC (rpc.ts) beside it, as its own endpoint.
+  const root = new Hono()
+  root.route('/api', app)
+  root.post('/rpc', rpcHandler(usdc, network))
+  return { app: root, usdc, facilitator, counters, tuning, jobs, polls }
 }
 
 /** Drops the TCP connection without an answer, as a reset would. */

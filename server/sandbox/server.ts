@@ -10,6 +10,8 @@ export type RunningSandbox = ReturnType<typeof createSandbox> & {
   url: string
   /** The server's origin (http://127.0.0.1:<port>). */
   origin: string
+  /** Its JSON-RPC endpoint for the sandbox chain (balances, authorization states): what BASE_RPC_URL takes. */
+  rpcUrl: string
   port: number
   close(): Promise<void>
 }
@@ -26,6 +28,7 @@ export async function startSandbox(options: SandboxOptions & { port?: number; ho
     ...sandbox,
     url: `http://${host}:${port}/api`,
     origin: `http://${host}:${port}`,
+    rpcUrl: `http://${host}:${port}/rpc`,
     port,
     close: () =>
       new Promise<void>((resolve) => {

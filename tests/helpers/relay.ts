@@ -6,7 +6,7 @@
  */
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { resolveSettings } from '../../server/config.js'
+import { resolveSettings, type SettingsInput } from '../../server/config.js'
 import { startProxy } from '../../server/http/server.js'
 import { startStack, type Stack, type StackOptions } from './stack.js'
 
@@ -63,13 +63,13 @@ export type RelayedStack = {
 }
 
 /** A funded stack whose proxy reaches the sandbox through a relay with `hooks` (given the stack, for its wallet). */
-export async function stackThroughRelay(hooks: (stack: Stack) => RelayHooks, options: StackOptions = {}): Promise<RelayedStack> {
+export async function stackThroughRelay(hooks: (stack: Stack) => RelayHooks, options: StackOptions = {}, proxySettings: (stack: Stack) => SettingsInput = () => ({})): Promise<RelayedStack> {
   const stack = await startStack(options)
   // The relay stands for the sandbox's whole origin, so job poll_urls (paths on the API's origin) pass it too.
   const relay = await startRelay(stack.sandbox.origin, hooks(stack))
   // The relay is the upstream, but hosted results stay on the sandbox's own (loopback) origin.
   const proxy = await startProxy(
-    resolveSettings({ home: stack.home, port: 0, upstream: `${relay.url}/api`, allowPrivateUrls: true, rpcUrl: 'http://127.0.0.1:9', sepoliaRpcUrl: 'http://127.0.0.1:9', pollIntervalSeconds: 0.05, ...options.settings }),
+    resolveSettings({ home: stack.home, port: 0, upstream: `${relay.url}/api`, allowPrivateUrls: true, rpcUrl: 'http://127.0.0.1:9', sepoliaRpcUrl: 'http://127.0.0.1:9', pollIntervalSeconds: 0.05, ...options.settings, ...proxySettings(stack) }),
   )
   return {
     stack,
