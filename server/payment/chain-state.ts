@@ -14,19 +14,8 @@
  */
 import type { Ledger, PaymentRecord } from './ledger.js'
 import { findNetwork, type KnownNetwork } from './networks.js'
+import { USDC_VIEWS } from './usdc-abi.js'
 
-const AUTHORIZATION_STATE = [
-  {
-    type: 'function',
-    name: 'authorizationState',
-    stateMutability: 'view',
-    inputs: [
-      { name: 'authorizer', type: 'address' },
-      { name: 'nonce', type: 'bytes32' },
-    ],
-    outputs: [{ name: '', type: 'bool' }],
-  },
-] as const
 
 /** Whether `nonce` of `authorizer` was used on `network`; undefined when the chain cannot say (offline, unknown network). */
 export type AuthorizationStateReader = (network: KnownNetwork, authorizer: `0x${string}`, nonce: `0x${string}`) => Promise<boolean | undefined>
@@ -37,7 +26,7 @@ export function authorizationStateReader(rpcUrl: (network: KnownNetwork) => stri
     const { createPublicClient, http } = await import('viem')
     const client = createPublicClient({ transport: http(rpcUrl(network), { timeout: timeoutMs, retryCount: 0 }) })
     try {
-      const used = await client.readContract({ address: network.usdc, abi: AUTHORIZATION_STATE, functionName: 'authorizationState', args: [authorizer, nonce] })
+      const used = await client.readContract({ address: network.usdc, abi: USDC_VIEWS, functionName: 'authorizationState', args: [authorizer, nonce] })
       return typeof used === 'boolean' ? used : undefined
     } catch {
       return undefined

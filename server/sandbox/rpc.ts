@@ -14,21 +14,9 @@
 import type { Context } from 'hono'
 import { decodeFunctionData, encodeFunctionResult, getAddress, type Hex } from 'viem'
 import type { KnownNetwork } from '../payment/networks.js'
+import { USDC_VIEWS } from '../payment/usdc-abi.js'
 import type { SandboxUsdc } from './usdc.js'
 
-export const USDC_VIEWS = [
-  { type: 'function', name: 'balanceOf', stateMutability: 'view', inputs: [{ name: 'account', type: 'address' }], outputs: [{ name: '', type: 'uint256' }] },
-  {
-    type: 'function',
-    name: 'authorizationState',
-    stateMutability: 'view',
-    inputs: [
-      { name: 'authorizer', type: 'address' },
-      { name: 'nonce', type: 'bytes32' },
-    ],
-    outputs: [{ name: '', type: 'bool' }],
-  },
-] as const
 
 type RpcRequest = { jsonrpc?: string; id?: unknown; method?: unknown; params?: unknown }
 
