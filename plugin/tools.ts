@@ -118,6 +118,7 @@ export function imageOutput(result: ImageResult, urlServed = true): ToolOutput {
       ...(image.revisedPrompt ? [`  Revised prompt: ${image.revisedPrompt}`] : []),
     ].join('\n'),
   )
+  lines.push(...result.notes.map((note) => `Note: ${note}`))
   lines.push(`Cost: ${describeCost(result.cost)}.`)
   lines.push(
     urlServed
@@ -131,6 +132,7 @@ export function imageOutput(result: ImageResult, urlServed = true): ToolOutput {
       model: result.model,
       size: result.size,
       images: result.images.map(({ path, url, file, mimeType, bytes, revisedPrompt }) => ({ path, url, file, mimeType, bytes, ...(revisedPrompt ? { revisedPrompt } : {}) })),
+      ...(result.notes.length ? { notes: result.notes } : {}),
       cost: result.cost ? { usd: result.cost.usd, amount: result.cost.amount.toString(), network: result.cost.network, transaction: result.cost.transaction ?? null, status: result.cost.status } : null,
     },
   }

@@ -41,6 +41,8 @@ export type ImageResult = {
   size: string
   images: Array<StoredImage & { url: string; revisedPrompt?: string | undefined }>
   cost: PaymentReceipt | undefined
+  /** What ran differently from what was asked (an input downscaled...). */
+  notes: string[]
 }
 
 export type ImageServiceParameters = {
@@ -167,7 +169,7 @@ export class ImageService {
       report('saving images')
       const images = []
       for (const image of result.images) images.push(await this.save(image, signal))
-      return { requestId, created: Math.floor(started / 1000), model: job.model.id, size: job.size, images, cost: result.payment }
+      return { requestId, created: Math.floor(started / 1000), model: job.model.id, size: job.size, images, cost: result.payment, notes: job.notes }
     } catch (error) {
       if (deadline.expired && !options.signal?.aborted) {
         throw new ImagegenError({

@@ -95,6 +95,7 @@ async function generate(access: CoreAccess, request: ImageGenerationRequest): Pr
       metadata: { path: image.path, url: image.url },
     })),
   )
+  notes.push(...result.notes)
   const cost = result.cost
   return {
     images,
