@@ -13,6 +13,8 @@ import { invalidRequest } from './errors.js'
 export const MAX_PROMPT_CHARS = Math.max(...MODELS.map((m) => m.maxPromptChars))
 /** A ceiling for `n` across models; the model's own `maxN` is checked against the catalog. */
 export const MAX_N = Math.max(...MODELS.map((m) => m.maxN))
+/** Most reference images any model fuses in one edit; each model's own limit is checked in edit-rules.ts. */
+export const MAX_INPUT_IMAGES = Math.max(...MODELS.map((m) => m.maxInputImages))
 /**
  * An image reference (path, URL, data URI) is bounded so a bad caller cannot make us hash megabytes
  * of junk. Inline images (data URIs, multipart uploads) stop here, whatever BLOCKRUN_MAX_INPUT_MB
@@ -75,11 +77,40 @@ export const GenerateInput = v.object({
 export const GenerateRequest = v.object({ ...GenerateInput.entries, response_format: responseFormat })
 export type GenerateRequest = v.InferOutput<typeof GenerateRequest>
 
+const editModels = MODELS.filter((m) => m.edit)
+const maskModels = editModels.filter((m) => m.mask)
+
+/**
+ * One image as a string, or several to fuse as an array. Each entry is a reference like any other
+ * (URL, path, data URI, earlier result); how many a model takes is checked against the catalog.
+ */
+const images = v.pipe(
+  v.union(
+    [
+      imageRef('One image to edit.'),
+      v.pipe(
+        v.array(imageRef('A reference image.'), 'must be a string or an array of strings'),
+        v.minLength(1, 'must hold at least one image'),
+        v.maxLength(MAX_INPUT_IMAGES, `holds more than ${MAX_INPUT_IMAGES} images, the most any model fuses`),
+      ),
+    ],
+    'must be a string (one image) or an array of strings (several images to fuse)',
+  ),
+  v.description(
+    'The image to edit: an http(s) URL, a local file path, a data: URI, or a URL or path from an earlier result. ' +
+      `Or an array of 2 to ${MAX_INPUT_IMAGES} of them to combine in one picture (${editModels.map((m) => `${m.aliases[0]} up to ${m.maxInputImages}`).join(', ')}).`,
+  ),
+)
+
 export const EditInput = v.object({
   prompt,
-  image: imageRef('The image to edit: an http(s) URL, a local file path, a data: URI, or a URL or path from an earlier result.'),
-  mask: v.optional(imageRef('Optional mask of the same size: white areas are edited, black areas kept.')),
-  model: model('Edit model. Only openai/gpt-image-1 (alias gpt-image) edits images; it is the default.'),
+  image: images,
+  mask: v.optional(
+    imageRef(
+      `Optional mask, the size of the image, marking the area to change: white = edit, black = keep; or, as OpenAI takes it, transparent = edit, opaque = keep (a mask with any transparent pixel is read that way). Only ${maskModels.map((m) => m.aliases[0]).join(' and ')}, and only with one image.`,
+    ),
+  ),
+  model: model(`Edit model: ${editModels.map((m) => `${m.aliases[0]} (${m.id})`).join(', ')}. Default gpt-image (openai/gpt-image-1), the cheapest.`),
   size,
   n,
 })

@@ -3,8 +3,8 @@
  * and the assertion that a refused request reached neither the upstream nor the payment rail.
  */
 import { readFile } from 'node:fs/promises'
-import sharp from 'sharp'
 import { expect } from 'vitest'
+import { editSeed, pixelDigest } from '../../server/sandbox/edit-inputs.js'
 import { renderImage } from '../../server/sandbox/render.js'
 import type { JsonResponse, Stack } from './stack.js'
 
@@ -12,13 +12,15 @@ import type { JsonResponse, Stack } from './stack.js'
 export const EDIT_PRICE = 20_000n + 1000n
 
 /**
- * The PNG the sandbox returns for an edit: its render seed names the byte length and dimensions
- * of the image it received, so equal output proves those exact bytes arrived.
+ * The PNG the sandbox returns for an edit: its render seed names the dimensions and a digest of
+ * the decoded pixels of each image it received, so equal output proves those exact pixels arrived
+ * (the proxy rebuilds the file around them, so the bytes themselves differ). Several inputs are
+ * given as an array, in request order.
  */
-export async function expectedEdit(prompt: string, input: Buffer, masked: boolean, size = '1024x1024', index = 0): Promise<Buffer> {
-  const meta = await sharp(input).metadata()
+export async function expectedEdit(prompt: string, input: Buffer | readonly Buffer[], masked: boolean, size = '1024x1024', index = 0): Promise<Buffer> {
+  const inputs = Buffer.isBuffer(input) ? [input] : input
   const [width, height] = size.split('x').map(Number) as [number, number]
-  const seed = ` [edit of ${input.length} bytes ${meta.width}x${meta.height}${masked ? ' masked' : ''}]`
+  const seed = editSeed(await Promise.all(inputs.map(pixelDigest)), masked)
   return renderImage({ prompt: `${prompt}${seed}`, width, height, index })
 }
 
