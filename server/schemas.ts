@@ -6,7 +6,7 @@
  */
 import * as v from 'valibot'
 import { toJsonSchema } from '@valibot/to-json-schema'
-import { MODELS } from './catalog.js'
+import { DEFAULT_EDIT_MODEL, findModel, MODELS } from './catalog.js'
 import { invalidRequest } from './errors.js'
 
 /** Longest prompt any model takes; each model's own limit is checked against the catalog. */
@@ -79,6 +79,7 @@ export type GenerateRequest = v.InferOutput<typeof GenerateRequest>
 
 const editModels = MODELS.filter((m) => m.edit)
 const maskModels = editModels.filter((m) => m.mask)
+const defaultEditModel = findModel(DEFAULT_EDIT_MODEL)!
 
 /**
  * One image as a string, or several to fuse as an array. Each entry is a reference like any other
@@ -110,7 +111,7 @@ export const EditInput = v.object({
       `Optional mask, the size of the image, marking the area to change: white = edit, black = keep; or, as OpenAI takes it, transparent = edit, opaque = keep (a mask with any transparent pixel is read that way). Only ${maskModels.map((m) => m.aliases[0]).join(' and ')}, and only with one image.`,
     ),
   ),
-  model: model(`Edit model: ${editModels.map((m) => `${m.aliases[0]} (${m.id})`).join(', ')}. Default gpt-image (openai/gpt-image-1), the cheapest.`),
+  model: model(`Edit model: ${editModels.map((m) => `${m.aliases[0]} (${m.id})`).join(', ')}. Default ${defaultEditModel.aliases[0]} (${defaultEditModel.id}), the cheapest.`),
   size,
   n,
 })

@@ -42,3 +42,31 @@ export function expectRefusedBeforeUpstream(stack: Stack, response: JsonResponse
   expect(stack.sandbox.counters.imageRequests).toBe(counts.imageRequests)
   expect(stack.sandbox.usdc.transfers.length).toBe(counts.transfers)
 }
+
+/** What a refusal must leave as it was: the ledger (nothing signed) and everything the sandbox saw. */
+export type Untouched = { ledger: number; requests: number; authorizations: number; received: number; transfers: number }
+
+export async function snapshot(stack: Stack): Promise<Untouched> {
+  return {
+    ledger: (await stack.proxy.service.ledger.payments()).length,
+    requests: stack.sandbox.counters.imageRequests,
+    authorizations: stack.sandbox.counters.authorizations,
+    received: stack.sandbox.edits.received.length,
+    transfers: stack.sandbox.usdc.transfers.length,
+  }
+}
+
+/** A 400 naming `param` and `code`, with nothing signed, nothing sent upstream (paid or not), nothing settled. */
+export async function expectRefusedUnsigned(stack: Stack, response: JsonResponse, before: Untouched, param: string, code: string): Promise<string> {
+  expect(response.status, JSON.stringify(response.body)).toBe(400)
+  expect(response.body.error).toMatchObject({ type: 'invalid_request_error', param, code })
+  expect(await snapshot(stack)).toEqual(before)
+  return response.body.error.message as string
+}
+
+/** The newest paid edit the sandbox received. */
+export function lastPaidEdit(stack: Stack) {
+  const paid = stack.sandbox.edits.received.filter((edit) => edit.paid)
+  expect(paid.length, 'the sandbox received a paid edit').toBeGreaterThan(0)
+  return paid.at(-1)!
+}
