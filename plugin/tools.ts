@@ -58,7 +58,7 @@ export const editImageTool: ToolDefinition = {
     "Edit an image, or combine several into one, with a text instruction. Costs money, paid automatically from the user's BlockRun wallet (USDC, x402).\n" +
     `Models that edit (default ${defaultEditModel.aliases[0]}, the cheapest):\n${editGuide}\n` +
     'Choosing: a masked edit, or the cheapest → gpt-image; a change described in words only, with no mask ("make it winter", "remove the people in the back") → nano-banana, Google\'s model made for prompt-based edits (it takes no mask); a high-resolution result → banana-pro.\n' +
-    '`image`: one image as a string, or an array of 2 or more to combine ("put this logo on this shirt" → [shirt, logo], and say in the prompt which image is which). Each may be an http(s) URL, a local file path (absolute or ~/...), a data: URI, or the path or URL of an earlier result: pass it as is, no base64 conversion needed.\n' +
+    '`image`: the image to edit, as ["/path/photo.jpg"], or several to combine into one picture ("put this logo on this shirt" → [shirt, logo], and say in the prompt which image is which). Each may be an http(s) URL, a local file path (absolute or ~/...), a data: URI, or the path or URL of an earlier result: pass it as is, no base64 conversion needed.\n' +
     '`mask` (only models that take one, and only with one image): the size of the image; white = edit, black = keep (lighter than mid-grey counts as white). A mask with transparent pixels is read the OpenAI way instead: transparent = edit, opaque = keep.\n' +
     'Images over 4 MB are downscaled before they are sent (the gateway\'s limit); the result says so.',
   inputSchema: jsonSchemaOf(EditInput),

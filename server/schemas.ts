@@ -82,15 +82,17 @@ const maskModels = editModels.filter((m) => m.mask)
 const defaultEditModel = findModel(DEFAULT_EDIT_MODEL)!
 
 /**
- * One image as a string, or several to fuse as an array. Each entry is a reference like any other
- * (URL, path, data URI, earlier result); how many a model takes is checked against the catalog.
+ * One image as a string, or several to fuse as an array (tool schemas advertise only the array,
+ * see jsonSchemaOf). Each entry is a reference like any other (URL, path, data URI, earlier
+ * result); how many a model takes is checked against the catalog (edit-rules.ts).
  */
+const imageItem = 'An http(s) URL, a local file path (absolute or ~/...), a data: URI, or the path or URL of an earlier result.'
 const images = v.pipe(
   v.union(
     [
-      imageRef('One image to edit.'),
+      imageRef(imageItem),
       v.pipe(
-        v.array(imageRef('A reference image.'), 'must be a string or an array of strings'),
+        v.array(imageRef(imageItem), 'must be a string or an array of strings'),
         v.minLength(1, 'must hold at least one image'),
         v.maxLength(MAX_INPUT_IMAGES, `holds more than ${MAX_INPUT_IMAGES} images, the most any model fuses`),
       ),
@@ -98,8 +100,8 @@ const images = v.pipe(
     'must be a string (one image) or an array of strings (several images to fuse)',
   ),
   v.description(
-    'The image to edit: an http(s) URL, a local file path, a data: URI, or a URL or path from an earlier result. ' +
-      `Or an array of 2 to ${MAX_INPUT_IMAGES} of them to combine in one picture (${editModels.map((m) => `${m.aliases[0]} up to ${m.maxInputImages}`).join(', ')}).`,
+    `The image to edit, or 2 to ${MAX_INPUT_IMAGES} images to combine into one picture (${editModels.map((m) => `${m.aliases[0]} up to ${m.maxInputImages}`).join(', ')}), in the order the prompt refers to them. ` +
+      'A single image may also be given as a plain string.',
   ),
 )
 
@@ -141,9 +143,24 @@ function withoutNullFields(input: unknown): unknown {
   return Object.fromEntries(Object.entries(input).filter(([, value]) => value !== null))
 }
 
-/** Plain JSON Schema (no $ref) for tool definitions. */
+/** Plain JSON Schema (no $ref, no anyOf) for tool definitions. */
 export function jsonSchemaOf(schema: v.GenericSchema): Record<string, unknown> {
-  const json = toJsonSchema(schema, { errorMode: 'ignore' }) as Record<string, unknown>
+  const json = toJsonSchema(schema, { errorMode: 'ignore', overrideSchema: ({ jsonSchema }) => asArrayOnly(jsonSchema as Record<string, unknown>) }) as Record<string, unknown>
   delete json.$schema
   return json
+}
+
+/**
+ * A field that takes one value or an array of them (`image`) is advertised as the array: tool
+ * schemas stay free of anyOf, which several MCP clients and model APIs refuse, and one value in a
+ * one-element array means the same. The bare value is still accepted (the HTTP routes' contract).
+ */
+function asArrayOnly(json: Record<string, unknown>): Record<string, unknown> | undefined {
+  const branches = json.anyOf as Array<Record<string, unknown>> | undefined
+  if (!branches || branches.length !== 2) return undefined
+  const array = branches.find((branch) => branch.type === 'array')
+  const single = branches.find((branch) => branch !== array)
+  if (!array || !single || (array.items as { type?: unknown } | undefined)?.type !== single.type) return undefined
+  const { anyOf: _, ...rest } = json
+  return { ...array, ...rest }
 }
