@@ -131,10 +131,12 @@ export function parseInput<S extends v.GenericSchema>(schema: S, input: unknown)
   const result = v.safeParse(schema, withoutNullFields(input))
   if (result.success) return result.output
   const issue = result.issues[0]!
-  const param = v.getDotPath(issue) ?? undefined
+  // `image.1` is reported as `image[1]`, with the field itself as the param.
+  const where = v.getDotPath(issue)?.replace(/\.(\d+)/g, '[$1]') ?? undefined
+  const param = where?.replace(/\[.*$/, '')
   // A missing key is reported by the object schema in valibot's own words; say it plainly.
-  const missing = issue.type === 'object' && issue.input === undefined && param !== undefined
-  const message = missing ? `${param} is required` : param && !issue.message.startsWith(param) ? `${param}: ${issue.message}` : issue.message
+  const missing = issue.type === 'object' && issue.input === undefined && where !== undefined
+  const message = missing ? `${where} is required` : where && !issue.message.startsWith(where) ? `${where}: ${issue.message}` : issue.message
   throw invalidRequest(message, param, param ? `invalid_${param}` : 'invalid_body')
 }
 
