@@ -9,6 +9,8 @@ import { crc32 } from 'node:zlib'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { pixelDigest } from '../server/sandbox/edit-inputs.js'
+import { cleanImage } from '../server/inputs/clean.js'
+import { checkImage } from '../server/inputs/image-check.js'
 import { stripJpeg } from '../server/inputs/strip-jpeg.js'
 import { stripWebp } from '../server/inputs/strip-webp.js'
 import { lastPaidEdit } from './helpers/edits.js'
@@ -97,6 +99,19 @@ describe('edit inputs go upstream as pixels and colour profile only', () => {
     expect(sent!.bytes.includes(SECRET)).toBe(false)
     expect((await sharp(sent!.bytes).metadata()).orientation).toBeUndefined()
     expect(response.body.notes).toEqual(['image (the data URI) was re-encoded as JPEG at quality 95 to apply its EXIF orientation.'])
+  })
+})
+
+describe('cleanImage', () => {
+  it('keeps a 16-bit PNG at 16 bits, alpha included, every sample unchanged', async () => {
+    const deep = await sharp({ create: { width: 40, height: 30, channels: 4, background: { r: 10, g: 200, b: 90, alpha: 0.5 } } }).toColourspace('rgb16').png().toBuffer()
+    expect((await sharp(deep).metadata()).depth).toBe('ushort')
+    const clean = await cleanImage(await checkImage('image', Buffer.concat([deep, tail]), 'the test PNG'))
+    const after = await sharp(clean.bytes).metadata()
+    expect([after.depth, after.channels, after.hasAlpha]).toEqual(['ushort', 4, true])
+    const samples = (png: Buffer) => sharp(png).raw({ depth: 'ushort' }).toBuffer()
+    expect((await samples(clean.bytes)).equals(await samples(deep))).toBe(true)
+    expect(clean.bytes.includes(tail)).toBe(false)
   })
 })
 

@@ -33,7 +33,11 @@ export async function cleanImage(image: CheckedImage): Promise<CleanImage> {
   const oriented = (metadata.orientation ?? 1) !== 1
   const animated = (metadata.pages ?? 1) > 1
 
-  if (image.type === PNG) return encoded(open(image.bytes).autoOrient(), PNG, metadata.depth === 'ushort' && (metadata.channels ?? 3) >= 3 ? 'rgb16' : metadata.depth === 'ushort' ? 'grey16' : undefined)
+  if (image.type === PNG) {
+    // sharp would write 8 bits per sample; a 16-bit PNG keeps its 16.
+    const deep = metadata.depth === 'ushort' ? ((metadata.channels ?? 3) >= 3 ? 'rgb16' : 'grey16') : undefined
+    return encoded(open(image.bytes).autoOrient(), PNG, deep)
+  }
 
   if (!oriented && !animated) {
     const stripped = image.type === JPEG ? stripJpeg(image.bytes) : image.type === WEBP ? stripWebp(image.bytes) : undefined
@@ -42,7 +46,7 @@ export async function cleanImage(image: CheckedImage): Promise<CleanImage> {
   const why = oriented ? 'to apply its EXIF orientation' : animated ? 'as a still of its first frame' : 'because its metadata could not be removed without decoding it'
   if (image.type === WEBP && isLosslessWebp(image.bytes)) return encoded(open(image.bytes).autoOrient(), WEBP, undefined, { lossless: true })
   const result = await encoded(open(image.bytes).autoOrient(), image.type, undefined, { quality: REENCODE_QUALITY })
-  return { ...result, reencoded: `re-encoded as ${image.type.mime.slice("image/".length).toUpperCase()} at quality ${REENCODE_QUALITY} ${why}` }
+  return { ...result, reencoded: `re-encoded as ${image.type.mime.slice('image/'.length).toUpperCase()} at quality ${REENCODE_QUALITY} ${why}` }
 }
 
 async function encoded(pipeline: Sharp, type: ImageType, colourspace?: 'rgb16' | 'grey16', options: { quality?: number; lossless?: boolean } = {}): Promise<CleanImage> {
