@@ -9,6 +9,7 @@
  * the first one in request order (images, then the mask) that was not caused by that stop.
  */
 import type { Settings } from '../config.js'
+import { ImagegenError } from '../errors.js'
 import type { ImageStore } from '../store/images.js'
 import { PNG } from '../store/sniff.js'
 import { InlineData } from '../upstream/request-body.js'
@@ -48,7 +49,7 @@ export function createInputResolver({ settings, store }: InputResolverParameters
       const resolved: ResolvedInputs = { images: prepared.map(({ sent }) => new InlineData(sent.type.mime, sent.bytes)), notes }
       if (loadedMask) {
         const [{ clean, sent }] = prepared as [Prepared]
-        const maskPng = await prepareMask(loadedMask.checked, clean, sent)
+        const maskPng = await prepareMask(loadedMask.checked, clean, sent).catch(unprepared('mask', loadedMask.label))
         if (maskPng.bytes.length > GATEWAY_MAX_INPUT_BYTES)
           throw refuseInput('mask', `${loadedMask.label} makes a ${megabytes(maskPng.bytes.length)} PNG mask, over the gateway's ${megabytes(GATEWAY_MAX_INPUT_BYTES)} limit; use a simpler mask (solid areas) or a smaller image.`, 'mask_too_large')
         resolved.mask = new InlineData(PNG.mime, maskPng.bytes)
@@ -79,13 +80,22 @@ async function loadAll(references: Array<{ field: InputField; reference: string 
   return results.map((result) => (result as PromiseFulfilledResult<Loaded>).value)
 }
 
+/**
+ * A decoder failure while rebuilding an input that already decoded once in image-check (rare: a
+ * file libvips reads for its header and rows but not for re-encoding) is the input's fault: a 400.
+ */
+function unprepared(field: InputField, label: string): (error: unknown) => never {
+  return (error) => {
+    if (error instanceof ImagegenError) throw error
+    throw refuseInput(field, `${label} could not be rebuilt for upload (${(error as Error).message.split('\n')[0]}).`, 'input_undecodable')
+  }
+}
+
 /** The image rebuilt from its picture (./clean.ts), then under the gateway's cap (./fit.ts), with a note for anything that cost quality. */
 async function prepareImage({ field, label, checked }: Loaded): Promise<Prepared> {
   const named = `${field} (${label})`
-  const clean = await cleanImage(checked).catch((error: unknown) => {
-    throw refuseInput(field, `${label} could not be rebuilt for upload: ${(error as Error).message}.`, 'input_undecodable')
-  })
-  const fitted = await fitUnderCap(clean, { label: named, sourceBytes: checked.bytes.length })
+  const clean = await cleanImage(checked).catch(unprepared(field, label))
+  const fitted = await fitUnderCap(clean, { label: named, sourceBytes: checked.bytes.length }).catch(unprepared(field, label))
   if (!fitted) throw refuseInput(field, `${label} could not be brought under the gateway's ${megabytes(GATEWAY_MAX_INPUT_BYTES)} limit per reference image; crop or shrink it first.`, 'input_too_large')
   const note = fitted.note ?? (clean.reencoded ? `${named} was ${clean.reencoded}.` : undefined)
   return { clean, sent: fitted.image, note }
