@@ -3,7 +3,7 @@
  * render the same ToolOutput their own way; neither knows anything about payment or upstreams.
  */
 import * as v from 'valibot'
-import { MODELS } from '../server/catalog.js'
+import { DEFAULT_EDIT_MODEL, findModel, MODELS } from '../server/catalog.js'
 import type { ImagegenCore } from '../server/core/index.js'
 import { formatUsd } from '../server/money.js'
 import { EditInput, GenerateInput, jsonSchemaOf, parseInput } from '../server/schemas.js'
@@ -46,13 +46,21 @@ export const generateImageTool: ToolDefinition = {
   },
 }
 
+const defaultEditModel = findModel(DEFAULT_EDIT_MODEL)!
+const editGuide = MODELS.filter((m) => m.edit)
+  .map((m) => `- ${m.aliases[0]} (${m.id}), ${formatUsd(m.price)}/image: up to ${m.maxInputImages} images, ${m.mask ? 'takes a mask' : 'no mask'}; sizes ${m.sizes.join(', ')}`)
+  .join('\n')
+
 export const editImageTool: ToolDefinition = {
   name: 'edit_image',
   title: 'Edit image',
   description:
-    `Edit an existing image with a text instruction (openai/gpt-image-1, ${formatUsd(MODELS.find((m) => m.edit)!.price)} per image, paid automatically from the user's BlockRun wallet).\n` +
-    '`image` may be an http(s) URL, a local file path (absolute or ~/...), a data: URI, or the path or URL of an earlier result: pass it as is, no base64 conversion needed.\n' +
-    'Optional `mask`: an image of the same size; white areas are edited, black areas kept. Sizes: 1024x1024, 1536x1024, 1024x1536.',
+    "Edit an image, or combine several into one, with a text instruction. Costs money, paid automatically from the user's BlockRun wallet (USDC, x402).\n" +
+    `Models that edit (default ${defaultEditModel.aliases[0]}, the cheapest):\n${editGuide}\n` +
+    'Choosing: a masked edit, or the cheapest → gpt-image; a change described in words only, with no mask ("make it winter", "remove the people in the back") → nano-banana, Google\'s model made for prompt-based edits (it takes no mask); a high-resolution result → banana-pro.\n' +
+    '`image`: the image to edit, as ["/path/photo.jpg"], or several to combine into one picture ("put this logo on this shirt" → [shirt, logo], and say in the prompt which image is which). Each may be an http(s) URL, a local file path (absolute or ~/...), a data: URI, or the path or URL of an earlier result: pass it as is, no base64 conversion needed.\n' +
+    '`mask` (only models that take one, and only with one image): the size of the image; white = edit, black = keep (lighter than mid-grey counts as white). A mask with transparent pixels is read the OpenAI way instead: transparent = edit, opaque = keep.\n' +
+    'Images over 4 MB are downscaled before they are sent (the gateway\'s limit); the result says so.',
   inputSchema: jsonSchemaOf(EditInput),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async execute(core, input, options) {
@@ -118,6 +126,7 @@ export function imageOutput(result: ImageResult, urlServed = true): ToolOutput {
       ...(image.revisedPrompt ? [`  Revised prompt: ${image.revisedPrompt}`] : []),
     ].join('\n'),
   )
+  lines.push(...result.notes.map((note) => `Note: ${note}`))
   lines.push(`Cost: ${describeCost(result.cost)}.`)
   lines.push(
     urlServed
@@ -131,6 +140,7 @@ export function imageOutput(result: ImageResult, urlServed = true): ToolOutput {
       model: result.model,
       size: result.size,
       images: result.images.map(({ path, url, file, mimeType, bytes, revisedPrompt }) => ({ path, url, file, mimeType, bytes, ...(revisedPrompt ? { revisedPrompt } : {}) })),
+      ...(result.notes.length ? { notes: result.notes } : {}),
       cost: result.cost ? { usd: result.cost.usd, amount: result.cost.amount.toString(), network: result.cost.network, transaction: result.cost.transaction ?? null, status: result.cost.status } : null,
     },
   }

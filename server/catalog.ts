@@ -21,6 +21,10 @@ export type ModelEntry = {
   maxPromptChars: number
   /** Accepted by the image2image (edit) route. */
   edit: boolean
+  /** Takes a `mask` with an edit (the gateway's MASK_SUPPORTED_MODELS: OpenAI models). */
+  mask: boolean
+  /** Most reference images one edit may carry (the gateway's per-provider caps); 0 when it cannot edit. */
+  maxInputImages: number
   bestFor: string
 }
 
@@ -33,7 +37,9 @@ export const MODELS: readonly ModelEntry[] = [
     sizes: ['1024x1024', '1216x832', '1024x1792'],
     maxN: 4,
     maxPromptChars: 8000,
-    edit: false,
+    edit: true,
+    mask: false,
+    maxInputImages: 3,
     bestFor: 'Default: fast, cheap, good quality',
   },
   {
@@ -44,7 +50,9 @@ export const MODELS: readonly ModelEntry[] = [
     sizes: ['1024x1024', '1216x832', '832x1216', '1024x1792', '1792x1024', '2048x2048', '4096x4096'],
     maxN: 4,
     maxPromptChars: 8000,
-    edit: false,
+    edit: true,
+    mask: false,
+    maxInputImages: 3,
     bestFor: 'High resolution, large format (up to 4096x4096)',
   },
   {
@@ -56,6 +64,8 @@ export const MODELS: readonly ModelEntry[] = [
     maxN: 1,
     maxPromptChars: 4000,
     edit: false,
+    mask: false,
+    maxInputImages: 0,
     bestFor: 'Photorealistic, complex scenes (OpenAI content policy applies)',
   },
   {
@@ -67,7 +77,22 @@ export const MODELS: readonly ModelEntry[] = [
     maxN: 4,
     maxPromptChars: 32000,
     edit: true,
-    bestFor: 'Budget option; the only model that edits images',
+    mask: true,
+    maxInputImages: 4,
+    bestFor: 'Budget option; the cheapest model that edits images',
+  },
+  {
+    id: 'openai/gpt-image-2',
+    aliases: ['gpt-image-2'],
+    provider: 'openai',
+    price: 60_000n,
+    sizes: ['1024x1024', '1536x1024', '1024x1536'],
+    maxN: 4,
+    maxPromptChars: 32000,
+    edit: true,
+    mask: true,
+    maxInputImages: 4,
+    bestFor: "OpenAI's newest image model: best text rendering and instruction following",
   },
   {
     id: 'black-forest/flux-1.1-pro',
@@ -78,6 +103,8 @@ export const MODELS: readonly ModelEntry[] = [
     maxN: 4,
     maxPromptChars: 4000,
     edit: false,
+    mask: false,
+    maxInputImages: 0,
     bestFor: 'Artistic styles, fewer content restrictions',
   },
 ]
@@ -125,6 +152,8 @@ export function listModels() {
       sizes: m.sizes,
       max_n: m.maxN,
       edit: m.edit,
+      mask: m.mask,
+      max_input_images: m.maxInputImages,
       best_for: m.bestFor,
     })),
   }

@@ -10,6 +10,8 @@ export type ResolvedJob = {
   size: string
   n: number
   prompt: string
+  /** What ran differently from what was asked (an input downscaled...), for the caller to see. */
+  notes: string[]
 }
 
 export type ResolveParameters = {
@@ -49,5 +51,5 @@ export function resolveJob({ prompt, model, size, n, defaultModel, forEdit }: Re
   if (prompt.length > entry.maxPromptChars) {
     throw invalidRequest(`The prompt is longer than ${entry.id} takes (${entry.maxPromptChars} characters).`, 'prompt', 'prompt_too_long')
   }
-  return { model: entry, size: chosenSize, n: count, prompt }
+  return { model: entry, size: chosenSize, n: count, prompt, notes: [] }
 }

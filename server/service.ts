@@ -14,6 +14,7 @@ import { formatUsd } from './money.js'
 import { Ledger } from './payment/ledger.js'
 import { Payer, type PaymentReceipt } from './payment/payer.js'
 import { resolveJob, type ResolvedJob } from './resolve.js'
+import { checkEditRules } from './edit-rules.js'
 import { EditRequest, GenerateRequest, parseInput } from './schemas.js'
 import { ImageStore, type StoredImage } from './store/images.js'
 import { UpstreamClient, type UpstreamImage, type UpstreamRoute } from './upstream/blockrun.js'
@@ -41,6 +42,8 @@ export type ImageResult = {
   size: string
   images: Array<StoredImage & { url: string; revisedPrompt?: string | undefined }>
   cost: PaymentReceipt | undefined
+  /** What ran differently from what was asked (an input downscaled...). */
+  notes: string[]
 }
 
 export type ImageServiceParameters = {
@@ -111,10 +114,16 @@ export class ImageService {
   async edit(input: unknown, options: CallOptions = {}): Promise<ImageResult> {
     const request = parseInput(EditRequest, input)
     const job = resolveJob({ ...request, defaultModel: this.settings.defaultModel, forEdit: true })
+    const images = typeof request.image === 'string' ? [request.image] : request.image
+    // How many images and whether a mask, on this model: refused before any input is read.
+    checkEditRules(job.model, { images: images.length, mask: request.mask !== undefined })
     if (!this.inputs) throw new ImagegenError({ status: 501, type: 'server_error', message: 'Editing is not available in this process.' })
     // Inputs are resolved and checked before anything is paid; our own /images URLs are read from the store.
-    const { image, mask } = await this.inputs.resolve({ image: request.image, mask: request.mask, signal: options.signal, ownBaseUrl: this.publicUrl() })
-    const body = { model: job.model.id, prompt: job.prompt, size: job.size, n: job.n, image, ...(mask ? { mask } : {}) }
+    const inputs = await this.inputs.resolve({ images, mask: request.mask, signal: options.signal, ownBaseUrl: this.publicUrl() })
+    job.notes.push(...inputs.notes)
+    // One image goes as a string, several as an array (the gateway's image2image shape, as Franklin sends it).
+    const image = inputs.images.length === 1 ? inputs.images[0] : inputs.images
+    const body = { model: job.model.id, prompt: job.prompt, size: job.size, n: job.n, image, ...(inputs.mask ? { mask: inputs.mask } : {}) }
     return this.run('/v1/images/image2image', body, job, options)
   }
 
@@ -167,7 +176,7 @@ export class ImageService {
       report('saving images')
       const images = []
       for (const image of result.images) images.push(await this.save(image, signal))
-      return { requestId, created: Math.floor(started / 1000), model: job.model.id, size: job.size, images, cost: result.payment }
+      return { requestId, created: Math.floor(started / 1000), model: job.model.id, size: job.size, images, cost: result.payment, notes: job.notes }
     } catch (error) {
       if (deadline.expired && !options.signal?.aborted) {
         throw new ImagegenError({

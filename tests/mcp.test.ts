@@ -192,7 +192,9 @@ export async function resolve(specifier, context, next) {
     expect(byName.wallet_status!.annotations).toMatchObject({ readOnlyHint: true })
     // Paid tools say what they cost.
     expect(byName.generate_image!.description).toMatch(/\$0\.02–\$0\.10 per image/)
-    expect(byName.edit_image!.description).toMatch(/\$0\.02 per image/)
+    expect(byName.edit_image!.description).toContain('gpt-image (openai/gpt-image-1), $0.02/image')
+    // Several images go as an array; the schema says so without anyOf.
+    expect(byName.edit_image!.inputSchema.properties!.image).toMatchObject({ type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 4 })
   })
 
   it('answers tools/list without loading viem, x402 or sharp', () => {
@@ -271,7 +273,7 @@ export async function resolve(specifier, context, next) {
     expect(textOf(missing)).toMatch(/prompt/)
     const wrongModel = await call('edit_image', { prompt: 'x', image: join(world.home, 'input.png'), model: 'flux' })
     expect(wrongModel.isError).toBe(true)
-    expect(textOf(wrongModel)).toBe('black-forest/flux-1.1-pro cannot edit images; use openai/gpt-image-1.')
+    expect(textOf(wrongModel)).toBe(`black-forest/flux-1.1-pro cannot edit images; use ${MODELS.filter((m) => m.edit).map((m) => m.id).join(', ')}.`)
     await expect(mcp.client.callTool({ name: 'make_video', arguments: {} })).rejects.toThrow(/Unknown tool "make_video"/)
   })
 
@@ -283,6 +285,20 @@ export async function resolve(specifier, context, next) {
     expect(wallet.isError, textOf(wallet)).toBeFalsy()
     expect(textOf(wallet)).toContain(world.wallet.address)
     expect(textOf(wallet)).toMatch(/in 2 payment\(s\)/)
+  })
+
+  it('combines two images on nano-banana, given as an array, in one payment', async () => {
+    const second = join(world.home, 'second.png')
+    await sharp({ create: { width: 512, height: 512, channels: 3, background: '#aa6622' } }).png().toFile(second)
+    const before = world.sandbox.usdc.transfers.length
+    const result = await call('edit_image', { prompt: 'the sun from the first image over the second', image: [join(world.home, 'input.png'), second], model: 'nano-banana' })
+    expect(result.isError, textOf(result)).toBeFalsy()
+    expect(textOf(result)).toContain('google/nano-banana')
+    const received = world.sandbox.edits.received.filter((edit) => edit.paid).at(-1)!
+    expect(received.imageForm).toBe('array')
+    expect(received.images.map((image) => `${image.width}x${image.height}`)).toEqual(['1024x1024', '512x512'])
+    expect(world.sandbox.usdc.transfers.length).toBe(before + 1)
+    expect(world.sandbox.usdc.transfers.at(-1)!.amount).toBe(50_000n + 1000n)
   })
 })
 

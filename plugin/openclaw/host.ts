@@ -74,7 +74,16 @@ export type ImageGenerationProvider = {
   models?: string[]
   capabilities: {
     generate: { maxCount?: number; supportsSize?: boolean; supportsAspectRatio?: boolean; supportsResolution?: boolean }
-    edit: { enabled: boolean; maxCount?: number; maxInputImages?: number; supportsSize?: boolean; supportsAspectRatio?: boolean; supportsResolution?: boolean }
+    edit: {
+      enabled: boolean
+      maxCount?: number
+      maxInputImages?: number
+      /** Per model id; OpenClaw checks a request's `inputImages` against it before calling. */
+      maxInputImagesByModel?: Record<string, number>
+      supportsSize?: boolean
+      supportsAspectRatio?: boolean
+      supportsResolution?: boolean
+    }
     geometry?: { sizes?: string[]; sizesByModel?: Record<string, string[]>; aspectRatios?: string[]; resolutions?: Array<'1K' | '2K' | '4K'>; resolutionsByModel?: Record<string, Array<'1K' | '2K' | '4K'>> }
   }
   isConfigured?(ctx: unknown): boolean

@@ -30,7 +30,7 @@ export function providerTimeoutMs(access: CoreAccess): number {
 }
 
 export function imageGenerationProvider(access: CoreAccess): ImageGenerationProvider {
-  const editModel = findModel(DEFAULT_EDIT_MODEL)!
+  const editModels = MODELS.filter((m) => m.edit)
   return {
     id: PROVIDER_ID,
     label: 'BlockRun images (paid from your x402 wallet)',
@@ -39,7 +39,15 @@ export function imageGenerationProvider(access: CoreAccess): ImageGenerationProv
     models: MODELS.map((m) => m.id),
     capabilities: {
       generate: { maxCount: Math.max(...MODELS.map((m) => m.maxN)), supportsSize: true, supportsAspectRatio: true, supportsResolution: true },
-      edit: { enabled: true, maxCount: editModel.maxN, maxInputImages: 1, supportsSize: true, supportsAspectRatio: true },
+      edit: {
+        enabled: true,
+        maxCount: Math.max(...editModels.map((m) => m.maxN)),
+        maxInputImages: Math.max(...editModels.map((m) => m.maxInputImages)),
+        // A model that cannot edit has no entry: an edit asked of it runs on the default edit model.
+        maxInputImagesByModel: Object.fromEntries(editModels.map((m) => [m.id, m.maxInputImages])),
+        supportsSize: true,
+        supportsAspectRatio: true,
+      },
       geometry: {
         sizesByModel: Object.fromEntries(MODELS.map((m) => [m.id, [...m.sizes]])),
         resolutionsByModel: { 'google/nano-banana-pro': ['1K', '2K', '4K'] },
@@ -60,12 +68,13 @@ async function generate(access: CoreAccess, request: ImageGenerationRequest): Pr
   const editing = inputs.length > 0
   let model = asked
   if (editing && !model.edit) {
-    // Only gpt-image-1 edits (and it is the cheapest): use it rather than fail an edit that
-    // arrived with the provider's default generation model.
+    // Use the default edit model (the cheapest) rather than fail an edit that arrived with a
+    // generation-only model, such as the provider's default.
     model = findModel(DEFAULT_EDIT_MODEL)!
     notes.push(`${asked.id} cannot edit images; the edit ran on ${model.id}.`)
   }
-  if (inputs.length > 1) notes.push(`only the first of ${inputs.length} input images was used.`)
+  // More input images than the model takes is refused by the core before paying, naming the
+  // model and its limit (OpenClaw checks maxInputImagesByModel first): none is dropped silently.
   const size = chooseSize(model, request)
   if (size && request.size && size !== normaliseSize(request.size)) notes.push(`${model.id} does not make ${request.size}; made ${size}.`)
   // The provider advertises the largest count any model takes; a model that makes fewer per
@@ -84,7 +93,7 @@ async function generate(access: CoreAccess, request: ImageGenerationRequest): Pr
   }
   const signal = AbortSignal.timeout(request.timeoutMs ?? providerTimeoutMs(access))
   const result: ImageResult = await access.run((core) =>
-    editing ? core.edit({ ...body, image: dataUri(inputs[0]!.buffer, inputs[0]!.mimeType) }, { signal }) : core.generate(body, { signal }),
+    editing ? core.edit({ ...body, image: inputs.length === 1 ? dataUri(inputs[0]!) : inputs.map(dataUri) }, { signal }) : core.generate(body, { signal }),
   )
   const images = await Promise.all(
     result.images.map(async (image) => ({
@@ -95,6 +104,7 @@ async function generate(access: CoreAccess, request: ImageGenerationRequest): Pr
       metadata: { path: image.path, url: image.url },
     })),
   )
+  notes.push(...result.notes)
   const cost = result.cost
   return {
     images,
@@ -107,6 +117,6 @@ async function generate(access: CoreAccess, request: ImageGenerationRequest): Pr
   }
 }
 
-function dataUri(buffer: Buffer, mimeType: string): string {
+function dataUri({ buffer, mimeType }: { buffer: Buffer; mimeType: string }): string {
   return `data:${mimeType || 'image/png'};base64,${Buffer.from(buffer).toString('base64')}`
 }

@@ -108,6 +108,7 @@ async function toResult(body: ImagesResponseBody): Promise<ImageResult> {
           status: cost.status === 'settled' ? 'settled' : 'unknown',
         }
       : undefined,
+    notes: body.notes ?? [],
   }
 }
 

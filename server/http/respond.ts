@@ -19,6 +19,8 @@ export type ImagesResponseBody = {
     transaction: string | null
     status: string
   }
+  /** What ran differently from what was asked; present only when there is something to say. */
+  notes?: string[]
 }
 
 export async function imagesResponse(result: ImageResult, format: 'url' | 'b64_json' = 'url'): Promise<ImagesResponseBody> {
@@ -49,5 +51,6 @@ export async function imagesResponse(result: ImageResult, format: 'url' | 'b64_j
           status: cost.status,
         }
       : null,
+    ...(result.notes.length ? { notes: result.notes } : {}),
   }
 }

@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { Hono, type Context } from 'hono'
 import { findModel, parseSize, type ModelEntry } from '../catalog.js'
 import { BASE_SEPOLIA, type KnownNetwork } from '../payment/networks.js'
-import { checkEditInputs } from './edit-inputs.js'
+import { EditInbox, gatewayEditRules } from './edit-inputs.js'
 import { SandboxFacilitator } from './facilitator.js'
 import { faultPicker, type Fault, type FaultMix } from './faults.js'
 import { newJobId, pollJob, type JobPollRecord, type SandboxJob } from './jobs.js'
@@ -99,6 +99,7 @@ export function createSandbox(options: SandboxOptions = {}) {
   /** Knobs a test may turn while the sandbox runs (a price change, say). */
   const tuning = { fee: options.fee ?? 1000n }
   const jobMs = options.jobMs ?? 300
+  const edits = new EditInbox()
 
   const formFor = (model: string): ResultForm =>
     typeof options.forms === 'string' ? options.forms : options.forms?.[model] ?? GATEWAY_FORMS[model] ?? 'b64_json'
@@ -125,7 +126,7 @@ export function createSandbox(options: SandboxOptions = {}) {
     if (!prompt) return c.json({ error: 'prompt is required' }, 400)
     let seed = ''
     if (edit) {
-      const checked = await checkEditInputs(body)
+      const checked = await edits.check(body, gatewayEditRules(model.id), c.req.raw.headers)
       if ('error' in checked) return c.json({ error: checked.error }, 400)
       seed = checked.seed
     }
@@ -243,6 +244,7 @@ export function createSandbox(options: SandboxOptions = {}) {
       jobs: [...jobs.values()].map((job) => ({ id: job.id, route: job.route, payer: job.payer, settled: job.settled?.transaction ?? null })),
     }),
   )
+  app.get('/_sandbox/received', (c) => c.json(edits.summary()))
   app.post('/_sandbox/fund', async (c) => {
     const body = (await c.req.json().catch(() => ({}))) as { address?: string; amount?: string }
     if (!body.address || !/^0x[0-9a-fA-F]{40}$/.test(body.address) || !/^\d+$/.test(body.amount ?? '')) return c.json({ error: 'need address and amount (base units)' }, 400)
@@ -255,7 +257,7 @@ export function createSandbox(options: SandboxOptions = {}) {
   const root = new Hono()
   root.route('/api', app)
   root.post('/rpc', rpcHandler(usdc, network))
-  return { app: root, usdc, facilitator, counters, tuning, jobs, polls }
+  return { app: root, usdc, facilitator, counters, tuning, jobs, polls, edits }
 }
 
 /** Drops the TCP connection without an answer, as a reset would. */
