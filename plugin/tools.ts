@@ -3,12 +3,13 @@
  * render the same ToolOutput their own way; neither knows anything about payment or upstreams.
  */
 import * as v from 'valibot'
-import { bundledCatalog, describeSource, type ListedModel, type ModelEntry } from '../server/catalog/index.js'
+import { bundledCatalog, DEFAULT_EDIT_MODEL, describeSource, type ListedModel, type ModelEntry } from '../server/catalog/index.js'
 import type { ImagegenCore } from '../server/core/index.js'
 import { formatUsd } from '../server/money.js'
 import { EditInput, GenerateInput, jsonSchemaOf, parseInput } from '../server/schemas.js'
 import type { CallOptions, ImageResult } from '../server/service.js'
 import { describeCost } from '../server/service.js'
+import { describeBudget } from '../server/payment/usage.js'
 
 export type ToolImage = { path: string; url: string; file: string; mimeType: string; bytes: number }
 
@@ -43,7 +44,7 @@ function priceText(model: ModelEntry): string {
   return low === high ? formatUsd(low) : `${formatUsd(low)}–${formatUsd(high)} by size`
 }
 
-const modelGuide = catalog.models.map((m) => `- ${m.aliases[0]} (${m.id}), ${priceText(m)}/image, sizes ${m.sizes.join(', ')}${m.edit ? ', edits' : ''}: ${m.bestFor}`).join('\n')
+const modelGuide = catalog.models.map((m) => `- ${m.aliases[0]} (${m.id}), ${priceText(m)} per image, sizes ${m.sizes.join(', ')}${m.edit ? ', edits' : ''}: ${m.bestFor}`).join('\n')
 
 export const generateImageTool: ToolDefinition = {
   name: 'generate_image',
@@ -62,13 +63,19 @@ export const generateImageTool: ToolDefinition = {
   },
 }
 
+const defaultEditModel = catalog.find(DEFAULT_EDIT_MODEL)!.model
+const editGuide = editors.map((m) => `- ${m.aliases[0]} (${m.id}), ${priceText(m)} per image: up to ${m.maxInputImages} images, ${m.mask ? 'takes a mask' : 'no mask'}; sizes ${m.sizes.join(', ')}`).join('\n')
+
 export const editImageTool: ToolDefinition = {
   name: 'edit_image',
   title: 'Edit image',
   description:
-    `Edit an existing image with a text instruction, paid automatically from the user's BlockRun wallet. Models that edit: ${editors.map((m) => `${m.aliases[0]} (${priceText(m)})`).join(', ')}; the default is gpt-image (openai/gpt-image-1), the cheapest.\n` +
-    '`image` may be an http(s) URL, a local file path (absolute or ~/...), a data: URI, or the path or URL of an earlier result: pass it as is, no base64 conversion needed.\n' +
-    'Optional `mask` (gpt-image models only): an image of the same size; white areas are edited, black areas kept. Sizes are the model\'s own (gpt-image: 1024x1024, 1536x1024, 1024x1536), or pass aspect_ratio.',
+    "Edit an image, or combine several into one, with a text instruction. Costs money, paid automatically from the user's BlockRun wallet (USDC, x402).\n" +
+    `Models that edit (default ${defaultEditModel.aliases[0]}, the cheapest):\n${editGuide}\n` +
+    'Choosing: a masked edit, or the cheapest → gpt-image; a change described in words only, with no mask ("make it winter", "remove the people in the back") → nano-banana, Google\'s model made for prompt-based edits (it takes no mask); a high-resolution result → banana-pro.\n' +
+    '`image`: the image to edit, as ["/path/photo.jpg"], or several to combine into one picture ("put this logo on this shirt" → [shirt, logo], and say in the prompt which image is which). Each may be an http(s) URL, a local file path (absolute or ~/...), a data: URI, or the path or URL of an earlier result: pass it as is, no base64 conversion needed.\n' +
+    '`mask` (only models that take one, and only with one image): the size of the image; white = edit, black = keep (lighter than mid-grey counts as white). A mask with transparent pixels is read the OpenAI way instead: transparent = edit, opaque = keep.\n' +
+    'Sizes are the model\'s own; or pass aspect_ratio. Images over 4 MB are downscaled before they are sent (the gateway\'s limit); the result says so.',
   inputSchema: jsonSchemaOf(EditInput),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async execute(core, input, options) {
@@ -126,7 +133,7 @@ export const walletStatusTool: ToolDefinition = {
       `Wallet ${wallet.address} on ${wallet.network}.`,
       `Balance: ${wallet.balanceUsd ? `${wallet.balanceUsd} USDC` : wallet.balanceNote ?? 'unavailable'}.`,
       `Spent in the last ${days} day(s): ${usage.totalUsd} in ${usage.payments} payment(s).`,
-      `Budget: ${usage.budget.spentLast24hUsd} of ${usage.budget.dailyUsd} used in the last 24 h, ${usage.budget.remainingUsd} left.`,
+      `${describeBudget(usage.budget)}.`,
       wallet.fund,
     ].join('\n')
     return { text, images: [], details: { wallet, usage } }

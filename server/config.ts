@@ -35,6 +35,11 @@ export type Settings = {
   policy: SpendPolicy
   /** Deadline for one whole upstream exchange including 202 polling. */
   upstreamTimeoutMs: number
+  /**
+   * Wait between polls of a 202 job (BlockRun's SDK and ClawRouter poll every 3 s); the first
+   * poll waits the shorter of this and 2 s (ClawRouter's first wait).
+   */
+  pollIntervalMs: number
   /** Largest edit input or mask, bytes. */
   maxInputBytes: number
   /** Let edit inputs come from loopback/private addresses. */
@@ -59,6 +64,7 @@ export type SettingsInput = Partial<{
   payees: string | readonly string[]
   maxTimeoutSeconds: string | number
   timeoutSeconds: string | number
+  pollIntervalSeconds: string | number
   maxInputMb: string | number
   allowPrivateUrls: string | boolean
   rpcUrl: string
@@ -84,6 +90,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): SettingsI
     payees: pick('BLOCKRUN_ALLOWED_PAYEES'),
     maxTimeoutSeconds: pick('BLOCKRUN_MAX_TIMEOUT_SECONDS'),
     timeoutSeconds: pick('BLOCKRUN_TIMEOUT_SECONDS'),
+    pollIntervalSeconds: pick('BLOCKRUN_POLL_INTERVAL_SECONDS'),
     maxInputMb: pick('BLOCKRUN_MAX_INPUT_MB'),
     allowPrivateUrls: pick('BLOCKRUN_ALLOW_PRIVATE_URLS'),
     rpcUrl: pick('BASE_RPC_URL'),
@@ -128,6 +135,7 @@ export function resolveSettings(...layers: SettingsInput[]): Settings {
       maxTimeoutSeconds: toInteger('max timeout seconds', merged.maxTimeoutSeconds ?? 900, 1, 86400),
     },
     upstreamTimeoutMs: toInteger('timeout seconds', merged.timeoutSeconds ?? 300, 1, 3600) * 1000,
+    pollIntervalMs: toMilliseconds('poll interval seconds', merged.pollIntervalSeconds ?? 3, 0.01, 60),
     maxInputBytes: toInteger('max input MB', merged.maxInputMb ?? 25, 1, 512) * 1024 * 1024,
     allowPrivateUrls: toBoolean(merged.allowPrivateUrls ?? false),
     rpcUrl: merged.rpcUrl ?? 'https://mainnet.base.org',
@@ -188,6 +196,13 @@ function toInteger(name: string, value: string | number, min: number, max: numbe
   const number = typeof value === 'number' ? value : Number(value)
   if (!Number.isInteger(number) || number < min || number > max) throw new Error(`${name}: expected a whole number from ${min} to ${max}, got "${value}"`)
   return number
+}
+
+/** Seconds (decimals allowed, to the millisecond) as whole milliseconds. */
+function toMilliseconds(name: string, value: string | number, min: number, max: number): number {
+  const seconds = typeof value === 'number' ? value : /^\s*\d+(\.\d{1,3})?\s*$/.test(value) ? Number(value) : Number.NaN
+  if (!Number.isFinite(seconds) || seconds < min || seconds > max) throw new Error(`${name}: expected a number of seconds from ${min} to ${max}, got "${value}"`)
+  return Math.round(seconds * 1000)
 }
 
 function toUsd(name: string, value: string | number): bigint {

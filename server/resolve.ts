@@ -33,10 +33,8 @@ export type ResolveParameters = {
   quality?: Quality | undefined
   /** The model to use when the request names none. */
   defaultModel: string
-  /** Edits accept only models with `edit: true`. */
+  /** Edits accept only models with `edit: true` (what an edit may carry is edit-rules.ts's). */
   forEdit?: boolean
-  /** The edit carries a mask: only models with `mask: true` take one. */
-  mask?: boolean
   /** Fields of the request the gateway has no use for, reported as not applied. */
   unsupported?: readonly string[]
 }
@@ -54,10 +52,6 @@ export function resolveJob(parameters: ResolveParameters, view: CatalogView): Re
     const editors = view.models.filter((m) => m.edit).map((m) => m.id).join(', ')
     const what = substitution ? `"${substitution.requested}" now means ${model.id}, which` : model.id
     throw invalidRequest(`${what} cannot edit images; models that edit: ${editors}.`, 'model', 'model_cannot_edit')
-  }
-  if (forEdit && parameters.mask && !model.mask) {
-    const maskers = view.models.filter((m) => m.mask).map((m) => m.id).join(', ')
-    throw invalidRequest(`${model.id} edits without a mask; masks work with ${maskers}.`, 'mask', 'mask_not_supported')
   }
   const size = resolveSize(match, parameters, notes)
   const n = parameters.n ?? 1

@@ -6,7 +6,7 @@
  */
 import * as v from 'valibot'
 import { toJsonSchema } from '@valibot/to-json-schema'
-import { ASPECT_RATIO_PATTERN, parseRatio, QUALITIES } from './catalog/index.js'
+import { ASPECT_RATIO_PATTERN, bundledCatalog, DEFAULT_EDIT_MODEL, parseRatio, QUALITIES } from './catalog/index.js'
 import { invalidRequest } from './errors.js'
 
 /**
@@ -20,6 +20,12 @@ export const MAX_PROMPT_CHARS = 32_000
  * "max 4"; Franklin MAX_OUTPUT_IMAGES = 4); each model's own `maxN` is checked against the catalog.
  */
 export const MAX_N = 4
+/**
+ * Most reference images any model fuses in one edit (the gateway's caps: OpenAI 4, Google 3); each
+ * model's own limit is checked in edit-rules.ts. Only the bundled models edit: the gateway's edit
+ * route has its own fixed list, which a model new to the live catalog is not assumed to be on.
+ */
+export const MAX_INPUT_IMAGES = Math.max(...bundledCatalog().models.map((m) => m.maxInputImages))
 /**
  * OpenAI image options the gateway has no use for. A request may carry them (clients built for
  * OpenAI send them); the answer says they were not applied instead of dropping them in silence.
@@ -106,11 +112,43 @@ export const GenerateInput = v.object({
 export const GenerateRequest = v.object({ ...GenerateInput.entries, response_format: responseFormat, ...unsupportedOpenAiFields })
 export type GenerateRequest = v.InferOutput<typeof GenerateRequest>
 
+const editModels = bundledCatalog().models.filter((m) => m.edit)
+const maskModels = editModels.filter((m) => m.mask)
+const defaultEditModel = bundledCatalog().find(DEFAULT_EDIT_MODEL)!.model
+
+/**
+ * One image as a string, or several to fuse as an array (tool schemas advertise only the array,
+ * see jsonSchemaOf). Each entry is a reference like any other (URL, path, data URI, earlier
+ * result); how many a model takes is checked against the catalog (edit-rules.ts).
+ */
+const imageItem = 'An http(s) URL, a local file path (absolute or ~/...), a data: URI, or the path or URL of an earlier result.'
+const images = v.pipe(
+  v.union(
+    [
+      imageRef(imageItem),
+      v.pipe(
+        v.array(imageRef(imageItem), 'must be a string or an array of strings'),
+        v.minLength(1, 'must hold at least one image'),
+        v.maxLength(MAX_INPUT_IMAGES, `holds more than ${MAX_INPUT_IMAGES} images, the most any model fuses`),
+      ),
+    ],
+    'must be a string (one image) or an array of strings (several images to fuse)',
+  ),
+  v.description(
+    `The image to edit, or 2 to ${MAX_INPUT_IMAGES} images to combine into one picture (${editModels.map((m) => `${m.aliases[0]} up to ${m.maxInputImages}`).join(', ')}), in the order the prompt refers to them. ` +
+      'A single image may also be given as a plain string.',
+  ),
+)
+
 export const EditInput = v.object({
   prompt,
-  image: imageRef('The image to edit: an http(s) URL, a local file path, a data: URI, or a URL or path from an earlier result.'),
-  mask: v.optional(imageRef('Optional mask of the same size: white areas are edited, black areas kept.')),
-  model: model('Edit model; default gpt-image-1 (openai/gpt-image-1, the cheapest that edits). Models that edit: gpt-image-1, gpt-image-2, nano-banana, banana-pro; masks work with the two gpt-image models.'),
+  image: images,
+  mask: v.optional(
+    imageRef(
+      `Optional mask, the size of the image, marking the area to change: white = edit, black = keep; or, as OpenAI takes it, transparent = edit, opaque = keep (a mask with any transparent pixel is read that way). Only ${maskModels.map((m) => m.aliases[0]).join(' and ')}, and only with one image.`,
+    ),
+  ),
+  model: model(`Edit model: ${editModels.map((m) => `${m.aliases[0]} (${m.id})`).join(', ')}. Default ${defaultEditModel.aliases[0]} (${defaultEditModel.id}), the cheapest.`),
   size,
   aspect_ratio: aspectRatio,
   n,
@@ -134,10 +172,12 @@ export function parseInput<S extends v.GenericSchema>(schema: S, input: unknown)
   const result = v.safeParse(schema, withoutNullFields(input))
   if (result.success) return result.output
   const issue = result.issues[0]!
-  const param = v.getDotPath(issue) ?? undefined
+  // `image.1` is reported as `image[1]`, with the field itself as the param.
+  const where = v.getDotPath(issue)?.replace(/\.(\d+)/g, '[$1]') ?? undefined
+  const param = where?.replace(/\[.*$/, '')
   // A missing key is reported by the object schema in valibot's own words; say it plainly.
-  const missing = issue.type === 'object' && issue.input === undefined && param !== undefined
-  const message = missing ? `${param} is required` : param && !issue.message.startsWith(param) ? `${param}: ${issue.message}` : issue.message
+  const missing = issue.type === 'object' && issue.input === undefined && where !== undefined
+  const message = missing ? `${where} is required` : where && !issue.message.startsWith(where) ? `${where}: ${issue.message}` : issue.message
   throw invalidRequest(message, param, param ? `invalid_${param}` : 'invalid_body')
 }
 
@@ -146,9 +186,24 @@ function withoutNullFields(input: unknown): unknown {
   return Object.fromEntries(Object.entries(input).filter(([, value]) => value !== null))
 }
 
-/** Plain JSON Schema (no $ref) for tool definitions. */
+/** Plain JSON Schema (no $ref, no anyOf) for tool definitions. */
 export function jsonSchemaOf(schema: v.GenericSchema): Record<string, unknown> {
-  const json = toJsonSchema(schema, { errorMode: 'ignore' }) as Record<string, unknown>
+  const json = toJsonSchema(schema, { errorMode: 'ignore', overrideSchema: ({ jsonSchema }) => asArrayOnly(jsonSchema as Record<string, unknown>) }) as Record<string, unknown>
   delete json.$schema
   return json
+}
+
+/**
+ * A field that takes one value or an array of them (`image`) is advertised as the array: tool
+ * schemas stay free of anyOf, which several MCP clients and model APIs refuse, and one value in a
+ * one-element array means the same. The bare value is still accepted (the HTTP routes' contract).
+ */
+function asArrayOnly(json: Record<string, unknown>): Record<string, unknown> | undefined {
+  const branches = json.anyOf as Array<Record<string, unknown>> | undefined
+  if (!branches || branches.length !== 2) return undefined
+  const array = branches.find((branch) => branch.type === 'array')
+  const single = branches.find((branch) => branch !== array)
+  if (!array || !single || (array.items as { type?: unknown } | undefined)?.type !== single.type) return undefined
+  const { anyOf: _, ...rest } = json
+  return { ...array, ...rest }
 }

@@ -14,6 +14,7 @@ import { formatUsd } from './money.js'
 import { Ledger } from './payment/ledger.js'
 import { Payer, type PaymentReceipt } from './payment/payer.js'
 import { resolveJob, type ResolvedJob } from './resolve.js'
+import { checkEditRules } from './edit-rules.js'
 import { EditRequest, GenerateRequest, parseInput, unsupportedFields } from './schemas.js'
 import { Catalog, DEFAULT_EDIT_MODEL, describeEstimate, type ModelList } from './catalog/index.js'
 import { ImageStore, type StoredImage } from './store/images.js'
@@ -25,6 +26,7 @@ import { summariseUsage, type UsageReport } from './payment/usage.js'
 import { walletStatus, type WalletStatus } from './wallet/status.js'
 import { readUsdcBalance, rpcUrlFor } from './wallet/balance.js'
 import { startDeadline } from './deadline.js'
+import { authorizationStateReader } from './payment/chain-state.js'
 
 export type Progress = { message: string; elapsedMs: number }
 
@@ -46,7 +48,7 @@ export type ImageResult = {
   cost: PaymentReceipt | undefined
   /** What the catalog expected the gateway to ask, base units (what was paid is `cost`). */
   estimate: bigint | undefined
-  /** What was changed or not applied, in words: substitutions, size choices, settings, estimate vs paid. */
+  /** What ran differently from what was asked, in words: substitutions, size choices, settings not applied, inputs downscaled, estimate vs paid. */
   notes: string[]
 }
 
@@ -59,9 +61,11 @@ export type ImageServiceParameters = {
   inputs?: InputResolver
 }
 
-/** Bytes an upstream image download may have. */
-const MAX_RESULT_BYTES = 200 * 1024 * 1024
+/** Bytes one result image may have, decoded or downloaded (a 4096x4096 PNG of pure noise is about 50 MB). */
+const MAX_RESULT_BYTES = 100 * 1024 * 1024
 const PROGRESS_EVERY_MS = 2000
+/** ClawRouter's first wait before polling a job; later polls follow Settings.pollIntervalMs. */
+const FIRST_POLL_MS = 2000
 
 export class ImageService {
   readonly settings: Settings
@@ -89,9 +93,18 @@ export class ImageService {
       ledger: this.ledger,
       // Only payment errors read the balance (to say how much the wallet holds), within a short bound.
       readBalance: (network) => readUsdcBalance(rpcUrlFor(settings, network), wallet.address, network, 1500),
+      // Only a payment the budget would decline asks the chain (expired authorizations that never settled stop counting).
+      authorizationState: authorizationStateReader((network) => rpcUrlFor(settings, network)),
     })
     // Decoded results go straight into the store as they arrive, never whole in memory.
-    this.upstream = new UpstreamClient({ baseUrl: settings.upstream, payer, images: () => this.store.writer({ maxBytes: MAX_RESULT_BYTES }) })
+    this.upstream = new UpstreamClient({
+      baseUrl: settings.upstream,
+      payer,
+      timing: { firstPollMs: Math.min(FIRST_POLL_MS, settings.pollIntervalMs), pollIntervalMs: settings.pollIntervalMs },
+      allowPrivateUrls: settings.allowPrivateUrls,
+      images: () => this.store.writer({ maxBytes: MAX_RESULT_BYTES }),
+      maxImageBytes: MAX_RESULT_BYTES,
+    })
   }
 
   /** Loads (or creates) the wallet named by the settings and builds the service. */
@@ -111,11 +124,17 @@ export class ImageService {
   async edit(input: unknown, options: CallOptions = {}): Promise<ImageResult> {
     const request = parseInput(EditRequest, input)
     const view = await this.catalog.lookup(request.model ?? DEFAULT_EDIT_MODEL)
-    const job = resolveJob({ ...request, defaultModel: this.settings.defaultModel, forEdit: true, mask: request.mask !== undefined, unsupported: unsupportedFields(request) }, view)
+    const job = resolveJob({ ...request, defaultModel: this.settings.defaultModel, forEdit: true, unsupported: unsupportedFields(request) }, view)
+    const images = typeof request.image === 'string' ? [request.image] : request.image
+    // How many images and whether a mask, on this model: refused before any input is read.
+    checkEditRules(job.model, { images: images.length, mask: request.mask !== undefined }, view.models)
     if (!this.inputs) throw new ImagegenError({ status: 501, type: 'server_error', message: 'Editing is not available in this process.' })
     // Inputs are resolved and checked before anything is paid; our own /images URLs are read from the store.
-    const { image, mask } = await this.inputs.resolve({ image: request.image, mask: request.mask, signal: options.signal, ownBaseUrl: this.publicUrl() })
-    const body = { model: job.model.id, prompt: job.prompt, size: job.size, n: job.n, image, ...(mask ? { mask } : {}) }
+    const inputs = await this.inputs.resolve({ images, mask: request.mask, signal: options.signal, ownBaseUrl: this.publicUrl() })
+    job.notes.push(...inputs.notes)
+    // One image goes as a string, several as an array (the gateway's image2image shape, as Franklin sends it).
+    const image = inputs.images.length === 1 ? inputs.images[0] : inputs.images
+    const body = { model: job.model.id, prompt: job.prompt, size: job.size, n: job.n, image, ...(inputs.mask ? { mask: inputs.mask } : {}) }
     return this.run('/v1/images/image2image', body, job, options)
   }
 
@@ -196,7 +215,10 @@ export class ImageService {
           status: 504,
           type: 'timeout_error',
           code: 'upstream_timeout',
-          message: `${job.model.id} did not finish within ${Math.round(this.settings.upstreamTimeoutMs / 1000)} s. Any payment made is recorded in the ledger; try again or raise BLOCKRUN_TIMEOUT_SECONDS.`,
+          message:
+            `${job.model.id} did not finish within ${Math.round(this.settings.upstreamTimeoutMs / 1000)} s. ` +
+            'A job still running was abandoned: BlockRun settles a job only when a poll collects it, so an abandoned job is not charged. ' +
+            'Every authorization signed is recorded in the ledger. Try again or raise BLOCKRUN_TIMEOUT_SECONDS.',
         })
       }
       throw error

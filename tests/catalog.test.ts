@@ -149,6 +149,9 @@ describe('reading the live catalog', () => {
     expect(sdk.paths).toEqual(['/v1/models?format=json', '/v1/models'])
     const broken = await gateway(() => ({ status: 500, body: { error: 'down' } }))
     await expect(fetchLiveModels(broken.url, AbortSignal.timeout(5000))).rejects.toThrow(/format=json answered HTTP 500; .*\/v1\/models answered HTTP 500/)
+    // A list without one image model would make every model look delisted: it is no catalog.
+    const chatOnly = await gateway(() => ({ data: [{ id: 'anthropic/claude-sonnet-4.6', categories: ['chat'] }] }))
+    await expect(fetchLiveModels(chatOnly.url, AbortSignal.timeout(5000))).rejects.toThrow(/answered a model list without image models/)
   })
 })
 

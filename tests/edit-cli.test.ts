@@ -59,6 +59,17 @@ describe('imagegen edit (built CLI, child process)', () => {
     expect(`${run.stdout}${run.stderr}`).not.toContain(key)
   })
 
+  it('combines the image with more given by --image (relative paths too), on the model asked for', async () => {
+    const logo = await makeImage(120, 120, 'jpeg', 8)
+    await writeFile(join(dir, 'logo.jpg'), logo)
+    const before = stack.sandbox.usdc.transfers.length
+    const run = await runCli(['edit', 'photo.png', 'put the logo on it', '--image', 'logo.jpg', '--model', 'nano-banana'], { cwd: dir, env })
+    expect(run.code, run.stderr).toBe(0)
+    expect((await readFile(run.stdout.trim())).equals(await expectedEdit('put the logo on it', [png, logo], false))).toBe(true)
+    expect(stack.sandbox.usdc.transfers.length).toBe(before + 1)
+    expect(stack.sandbox.usdc.transfers.at(-1)!.amount).toBe(53_500n) // nano-banana: $0.05 × 1.05 + $0.001
+  })
+
   it('reads ~/ paths from the home of the user running it', async () => {
     const run = await runCli(['edit', '~/work/photo.png', 'from home'], { cwd: '/', env })
     expect(run.code, run.stderr).toBe(0)

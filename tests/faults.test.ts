@@ -22,8 +22,8 @@ const CASES: Array<{ fault: Fault; model?: string; status: number; code?: RegExp
   { fault: 'close-mid-body', status: 502, code: /upstream_truncated/, authorizations: 1, settled: 1, ledger: 'settled' },
   { fault: 'truncated-download', status: 502, code: /download_failed/, authorizations: 1, settled: 1, ledger: 'settled' },
   { fault: 'non-image-download', status: 502, code: /not_an_image/, authorizations: 1, settled: 1, ledger: 'settled' },
-  { fault: 'job-fails', model: 'gpt-image-2', status: 502, code: /job_failed/, authorizations: 1, settled: 0, ledger: 'refused' },
-  { fault: 'job-never-completes', model: 'gpt-image-2', status: 504, code: /upstream_timeout/, authorizations: 1, settled: 0, ledger: 'unknown' },
+  { fault: 'job-fails', model: 'gpt-image-2', status: 502, code: /job_failed/, authorizations: 1, settled: 0, ledger: 'failed' },
+  { fault: 'job-never-completes', model: 'gpt-image-2', status: 504, code: /upstream_timeout/, authorizations: 1, settled: 0, ledger: 'abandoned' },
   { fault: 'job-poll-unavailable', model: 'gpt-image-2', status: 200, authorizations: 1, settled: 1, ledger: 'settled' },
   { fault: 'slow', status: 504, code: /upstream_timeout/, authorizations: 1, settled: 0, ledger: 'unknown' },
 ]

@@ -42,7 +42,7 @@ describe('generation end to end through the sandbox (x402 v2)', () => {
       expect(transfer.amount).toBe(price)
       expect(body.cost.amount).toBe(String(price))
       expect(body.estimate.amount).toBe(String(price))
-      expect(body.notes).toEqual([])
+      expect(body.notes).toBeUndefined()
       expect(body.cost.transaction).toBe(transfer.transaction)
       expect(body.cost.status).toBe('settled')
     })

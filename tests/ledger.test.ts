@@ -167,9 +167,15 @@ describe('budget counting by outcome', () => {
     await ledger.signed(refusedExpired.id, { nonce: '0x04', validBefore: past, x402Version: 2, payer: '0xme' })
     await ledger.closed(refusedExpired.id, 'refused', 'invalid_exact_evm_payload_signature')
 
-    expect(await ledger.spentLastDay()).toBe(100_000n + 10_000n + 1_000n + 20_000n)
-    // Six minutes later the live refusal has expired too.
-    expect(await ledger.spentLastDay(Date.now() + 6 * 60_000)).toBe(111_000n)
+    // A refusal cannot be verified (the upstream may settle and say "refused"): every signed
+    // authorization counts for the whole day, expired or not.
+    expect(await ledger.spentLastDay()).toBe(100_000n + 10_000n + 1_000n + 20_000n + 400_000n)
+    expect(await ledger.spentLastDay(Date.now() + 6 * 60_000)).toBe(531_000n)
+    // Unless the chain shows an expired one unused: then it can never settle, and stops counting.
+    expect((await ledger.unsettledExpired()).map((p) => p.id)).toEqual([refusedExpired.id])
+    await ledger.chainVerdict(refusedExpired.id, false, 'authorizationState false')
+    expect(await ledger.spentLastDay()).toBe(131_000n)
+    expect(await ledger.unsettledExpired()).toEqual([])
     // A day later nothing counts.
     expect(await ledger.spentLastDay(Date.now() + DAY_MS + 1000)).toBe(0n)
 
@@ -284,7 +290,7 @@ describe('usage: spend per day and per model, totals, remaining budget', () => {
 
   // Today: 22000 + 22000 + 43000 + 16750 + 53500 = 157250 settled, + 22000 unknown (gpt-image).
   const TODAY_SPENT = 179_250n
-  // The refused $0.106 authorization is still valid for a few minutes: the budget holds it.
+  // The refused $0.106 authorization: not spent, but held against the budget (it could settle).
   const HELD = 106_000n
 
   it('GET /v1/usage?days=1', async () => {
@@ -302,11 +308,16 @@ describe('usage: spend per day and per model, totals, remaining budget', () => {
       { model: 'openai/gpt-image-1', amount: '22000', usd: '$0.022', payments: 1, images: 1 },
       { model: 'zai/cogview-4', amount: '16750', usd: '$0.01675', payments: 1, images: 1 },
     ])
+    expect(report.held).toBe(1)
     expect(report.budget).toEqual({
       daily: '2000000',
       dailyUsd: '$2.00',
-      spentLast24h: String(TODAY_SPENT + HELD),
-      spentLast24hUsd: '$0.28525',
+      usedLast24h: String(TODAY_SPENT + HELD),
+      usedLast24hUsd: '$0.28525',
+      spentLast24h: String(TODAY_SPENT),
+      spentLast24hUsd: '$0.17925',
+      heldLast24h: String(HELD),
+      heldLast24hUsd: '$0.106',
       remaining: String(2_000_000n - TODAY_SPENT - HELD),
       remainingUsd: '$1.71475',
     })
@@ -323,7 +334,7 @@ describe('usage: spend per day and per model, totals, remaining budget', () => {
     expect((await (await stack.get('/v1/usage?days=30')).json()).total).toBe(String(TODAY_SPENT + 21_000n))
     expect((await (await stack.get('/v1/usage?days=60')).json()).total).toBe(String(TODAY_SPENT + 21_000n + 41_000n))
     // Old payments never touch the 24-hour budget.
-    expect(week.budget.spentLast24h).toBe(String(TODAY_SPENT + HELD))
+    expect(week.budget.usedLast24h).toBe(String(TODAY_SPENT + HELD))
     expect((await stack.get('/v1/usage?days=0')).status).toBe(400)
   })
 
@@ -346,7 +357,7 @@ describe('usage: spend per day and per model, totals, remaining budget', () => {
     expect(text).toContain('$0.20025 in 7 payment(s), 1 unconfirmed')
     expect(text).toContain('xai/grok-imagine-image')
     expect(text).toMatch(/\$0\.087\s+4 image\(s\)/)
-    expect(text).toContain('Budget: $0.28525 of $2.00 used in the last 24 h, $1.71475 left')
+    expect(text).toContain('Budget: $0.28525 of $2.00 used in the last 24 h ($0.17925 spent, $0.106 held by authorizations the upstream did not settle, until the chain shows them unused), $1.71475 left')
 
     const bad = await run(process.execPath, [CLI, 'usage', '--days', '0'], { env: { ...base, BLOCKRUN_PROXY_PORT: '0' } }).catch((error: { code: number; stderr: string }) => error)
     expect((bad as { code: number }).code).toBe(2)
@@ -369,7 +380,8 @@ describe('summariseUsage (pure)', () => {
       ['2026-01-01', '3999999'],
       ['2026-01-02', '1'],
     ])
-    expect(report.budget).toMatchObject({ spentLast24h: '1000000', remaining: '0', remainingUsd: '$0.00' })
-    expect(budgetUsed(records, t)).toBe(1_000_000n)
+    // The refused 5 is held: it counts against the budget, but it is not spent.
+    expect(report.budget).toMatchObject({ usedLast24h: '1000005', spentLast24h: '1000000', heldLast24h: '5', remaining: '0', remainingUsd: '$0.00' })
+    expect(budgetUsed(records, t)).toBe(1_000_005n)
   })
 })

@@ -194,7 +194,9 @@ export async function resolve(specifier, context, next) {
     expect(byName.wallet_status!.annotations).toMatchObject({ readOnlyHint: true })
     // Paid tools say what they cost.
     expect(byName.generate_image!.description).toMatch(/\$0\.015–\$0\.15 per image/)
-    expect(byName.edit_image!.description).toMatch(/gpt-image \(\$0\.02–\$0\.04 by size\)/)
+    expect(byName.edit_image!.description).toContain('gpt-image (openai/gpt-image-1), $0.02–$0.04 by size per image')
+    // Several images go as an array; the schema says so without anyOf.
+    expect(byName.edit_image!.inputSchema.properties!.image).toMatchObject({ type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 4 })
   })
 
   it('answers tools/list without loading viem, x402 or sharp', () => {
@@ -283,7 +285,7 @@ export async function resolve(specifier, context, next) {
   it('lists models and reports the wallet without its key', async () => {
     const models = await call('list_image_models', {})
     expect(models.isError).toBeFalsy()
-    expect(textOf(models)).toMatch(/^Models from the gateway's live catalog \(http:\/\/127\.0\.0\.1:\d+\/v1\/models\?format=json\), read /)
+    expect(textOf(models)).toMatch(/^Models from the gateway's live catalog \(http:\/\/127\.0\.0\.1:\d+\/api\/v1\/models\?format=json\), read /)
     for (const model of bundledCatalog().models) expect(textOf(models)).toContain(`${model.id} (alias ${model.aliases[0]})`)
     expect(textOf(models)).toContain('sandbox/live-only-image: one image about $0.0325 with the 5% margin and the $0.001 fee; sizes 1024x1024, 1536x1024')
     expect(textOf(models)).toContain('Old names that still work: dall-e-3, dall-e, dalle, dalle-3, dalle3 → openai/gpt-image-2; flux, flux-1.1-pro, flux-pro → xai/grok-imagine-image.')
@@ -291,6 +293,20 @@ export async function resolve(specifier, context, next) {
     expect(wallet.isError, textOf(wallet)).toBeFalsy()
     expect(textOf(wallet)).toContain(world.wallet.address)
     expect(textOf(wallet)).toMatch(/in 2 payment\(s\)/)
+  })
+
+  it('combines two images on nano-banana, given as an array, in one payment', async () => {
+    const second = join(world.home, 'second.png')
+    await sharp({ create: { width: 512, height: 512, channels: 3, background: '#aa6622' } }).png().toFile(second)
+    const before = world.sandbox.usdc.transfers.length
+    const result = await call('edit_image', { prompt: 'the sun from the first image over the second', image: [join(world.home, 'input.png'), second], model: 'nano-banana' })
+    expect(result.isError, textOf(result)).toBeFalsy()
+    expect(textOf(result)).toContain('google/nano-banana')
+    const received = world.sandbox.edits.received.filter((edit) => edit.paid).at(-1)!
+    expect(received.imageForm).toBe('array')
+    expect(received.images.map((image) => `${image.width}x${image.height}`)).toEqual(['1024x1024', '512x512'])
+    expect(world.sandbox.usdc.transfers.length).toBe(before + 1)
+    expect(world.sandbox.usdc.transfers.at(-1)!.amount).toBe(53_500n) // nano-banana: $0.05 × 1.05 + $0.001
   })
 })
 

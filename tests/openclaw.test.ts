@@ -330,6 +330,37 @@ describe('tools, provider and service against the sandbox', () => {
     expect(sandbox.usdc.transfers.slice(before).map((t) => t.amount)).toEqual([43_000n, 53_500n, 22_000n])
   })
 
+  it('the image provider declares how many input images each model takes, and fuses them on the model asked for', async () => {
+    const entry = await loadEntry()
+    const { api, registered } = fakeApi('tool-discovery', config(await freePort()))
+    entry.register(api)
+    const [provider] = registered.providers
+    const edit = provider.capabilities.edit
+    expect(edit.maxInputImagesByModel).toEqual({ 'google/nano-banana': 3, 'google/nano-banana-pro': 3, 'openai/gpt-image-1': 4, 'openai/gpt-image-2': 4 })
+    expect(edit.maxInputImages).toBe(4)
+
+    const inputs = await Promise.all([1, 2].map((seed) => sharp({ create: { width: 64, height: 48, channels: 3, background: { r: seed * 90, g: 40, b: 200 } } }).png().toBuffer()))
+    const before = sandbox.usdc.transfers.length
+    const fused = await provider.generateImage({
+      provider: 'imagegen',
+      model: 'google/nano-banana',
+      prompt: 'the cat from the first image in the room of the second',
+      inputImages: inputs.map((buffer) => ({ buffer, mimeType: 'image/png' })),
+      cfg: {},
+    })
+    expect(fused.model).toBe('google/nano-banana')
+    expect(fused.metadata.notes).toBeUndefined()
+    const received = sandbox.edits.received.filter((e) => e.paid).at(-1)!
+    expect(received.imageForm).toBe('array')
+    expect(received.images).toHaveLength(2)
+    expect(sandbox.usdc.transfers.slice(before).map((t) => t.amount)).toEqual([53_500n]) // nano-banana: $0.05 × 1.05 + $0.001
+
+    // More than the model takes (if OpenClaw let it through) is refused before paying, naming the model.
+    const tooMany = provider.generateImage({ provider: 'imagegen', model: 'google/nano-banana', prompt: 'x', inputImages: [...inputs, ...inputs].map((buffer) => ({ buffer, mimeType: 'image/png' })), cfg: {} })
+    await expect(tooMany).rejects.toThrow('google/nano-banana takes at most 3 reference images per edit; this request has 4.')
+    expect(sandbox.usdc.transfers.length).toBe(before + 1)
+  })
+
   it('the image provider makes what a model can when asked for more (one paid request), and notes no size change for a size it took', async () => {
     const entry = await loadEntry()
     const { api, registered } = fakeApi('tool-discovery', config(await freePort()))

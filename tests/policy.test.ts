@@ -232,7 +232,7 @@ describe('each limit refuses end to end with no signature', () => {
     ['per-request cap', { settings: { maxPerRequest: '0.04' } }, 'spend_limit_exceeded', /asks \$0\.043 .*per-request cap of \$0\.04.*BLOCKRUN_MAX_PER_REQUEST/],
     ['allowed networks', { settings: { networks: 'eip155:8453' } }, 'payment_not_allowed', /\$0\.043.*network eip155:84532 is not allowed.*BLOCKRUN_ALLOWED_NETWORKS/],
     ['payee allowlist', { settings: { payees: OTHER_PAYEE } }, 'payment_not_allowed', /\$0\.043.*payee 0x0+b10c is not on the allowed payee list.*BLOCKRUN_ALLOWED_PAYEES/i],
-    ['authorization lifetime', { settings: { maxTimeoutSeconds: '60' } }, 'payment_not_allowed', /\$0\.043.*lifetime 300 s exceeds the allowed 60 s.*BLOCKRUN_MAX_TIMEOUT_SECONDS/],
+    ['authorization lifetime', { settings: { maxTimeoutSeconds: '60' } }, 'payment_not_allowed', /\$0\.043.*lifetime 600 s exceeds the allowed 60 s.*BLOCKRUN_MAX_TIMEOUT_SECONDS/],
     ['x402 v1, per-request cap', { sandbox: { version: 1 }, settings: { maxPerRequest: '0.01' } }, 'spend_limit_exceeded', /\$0\.043.*BLOCKRUN_MAX_PER_REQUEST/],
   ]
   for (const [name, options, type, message] of cases) {

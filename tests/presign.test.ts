@@ -109,11 +109,76 @@ describe('payment requirements remembered per route, model, size and n', () => {
       const { status, body } = await generate({ prompt: 'forever' })
       expect(status).toBe(402)
       expect(body.error.type).toBe('payment_not_allowed')
-      expect(body.error.message).toMatch(/lifetime "300" is not a whole number of seconds/)
+      expect(body.error.message).toMatch(/lifetime "600" is not a whole number of seconds/)
       expect(stack.sandbox.counters.authorizations).toBe(0)
       expect(await readLedger(stack.home)).toEqual([])
     } finally {
       await relayed.close()
     }
   })
+
+  it('a network spelled oddly (" EIP155:84532 ") is normalised once, at parsing: it pays, and the route keeps working', async () => {
+    const relayed = await stackThroughRelay(() => ({ on402: (headers) => rewriteRequired(headers, (accept) => (accept.network = ` ${String(accept.network).toUpperCase()} `)) }))
+    try {
+      const { stack, generate } = relayed
+      const first = await generate({ prompt: 'odd network' })
+      expect(first.status, JSON.stringify(first.body)).toBe(200)
+      expect(first.body.cost.network).toBe('eip155:84532')
+      const second = await generate({ prompt: 'again' })
+      expect(second.status, JSON.stringify(second.body)).toBe(200)
+      expect(stack.sandbox.usdc.transfers).toHaveLength(2)
+    } finally {
+      await relayed.close()
+    }
+  })
+
+  it('requirements that fail to sign are never remembered: each request asks the upstream again', async () => {
+    // Valid for the policy (a known network) but for an asset whose domain the scheme cannot sign
+    // with: no name/version in `extra`.
+    const relayed = await stackThroughRelay(() => ({ on402: (headers, paid) => (paid ? headers : rewriteRequired(headers, (accept) => delete accept.extra)) }))
+    try {
+      const { stack, generate } = relayed
+      for (let i = 0; i < 2; i++) {
+        const { status, body } = await generate({ prompt: `unsignable ${i}` })
+        expect(status, JSON.stringify(body)).toBeGreaterThanOrEqual(400)
+      }
+      // Two unpaid rounds: nothing cached from the first.
+      expect(stack.sandbox.counters.imageRequests).toBe(2)
+      expect(stack.sandbox.counters.authorizations).toBe(0)
+      expect((await readLedger(stack.home)).every((p) => p.status === 'released')).toBe(true)
+    } finally {
+      await relayed.close()
+    }
+  })
+
+  it('after a refused pre-paid attempt, a refusal of the second round does not claim that nothing was signed', async () => {
+    let rotate = false
+    const relayed = await stackThroughRelay(() => ({
+      on402: (headers) => (rotate ? rewriteRequired(headers, (accept) => (accept.payTo = '0x000000000000000000000000000000000000bad0')) : headers),
+    }), { settings: { payees: '0x000000000000000000000000000000000000b10c' } })
+    try {
+      const { stack, generate } = relayed
+      expect((await generate({ prompt: 'first' })).status).toBe(200)
+      // The price changes and the payee rotates to one the user never allowed.
+      stack.sandbox.tuning.fee = 2000n
+      rotate = true
+      const { status, body } = await generate({ prompt: 'second' })
+      expect(status).toBe(402)
+      expect(body.error.type).toBe('payment_not_allowed')
+      expect(body.error.message).not.toMatch(/so nothing was signed/)
+      expect(body.error.message).toMatch(/nothing more was signed \(an earlier authorization for this request.*refused.*ledger\)/)
+      expect((await readLedger(stack.home)).map((p) => p.status)).toEqual(['settled', 'refused'])
+    } finally {
+      await relayed.close()
+    }
+  })
 })
+
+/** Decodes a 402's PAYMENT-REQUIRED header, applies `change` to each requirement, and encodes it again. */
+function rewriteRequired(headers: Record<string, string>, change: (accept: Record<string, unknown>) => void): Record<string, string> {
+  const header = headers['payment-required']
+  if (header === undefined) return headers
+  const required = JSON.parse(Buffer.from(header, 'base64').toString('utf8')) as { accepts: Array<Record<string, unknown>> }
+  for (const accept of required.accepts) change(accept)
+  return { ...headers, 'payment-required': Buffer.from(JSON.stringify(required)).toString('base64') }
+}

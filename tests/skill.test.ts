@@ -10,7 +10,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { bundledCatalog, type ModelEntry } from '../server/catalog/index.js'
+import { bundledCatalog, DEFAULT_EDIT_MODEL, type ModelEntry } from '../server/catalog/index.js'
 import { formatUsd } from '../server/money.js'
 import { TOOLS } from '../plugin/tools.js'
 import { startStack, type Stack } from './helpers/stack.js'
@@ -139,6 +139,25 @@ describe('skill text', () => {
     expect(bundledCatalog().find('flux')!.model.aliases[0]).toBe('grok-imagine')
   })
 
+  it('the edit table is the catalog: every model that edits, its image limit, mask support and price; and the default edit model', async () => {
+    const { body } = frontmatter(await readFile(SKILL, 'utf8'))
+    const section = body.slice(body.indexOf('### Which model edits'), body.indexOf('### Combining several images'))
+    const rows = section.split('\n').filter((line) => /^\| [a-z]/.test(line) && !line.startsWith('| Model'))
+    expect(rows.map((row) => /\(([^)]+)\)/.exec(row)![1]).sort()).toEqual(MODELS.filter((m) => m.edit).map((m) => m.id).sort())
+    for (const row of rows) {
+      const [name, images, mask, price] = row.split('|').slice(1, -1).map((cell) => cell.trim())
+      const model = findModel(/\(([^)]+)\)/.exec(name!)![1]!)!
+      expect(name).toBe(`${model.aliases[0]} (${model.id})`)
+      expect(images).toBe(`1 to ${model.maxInputImages}`)
+      expect(mask).toBe(model.mask ? 'yes' : 'no')
+      expect(price).toBe(priceRange(model))
+    }
+    const defaultEdit = findModel(DEFAULT_EDIT_MODEL)!
+    const base = (model: ModelEntry) => model.prices['1024x1024']!
+    expect(body).toContain(`Without \`model\`, edits run on **${defaultEdit.aliases[0]}** (${defaultEdit.id}), the cheapest model that\n  edits (${formatUsd(base(defaultEdit))} per image)`)
+    expect(MODELS.filter((m) => m.edit).every((m) => base(m) >= base(defaultEdit))).toBe(true)
+  })
+
   it('every size rule names only models that take that size', async () => {
     const { body } = frontmatter(await readFile(SKILL, 'utf8'))
     const section = body.slice(body.indexOf('### Choosing the size'), body.indexOf('## Edit an existing image'))
@@ -215,7 +234,7 @@ describe('skill HTTP examples against the proxy and the sandbox', () => {
 
   /** Example inputs → what this test can serve: URLs to the local photo server, paths to files in the stack's home. */
   function localInputs(body: Record<string, unknown>): Record<string, unknown> {
-    const swap = (ref: unknown, file: string) => (typeof ref !== 'string' ? ref : ref.startsWith('https://') ? photoUrl : file)
+    const swap = (ref: unknown, file: string): unknown => (Array.isArray(ref) ? ref.map((item) => swap(item, file)) : typeof ref !== 'string' ? ref : ref.startsWith('https://') ? photoUrl : file)
     return {
       ...body,
       ...(body.image !== undefined ? { image: swap(body.image, photoPath) } : {}),
@@ -226,8 +245,9 @@ describe('skill HTTP examples against the proxy and the sandbox', () => {
   it('runs every POST example: a real image, paid once at the catalog price, answered in the documented shape', async () => {
     const { body } = frontmatter(await readFile(SKILL, 'utf8'))
     const posts = httpExamples(body).filter((e) => e.method === 'POST')
-    expect(posts.map((e) => e.path)).toEqual(['/v1/images/generations', '/v1/images/image2image', '/v1/images/image2image'])
-    expect(posts.filter((e) => e.body?.image !== undefined)).toHaveLength(2)
+    expect(posts.map((e) => e.path)).toEqual(['/v1/images/generations', '/v1/images/image2image', '/v1/images/image2image', '/v1/images/image2image'])
+    expect(posts.filter((e) => e.body?.image !== undefined)).toHaveLength(3)
+    expect(posts.some((e) => Array.isArray(e.body?.image) && e.body.model === 'google/nano-banana'), 'a fusion example on nano-banana').toBe(true)
     expect(posts.some((e) => e.body?.mask !== undefined)).toBe(true)
     expect(posts[0]!.response, 'the generation example shows its response').toBeDefined()
 

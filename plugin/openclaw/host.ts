@@ -77,7 +77,16 @@ export type ImageGenerationProvider = {
   models?: string[]
   capabilities: {
     generate: { maxCount?: number; supportsSize?: boolean; supportsAspectRatio?: boolean; supportsResolution?: boolean }
-    edit: { enabled: boolean; maxCount?: number; maxInputImages?: number; supportsSize?: boolean; supportsAspectRatio?: boolean; supportsResolution?: boolean }
+    edit: {
+      enabled: boolean
+      maxCount?: number
+      maxInputImages?: number
+      /** Per model id; OpenClaw checks a request's `inputImages` against it before calling. */
+      maxInputImagesByModel?: Record<string, number>
+      supportsSize?: boolean
+      supportsAspectRatio?: boolean
+      supportsResolution?: boolean
+    }
     geometry?: {
       sizes?: string[]
       sizesByModel?: Record<string, string[]>

@@ -36,7 +36,7 @@ export function providerTimeoutMs(access: CoreAccess): number {
  */
 export function imageGenerationProvider(access: CoreAccess): ImageGenerationProvider {
   const { models } = bundledCatalog()
-  const editModel = bundledCatalog().find(DEFAULT_EDIT_MODEL)!.model
+  const editModels = models.filter((m) => m.edit)
   const byModel = <T>(pick: (model: ModelEntry) => T[]) => Object.fromEntries(models.map((m) => [m.id, [...new Set(pick(m))]]))
   return {
     id: PROVIDER_ID,
@@ -46,7 +46,15 @@ export function imageGenerationProvider(access: CoreAccess): ImageGenerationProv
     models: models.map((m) => m.id),
     capabilities: {
       generate: { maxCount: MAX_N, supportsSize: true, supportsAspectRatio: true, supportsResolution: true },
-      edit: { enabled: true, maxCount: editModel.maxN, maxInputImages: 1, supportsSize: true, supportsAspectRatio: true },
+      edit: {
+        enabled: true,
+        maxCount: Math.max(...editModels.map((m) => m.maxN)),
+        maxInputImages: Math.max(...editModels.map((m) => m.maxInputImages)),
+        // A model that cannot edit has no entry: an edit asked of it runs on the default edit model.
+        maxInputImagesByModel: Object.fromEntries(editModels.map((m) => [m.id, m.maxInputImages])),
+        supportsSize: true,
+        supportsAspectRatio: true,
+      },
       geometry: {
         sizesByModel: byModel((m) => [...m.sizes]),
         aspectRatiosByModel: byModel((m) => m.sizes.map(ratioLabel)),
@@ -77,7 +85,8 @@ async function generate(access: CoreAccess, request: ImageGenerationRequest): Pr
     model = editor
     modelName = editor.id
   }
-  if (inputs.length > 1) notes.push(`only the first of ${inputs.length} input images was used.`)
+  // More input images than the model takes is refused by the core before paying, naming the
+  // model and its limit (OpenClaw checks maxInputImagesByModel first): none is dropped silently.
   const geometry = geometryFor(model, request, notes)
   // The provider advertises the largest count any model takes; a model that makes fewer per
   // request makes what it can, in one paid request, rather than fail the call.
@@ -106,7 +115,7 @@ async function generate(access: CoreAccess, request: ImageGenerationRequest): Pr
   if (quality && editing) notes.push(`quality ${quality} was not applied: the gateway's edit route takes no quality setting.`)
   const signal = AbortSignal.timeout(request.timeoutMs ?? providerTimeoutMs(access))
   const result: ImageResult = await access.run((core) =>
-    editing ? core.edit({ ...body, image: dataUri(inputs[0]!.buffer, inputs[0]!.mimeType) }, { signal }) : core.generate(body, { signal }),
+    editing ? core.edit({ ...body, image: inputs.length === 1 ? dataUri(inputs[0]!) : inputs.map(dataUri) }, { signal }) : core.generate(body, { signal }),
   )
   const images = await Promise.all(
     result.images.map(async (image) => ({
@@ -153,6 +162,6 @@ function geometryFor(model: ModelEntry | undefined, request: ImageGenerationRequ
   return { size }
 }
 
-function dataUri(buffer: Buffer, mimeType: string): string {
+function dataUri({ buffer, mimeType }: { buffer: Buffer; mimeType: string }): string {
   return `data:${mimeType || 'image/png'};base64,${Buffer.from(buffer).toString('base64')}`
 }

@@ -110,8 +110,10 @@ export async function fetchLiveModels(upstream: string, signal: AbortSignal): Pr
       return error instanceof Error ? error.message : String(error)
     })
     const models = response.ok ? parseModelList(body) : undefined
-    if (models) return { upstream, url, fetchedAt: Date.now(), models }
-    reasons.push(`${url} answered ${response.ok ? 'something that is not a model list' : `HTTP ${response.status}`}`)
+    // A list without a single image model is no catalog to go by (a gateway fault, or something
+    // else answering the path): it would make every model look delisted.
+    if (models?.length) return { upstream, url, fetchedAt: Date.now(), models }
+    reasons.push(`${url} answered ${!response.ok ? `HTTP ${response.status}` : models ? 'a model list without image models' : 'something that is not a model list'}`)
   }
   throw new Error(reasons.join('; '))
 }

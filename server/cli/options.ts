@@ -19,6 +19,7 @@ export const SETTINGS_FLAGS = {
   payees: { type: 'string' },
   'max-timeout-seconds': { type: 'string' },
   'timeout-seconds': { type: 'string' },
+  'poll-interval-seconds': { type: 'string' },
   'rpc-url': { type: 'string' },
 } as const satisfies ParseArgsConfig['options']
 
@@ -40,6 +41,7 @@ export function settingsFromFlags(values: Record<string, unknown>): Settings {
     payees: values.payees as string | undefined,
     maxTimeoutSeconds: values['max-timeout-seconds'] as string | undefined,
     timeoutSeconds: values['timeout-seconds'] as string | undefined,
+    pollIntervalSeconds: values['poll-interval-seconds'] as string | undefined,
     rpcUrl: values['rpc-url'] as string | undefined,
   }
   return resolveSettings(flags, settingsFromEnv())

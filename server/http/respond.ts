@@ -13,8 +13,6 @@ export type ImagesResponseBody = {
   /** The model as the request named it, when that differs from `model` (an alias, or an old name now run by another model). */
   requested_model?: string
   size: string
-  /** What was changed or not applied (a substitution, the size an aspect ratio mapped to, a setting the model ignores, estimate vs paid). */
-  notes: string[]
   /** What the catalog expected the gateway to ask, when it prices the model; `cost` is what was paid. */
   estimate: null | { usd: string; amount: string }
   cost: null | {
@@ -27,6 +25,12 @@ export type ImagesResponseBody = {
     transaction: string | null
     status: string
   }
+  /**
+   * What ran differently from what was asked (an old model name run on its successor, the size an
+   * aspect ratio became, a setting the model ignores, an input downscaled, estimate vs paid);
+   * present only when there is something to say.
+   */
+  notes?: string[]
 }
 
 export async function imagesResponse(result: ImageResult, format: 'url' | 'b64_json' = 'url'): Promise<ImagesResponseBody> {
@@ -46,7 +50,6 @@ export async function imagesResponse(result: ImageResult, format: 'url' | 'b64_j
     model: result.model,
     ...(result.requestedModel !== result.model ? { requested_model: result.requestedModel } : {}),
     size: result.size,
-    notes: result.notes,
     estimate: result.estimate === undefined ? null : { usd: formatUsd(result.estimate), amount: result.estimate.toString() },
     cost: cost
       ? {
@@ -60,5 +63,6 @@ export async function imagesResponse(result: ImageResult, format: 'url' | 'b64_j
           status: cost.status,
         }
       : null,
+    ...(result.notes.length ? { notes: result.notes } : {}),
   }
 }

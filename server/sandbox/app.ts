@@ -1,7 +1,10 @@
 /**
- * The sandbox upstream: a local BlockRun look-alike. Same routes and bodies as the gateway, its own
- * model catalog (./catalog.ts: sizes, prices with the 5% margin and a per-call fee, result forms), a real x402 paywall on Base Sepolia USDC (nothing of
- * value), and real PNGs returned in each of the gateway's result forms.
+ * The sandbox upstream: a local BlockRun look-alike. Same routes and bodies as the gateway, under
+ * the same `/api` prefix (`https://blockrun.ai/api/v1/images/generations`), its own model catalog
+ * (./catalog.ts: sizes, list prices with the 5% margin, edit rules, result forms, `GET /v1/models`)
+ * plus a per-call fee, a real x402 paywall on Base Sepolia USDC (nothing of value, so a
+ * real key pointed here never signs anything valid on mainnet), slow models answered with paid
+ * 202 jobs (jobs.ts), and real PNGs returned in each of the gateway's result forms.
  *
  * Test-only knobs live here and only here (latency, result forms, noise images); the proxy talks
  * to this server with exactly the code it uses for the real gateway.
@@ -12,11 +15,13 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { Hono, type Context } from 'hono'
 import { BASE_SEPOLIA, type KnownNetwork } from '../payment/networks.js'
 import { catalogBody, DELISTED, sandboxModel, sandboxPrice, type ResultForm, type SandboxModel } from './catalog.js'
-import { checkEditInputs } from './edit-inputs.js'
+import { EditInbox } from './edit-inputs.js'
 import { SandboxFacilitator } from './facilitator.js'
 import { faultPicker, type Fault, type FaultMix } from './faults.js'
+import { newJobId, pollJob, type JobPollRecord, type SandboxJob } from './jobs.js'
 import { Paywall } from './paywall.js'
 import { renderImage, renderNoise } from './render.js'
+import { rpcHandler } from './rpc.js'
 import { SandboxUsdc } from './usdc.js'
 
 export type { ResultForm } from './catalog.js'
@@ -32,7 +37,9 @@ export type SandboxOptions = {
   latencyMs?: number
   /** How long a 202 job stays in progress, ms. */
   jobMs?: number
-  /** One form for every model, or per model; default the form of each model in ./catalog.ts. */
+  /** The authorization lifetime the 402 asks (`maxTimeoutSeconds`; default the gateway's 600 s). */
+  maxTimeoutSeconds?: number
+  /** One form for every model, or per model; default each model's form in ./catalog.ts. */
   forms?: ResultForm | Partial<Record<string, ResultForm>>
   /** Render incompressible noise instead of pictures (large files, for benchmarks). */
   noise?: boolean
@@ -56,15 +63,16 @@ export type SandboxCounters = {
   imageRequests: number
   /** Image requests that carried a payment header (authorizations seen). */
   authorizations: number
-  /** Job polls. */
+  /** Job polls, paid or not. */
   polls: number
+  /** Job polls that carried no payment (each answered 402). */
+  unpaidPolls: number
   /** Reads of the model catalog (`GET /v1/models`). */
   catalogRequests: number
   /** Faults injected, by name. */
   faults: Partial<Record<Fault, number>>
 }
 
-type Job = { id: string; ready: number; fault?: Fault | undefined; pollFailed?: boolean; images: ImageOut[]; settle: () => Promise<{ ok: boolean; headers: Record<string, string>; body?: unknown }>; settled?: { ok: boolean; headers: Record<string, string>; body?: unknown } }
 type ImageOut = { png: Buffer; form: Exclude<ResultForm, 'job'>; revisedPrompt?: string; fault?: Fault | undefined }
 
 export const SANDBOX_PAY_TO: `0x${string}` = '0x000000000000000000000000000000000000b10c'
@@ -74,15 +82,17 @@ export function createSandbox(options: SandboxOptions = {}) {
   for (const [address, amount] of Object.entries(options.fund ?? {})) usdc.fund(address, amount)
   const facilitator = new SandboxFacilitator(usdc)
   const network = options.network ?? BASE_SEPOLIA
-  const paywall = new Paywall({ facilitator, network, payTo: options.payTo ?? SANDBOX_PAY_TO, version: options.version ?? 2 })
-  const counters: SandboxCounters = { requests: 0, imageRequests: 0, authorizations: 0, polls: 0, catalogRequests: 0, faults: {} }
+  const paywall = new Paywall({ facilitator, network, payTo: options.payTo ?? SANDBOX_PAY_TO, version: options.version ?? 2, maxTimeoutSeconds: options.maxTimeoutSeconds })
+  const counters: SandboxCounters = { requests: 0, imageRequests: 0, authorizations: 0, polls: 0, unpaidPolls: 0, catalogRequests: 0, faults: {} }
   const pickFault = faultPicker(options.faults)
   const files = new Map<string, Buffer>()
-  const jobs = new Map<string, Job>()
+  const jobs = new Map<string, SandboxJob<ImageOut>>()
+  const polls: JobPollRecord[] = []
   const truncated = new Set<string>()
   /** Knobs a test may turn while the sandbox runs (a price change, say). */
   const tuning = { fee: options.fee ?? 1000n }
   const jobMs = options.jobMs ?? 300
+  const edits = new EditInbox()
 
   const formFor = (model: string): ResultForm =>
     typeof options.forms === 'string' ? options.forms : options.forms?.[model] ?? sandboxModel(model)?.form ?? 'b64_json'
@@ -94,7 +104,7 @@ export function createSandbox(options: SandboxOptions = {}) {
     await next()
   })
 
-  const imageRoute = (edit: boolean) => async (c: Context) => {
+  const imageRoute = (edit: boolean) => async (c: Context): Promise<Response> => {
     counters.imageRequests++
     const body = (await c.req.json().catch(() => undefined)) as Record<string, unknown> | undefined
     if (!body || typeof body !== 'object') return c.json({ error: 'Invalid JSON body' }, 400)
@@ -102,7 +112,6 @@ export function createSandbox(options: SandboxOptions = {}) {
     const model = typeof body.model === 'string' ? sandboxModel(body.model) : undefined
     if (!model) return c.json({ error: `Unknown model: ${String(body.model)}` }, 400)
     if (edit && !model.edit) return c.json({ error: `Model ${model.id} does not support image editing` }, 400)
-    if (edit && body.mask !== undefined && !model.mask) return c.json({ error: `Model ${model.id} does not support mask-based editing` }, 400)
     const size = typeof body.size === 'string' ? body.size : '1024x1024'
     if (model.prices[size] === undefined) return c.json({ error: `Invalid size ${size} for ${model.id}. Accepted sizes: ${Object.keys(model.prices).join(', ')}` }, 400)
     if (body.quality !== undefined && model.qualities.length && !model.qualities.includes(String(body.quality))) return c.json({ error: `Invalid quality ${String(body.quality)} for ${model.id}. Accepted: ${model.qualities.join(', ')}` }, 400)
@@ -112,7 +121,7 @@ export function createSandbox(options: SandboxOptions = {}) {
     if (!prompt) return c.json({ error: 'prompt is required' }, 400)
     let seed = ''
     if (edit) {
-      const checked = await checkEditInputs(body)
+      const checked = await edits.check(body, { edit: model.edit, mask: model.mask, maxImages: model.maxImages }, c.req.raw.headers)
       if ('error' in checked) return c.json({ error: checked.error }, 400)
       seed = checked.seed
     }
@@ -139,12 +148,16 @@ export function createSandbox(options: SandboxOptions = {}) {
     const downloadFault = inject('truncated-download') ? 'truncated-download' : inject('non-image-download') ? 'non-image-download' : undefined
     const images = await render(model, size, n, `${prompt}${seed}`, downloadFault)
     const form = downloadFault ? 'url' : formFor(model.id)
-    if (form === 'job') {
-      const id = `job_${randomBytes(8).toString('hex')}`
+    const as200 = inject('job-accepted-as-200')
+    if (form === 'job' || as200) {
+      // Verified, not settled: the first completed poll settles (jobs.ts).
+      const id = newJobId()
       const jobFault = inject('job-never-completes') ? 'job-never-completes' : inject('job-fails') ? 'job-fails' : inject('job-poll-unavailable') ? 'job-poll-unavailable' : undefined
-      jobs.set(id, { id, ready: Date.now() + jobMs, images, settle: outcome.settle, fault: jobFault })
-      return c.json({ id, status: 'queued', poll_url: `${origin(c)}/v1/jobs/${id}` }, 202)
+      const route = edit ? 'image2image' : 'generations'
+      jobs.set(id, { id, route, payer: outcome.payer.toLowerCase(), quote, created: Date.now(), ready: Date.now() + jobMs, images, fault: jobFault })
+      return c.json({ id, status: 'queued', poll_url: `/api/v1/images/${route}/${id}` }, as200 ? 200 : 202)
     }
+    if (inject('moderated')) return c.json({ created: Math.floor(Date.now() / 1000), data: [], error: 'Your request was rejected by the safety system.' }, 200)
     if (inject('settlement-failed-header')) {
       const failed = { success: false, errorReason: 'unexpected_settle_error', transaction: '', network: network.caip2 }
       const header = paywall.version === 1 ? 'X-PAYMENT-RESPONSE' : 'PAYMENT-RESPONSE'
@@ -189,7 +202,7 @@ export function createSandbox(options: SandboxOptions = {}) {
     const name = `${randomBytes(12).toString('hex')}.png`
     files.set(name, image.fault === 'non-image-download' ? Buffer.from('<html>Access denied</html>') : image.png)
     if (image.fault === 'truncated-download') truncated.add(name)
-    return { url: `${base}/files/${name}`, ...extra }
+    return { url: `${base}/api/files/${name}`, ...extra }
   }
 
   app.post('/v1/images/generations', imageRoute(false))
@@ -200,21 +213,14 @@ export function createSandbox(options: SandboxOptions = {}) {
     return c.json(catalogBody(tuning.fee))
   })
 
-  app.get('/v1/jobs/:id', async (c) => {
+  const poll = pollJob({ paywall, jobs, polls, items: (c, job) => job.images.map((image) => toItem(image, origin(c))) })
+  const countedPoll = async (c: Context) => {
     counters.polls++
-    const job = jobs.get(c.req.param('id'))
-    if (!job) return c.json({ error: 'Unknown job' }, 404)
-    if (job.fault === 'job-fails') return c.json({ id: job.id, status: 'failed', error: 'Generation failed upstream' })
-    if (job.fault === 'job-poll-unavailable' && !job.pollFailed) {
-      job.pollFailed = true
-      return c.json({ error: 'Service temporarily unavailable' }, 503)
-    }
-    if (Date.now() < job.ready || job.fault === 'job-never-completes') return c.json({ id: job.id, status: 'in_progress' })
-    // Jobs settle on the first completed poll, as the gateway does.
-    job.settled ??= await job.settle()
-    if (!job.settled.ok) return c.json({ id: job.id, status: 'failed', error: 'Settlement failed', details: job.settled.body }, 200, job.settled.headers)
-    return c.json({ id: job.id, status: 'completed', created: Math.floor(Date.now() / 1000), data: job.images.map((image) => toItem(image, origin(c))) }, 200, job.settled.headers)
-  })
+    if (!c.req.header('payment-signature') && !c.req.header('x-payment')) counters.unpaidPolls++
+    return poll(c)
+  }
+  app.get('/v1/images/generations/:id', countedPoll)
+  app.get('/v1/images/image2image/:id', countedPoll)
 
   app.get('/files/:name', (c) => {
     const name = c.req.param('name')
@@ -234,8 +240,11 @@ export function createSandbox(options: SandboxOptions = {}) {
       settled: usdc.transfers.length,
       settledTotal: usdc.settledTotal().toString(),
       transfers: usdc.transfers.map((t) => ({ ...t, amount: t.amount.toString() })),
+      polls,
+      jobs: [...jobs.values()].map((job) => ({ id: job.id, route: job.route, payer: job.payer, settled: job.settled?.transaction ?? null })),
     }),
   )
+  app.get('/_sandbox/received', (c) => c.json(edits.summary()))
   app.post('/_sandbox/fund', async (c) => {
     const body = (await c.req.json().catch(() => ({}))) as { address?: string; amount?: string }
     if (!body.address || !/^0x[0-9a-fA-F]{40}$/.test(body.address) || !/^\d+$/.test(body.amount ?? '')) return c.json({ error: 'need address and amount (base units)' }, 400)
@@ -244,7 +253,11 @@ export function createSandbox(options: SandboxOptions = {}) {
   })
   app.get('/_sandbox/balance/:address', (c) => c.json({ balance: usdc.balanceOf(c.req.param('address')).toString() }))
 
-  return { app, usdc, facilitator, counters, tuning }
+  // The gateway's API lives under /api; the chain's JSON-RPC (rpc.ts) beside it, as its own endpoint.
+  const root = new Hono()
+  root.route('/api', app)
+  root.post('/rpc', rpcHandler(usdc, network))
+  return { app: root, usdc, facilitator, counters, tuning, jobs, polls, edits }
 }
 
 /** Drops the TCP connection without an answer, as a reset would. */

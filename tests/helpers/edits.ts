@@ -3,8 +3,8 @@
  * and the assertion that a refused request reached neither the upstream nor the payment rail.
  */
 import { readFile } from 'node:fs/promises'
-import sharp from 'sharp'
 import { expect } from 'vitest'
+import { editSeed, pixelDigest } from '../../server/sandbox/edit-inputs.js'
 import { renderImage } from '../../server/sandbox/render.js'
 import type { JsonResponse, Stack } from './stack.js'
 
@@ -17,13 +17,15 @@ export function editPriceAt(size = '1024x1024', n = 1): bigint {
 }
 
 /**
- * The PNG the sandbox returns for an edit: its render seed names the byte length and dimensions
- * of the image it received, so equal output proves those exact bytes arrived.
+ * The PNG the sandbox returns for an edit: its render seed names the dimensions and a digest of
+ * the decoded pixels of each image it received, so equal output proves those exact pixels arrived
+ * (the proxy rebuilds the file around them, so the bytes themselves differ). Several inputs are
+ * given as an array, in request order.
  */
-export async function expectedEdit(prompt: string, input: Buffer, masked: boolean, size = '1024x1024', index = 0): Promise<Buffer> {
-  const meta = await sharp(input).metadata()
+export async function expectedEdit(prompt: string, input: Buffer | readonly Buffer[], masked: boolean, size = '1024x1024', index = 0): Promise<Buffer> {
+  const inputs = Buffer.isBuffer(input) ? [input] : input
   const [width, height] = size.split('x').map(Number) as [number, number]
-  const seed = ` [edit of ${input.length} bytes ${meta.width}x${meta.height}${masked ? ' masked' : ''}]`
+  const seed = editSeed(await Promise.all(inputs.map(pixelDigest)), masked)
   return renderImage({ prompt: `${prompt}${seed}`, width, height, index })
 }
 
@@ -44,4 +46,32 @@ export function expectRefusedBeforeUpstream(stack: Stack, response: JsonResponse
   expect(response.body).toEqual({ error: { message: expect.any(String), type: 'invalid_request_error', param, code: expect.any(String) } })
   expect(stack.sandbox.counters.imageRequests).toBe(counts.imageRequests)
   expect(stack.sandbox.usdc.transfers.length).toBe(counts.transfers)
+}
+
+/** What a refusal must leave as it was: the ledger (nothing signed) and everything the sandbox saw. */
+export type Untouched = { ledger: number; requests: number; authorizations: number; received: number; transfers: number }
+
+export async function snapshot(stack: Stack): Promise<Untouched> {
+  return {
+    ledger: (await stack.proxy.service.ledger.payments()).length,
+    requests: stack.sandbox.counters.imageRequests,
+    authorizations: stack.sandbox.counters.authorizations,
+    received: stack.sandbox.edits.received.length,
+    transfers: stack.sandbox.usdc.transfers.length,
+  }
+}
+
+/** A 400 naming `param` and `code`, with nothing signed, nothing sent upstream (paid or not), nothing settled. */
+export async function expectRefusedUnsigned(stack: Stack, response: JsonResponse, before: Untouched, param: string, code: string): Promise<string> {
+  expect(response.status, JSON.stringify(response.body)).toBe(400)
+  expect(response.body.error).toMatchObject({ type: 'invalid_request_error', param, code })
+  expect(await snapshot(stack)).toEqual(before)
+  return response.body.error.message as string
+}
+
+/** The newest paid edit the sandbox received. */
+export function lastPaidEdit(stack: Stack) {
+  const paid = stack.sandbox.edits.received.filter((edit) => edit.paid)
+  expect(paid.length, 'the sandbox received a paid edit').toBeGreaterThan(0)
+  return paid.at(-1)!
 }

@@ -56,7 +56,7 @@ export async function runImageCommand(
         process.stderr.write(`  url  ${image.url}${core.mode === 'in-process' ? ' (served while `imagegen serve` runs)' : ''}\n`)
       }
       process.stderr.write(`  ${result.model} ${result.size}, cost ${describeCost(result.cost)}\n`)
-      for (const note of result.notes) process.stderr.write(`  note: ${note}\n`)
+      for (const note of result.notes) process.stderr.write(`  note ${note}\n`)
     }
     return 0
   } catch (error) {

@@ -5,11 +5,16 @@
  * mask dimensions), the same payment, storage and response. A text field in place of a file (a
  * URL or a path) is taken as a reference, exactly as in the JSON route.
  *
+ * Several images (to fuse) come as repeated `image` parts or as `image[]` parts, which is how the
+ * openai SDK sends an array (`addFormValue` appends `[]` to an array's key); either way they
+ * become the `image` array, in the order sent. How many a model takes is the service's concern.
+ *
  * OpenAI-only options the gateway has no use for (quality, background, output_format, user...)
  * are accepted and ignored; streaming is refused because the gateway does not stream edits.
  */
 import { Hono } from 'hono'
 import { invalidRequest } from '../../errors.js'
+import { MAX_INPUT_IMAGES } from '../../schemas.js'
 import type { ImageService } from '../../service.js'
 import { imagesResponse } from '../respond.js'
 
@@ -36,7 +41,7 @@ async function readMultipartForm(request: Request): Promise<FormData> {
 
 type EditFormInput = {
   prompt?: string
-  image?: string
+  image?: string | string[]
   mask?: string
   model?: string
   size?: string
@@ -49,13 +54,13 @@ async function editInputFromForm(form: FormData): Promise<EditFormInput> {
   const stream = text(form, 'stream')
   if (stream !== undefined && stream !== 'false') throw invalidRequest('Streaming edits are not supported.', 'stream', 'unsupported_stream')
   const images = [...form.getAll('image'), ...form.getAll('image[]')]
-  if (images.length > 1) throw invalidRequest('Send one image per edit.', 'image', 'too_many_images')
+  if (images.length > MAX_INPUT_IMAGES) throw invalidRequest(`The form has ${images.length} images; an edit takes at most ${MAX_INPUT_IMAGES}.`, 'image', 'too_many_images')
   const masks = form.getAll('mask')
   if (masks.length > 1) throw invalidRequest('Send at most one mask.', 'mask', 'too_many_masks')
   const n = text(form, 'n')
   const input: EditFormInput = {
     prompt: text(form, 'prompt'),
-    image: images[0] === undefined ? undefined : await asReference(images[0]),
+    image: images.length === 0 ? undefined : images.length === 1 ? await asReference(images[0]!) : await Promise.all(images.map(asReference)),
     mask: masks[0] === undefined ? undefined : await asReference(masks[0]),
     model: text(form, 'model'),
     size: text(form, 'size'),
