@@ -8,6 +8,7 @@ import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bundledCatalog } from '../server/catalog/index.js'
 import { SANDBOX_MODELS } from '../server/sandbox/catalog.js'
+import { makeImage } from './helpers/images.js'
 import { stackThroughRelay, type RelayedStack } from './helpers/relay.js'
 import { startSandbox } from '../server/sandbox/server.js'
 import { startStack, type Stack } from './helpers/stack.js'
@@ -167,6 +168,22 @@ describe('through the proxy, against the sandbox gateway', () => {
     } finally {
       stack.sandbox.tuning.fee = 1000n
     }
+  })
+
+  it('an OpenAI-style multipart edit with options the edit route does not take says they were not applied', async () => {
+    const form = new FormData()
+    form.append('image', new Blob([new Uint8Array(await makeImage(64, 64, 'png'))], { type: 'image/png' }), 'photo.png')
+    form.append('prompt', 'make it winter')
+    form.append('quality', 'high')
+    form.append('background', 'transparent')
+    const response = await fetch(`${stack.proxy.url}/v1/images/edits`, { method: 'POST', body: form })
+    const body = await response.json()
+    expect(response.status, JSON.stringify(body)).toBe(200)
+    expect(body.model).toBe('openai/gpt-image-1')
+    expect(body.notes).toEqual([
+      "quality high was not applied: the gateway's edit route takes no quality setting.",
+      'background was not applied: the gateway takes no background setting.',
+    ])
   })
 
   it('settings a model cannot honour are answered as not applied, never dropped in silence', async () => {

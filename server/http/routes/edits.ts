@@ -9,12 +9,13 @@
  * openai SDK sends an array (`addFormValue` appends `[]` to an array's key); either way they
  * become the `image` array, in the order sent. How many a model takes is the service's concern.
  *
- * OpenAI-only options the gateway has no use for (quality, background, output_format, user...)
- * are accepted and ignored; streaming is refused because the gateway does not stream edits.
+ * OpenAI options the gateway's edit route has no use for (quality, background, output_format...)
+ * are passed on to the service, whose answer says they were not applied; `user` is not an image
+ * setting and is ignored. Streaming is refused because the gateway does not stream edits.
  */
 import { Hono } from 'hono'
 import { invalidRequest } from '../../errors.js'
-import { MAX_INPUT_IMAGES } from '../../schemas.js'
+import { MAX_INPUT_IMAGES, UNSUPPORTED_OPENAI_FIELDS } from '../../schemas.js'
 import type { ImageService } from '../../service.js'
 import { imagesResponse } from '../respond.js'
 
@@ -47,7 +48,8 @@ type EditFormInput = {
   size?: string
   n?: number | string
   response_format?: string
-}
+  aspect_ratio?: string
+} & Partial<Record<'quality' | (typeof UNSUPPORTED_OPENAI_FIELDS)[number], string>>
 
 /** The form as the EditRequest the service validates; files become data URIs. */
 async function editInputFromForm(form: FormData): Promise<EditFormInput> {
@@ -67,6 +69,9 @@ async function editInputFromForm(form: FormData): Promise<EditFormInput> {
     // Multipart sends text; a whole number becomes a number, anything else is left for the schema to refuse.
     n: n === undefined ? undefined : /^\d+$/.test(n) ? Number(n) : n,
     response_format: text(form, 'response_format'),
+    aspect_ratio: text(form, 'aspect_ratio'),
+    quality: text(form, 'quality'),
+    ...Object.fromEntries(UNSUPPORTED_OPENAI_FIELDS.map((name) => [name, text(form, name)])),
   }
   return Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined && value !== '')) as EditFormInput
 }
