@@ -9,12 +9,12 @@ import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { SandboxChildOptions, SandboxChildState } from './sandbox-child.js'
+import type { SandboxChildJob, SandboxChildOptions, SandboxChildState } from './sandbox-child.js'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
 export const CLI = join(here, '..', 'server', 'cli', 'index.js')
 
-export type SandboxProcess = { url: string; pid: number; state(): Promise<SandboxChildState>; stop(): Promise<void> }
+export type SandboxProcess = { url: string; pid: number; state(): Promise<SandboxChildState>; jobs(): Promise<SandboxChildJob[]>; stop(): Promise<void> }
 
 export async function startSandboxProcess(options: SandboxChildOptions): Promise<SandboxProcess> {
   const child = fork(join(here, 'sandbox-child.js'), [JSON.stringify(options)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
@@ -24,20 +24,22 @@ export async function startSandboxProcess(options: SandboxChildOptions): Promise
     child.on('message', (message: { type?: string; url?: string }) => message.type === 'ready' && resolve(message.url!))
   })
   let next = 0
+  const ask = <T>(cmd: 'state' | 'jobs', field: 'state' | 'jobs') =>
+    new Promise<T>((resolve) => {
+      const id = ++next
+      const listener = (message: { id?: number } & Record<string, unknown>) => {
+        if (message.id !== id) return
+        child.off('message', listener)
+        resolve(message[field] as T)
+      }
+      child.on('message', listener)
+      child.send({ id, cmd })
+    })
   return {
     url,
     pid: child.pid!,
-    state: () =>
-      new Promise((resolve) => {
-        const id = ++next
-        const listener = (message: { id?: number; state?: SandboxChildState }) => {
-          if (message.id !== id) return
-          child.off('message', listener)
-          resolve(message.state!)
-        }
-        child.on('message', listener)
-        child.send({ id, cmd: 'state' })
-      }),
+    state: () => ask<SandboxChildState>('state', 'state'),
+    jobs: () => ask<SandboxChildJob[]>('jobs', 'jobs'),
     stop: () => stopChild(child, () => child.send({ cmd: 'stop' })),
   }
 }

@@ -8,7 +8,8 @@
  *   --concurrency C         parallel requests for the concurrent runs (default 32)
  *   --concurrent-images N   images per concurrent run (default 320)
  *   --cold-runs N           spawns per cold-start figure (default 10)
- *   --skip PART             leave out a part: compare, overhead, memory, cold, caller (repeatable)
+ *   --jobs N                202 jobs timed at BlockRun's polling cadence (default 6)
+ *   --skip PART             leave out a part: compare, overhead, jobs, memory, cold, caller (repeatable)
  */
 import { cpus, loadavg } from 'node:os'
 import { mkdtemp, readdir, readFile, writeFile, stat } from 'node:fs/promises'
@@ -32,6 +33,7 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '32' },
     'concurrent-images': { type: 'string', default: '320' },
     'cold-runs': { type: 'string', default: '10' },
+    jobs: { type: 'string', default: '6' },
     skip: { type: 'string', multiple: true, default: [] },
   },
 })
@@ -40,12 +42,18 @@ const IMAGES = Number(values.images)
 const CONCURRENCY = Number(values.concurrency)
 const CONCURRENT_IMAGES = Number(values['concurrent-images'])
 const COLD_RUNS = Number(values['cold-runs'])
+const JOBS = Number(values.jobs)
+/** How long each bench job runs at the sandbox (real slow models take 30–120 s; the cadence is what is measured). */
+const JOB_MS = 4000
 const skip = new Set(values.skip.flatMap((part) => part.split(',')))
 
 const MODEL = 'google/nano-banana'
 const SIZE = '1024x1024'
-/** Warm-ups use another size, so they load modules and open connections without priming the measured route's payment cache. */
-const WARM_SIZE = '1216x832'
+/**
+ * Warm-ups use another model (same result form, data URIs; nano-banana takes one size only), so
+ * they load modules and open connections without priming the measured route's payment cache.
+ */
+const WARM_MODEL = 'google/nano-banana-2'
 const WARMUPS = 5
 const FUND = (10n ** 12n).toString() // a million test USDC per wallet
 
@@ -100,10 +108,10 @@ function addState(total: SandboxChildState, delta: SandboxChildState): void {
   for (const key of Object.keys(total) as Array<keyof SandboxChildState>) total[key] += delta[key]
 }
 
-const request = (tag: string, size = SIZE) => (i: number): ImageRequest => ({ model: MODEL, size, prompt: `bench ${tag} ${i}` })
+const request = (tag: string, model = MODEL) => (i: number): ImageRequest => ({ model, size: SIZE, prompt: `bench ${tag} ${i}` })
 
 async function warm(sandbox: SandboxProcess, clients: Client[]) {
-  for (const client of clients) await settled(sandbox, WARMUPS, `${client.name} warm-up`, () => runMany(client, WARMUPS, 1, request(`warm ${client.name}`, WARM_SIZE)))
+  for (const client of clients) await settled(sandbox, WARMUPS, `${client.name} warm-up`, () => runMany(client, WARMUPS, 1, request(`warm ${client.name}`, WARM_MODEL)))
 }
 
 async function withStack<T>(options: Omit<SandboxChildOptions, 'fund'>, work: (sandbox: SandboxProcess, proxy: ProxyProcess) => Promise<T>): Promise<T> {
@@ -171,7 +179,8 @@ async function overhead() {
       const clients = {
         proxy: proxyClient(proxyProcess.url),
         direct: presignedClient(sandbox.url, keys.direct),
-        passthrough: presignedClient(passthrough.url, keys.passthrough, 'direct-via-pass-through'),
+        // The pass-through forwards paths as they come, to the upstream's origin.
+        passthrough: presignedClient(`${passthrough.url}/api`, keys.passthrough, 'direct-via-pass-through'),
       }
       type Path = keyof typeof clients
       const paths = Object.keys(clients) as Path[]
@@ -245,6 +254,43 @@ async function overhead() {
     } finally {
       await passthrough.stop()
     }
+  })
+}
+
+/**
+ * (7) 202 jobs at BlockRun's cadence (the proxy's defaults: a first poll after 2 s, then every
+ * 3 s): how long after the job is done at the upstream our caller has the image, and how many
+ * polls and upstream requests one job costs. Jobs run one after another, each JOB_MS long.
+ */
+async function jobs() {
+  await withStack({ latencyMs: LATENCY, renderOnce: true, forms: 'job', jobMs: JOB_MS }, async (sandbox, { url }) => {
+    const proxy = proxyClient(url)
+    const answered: number[] = []
+    const { delta } = await settled(sandbox, JOBS, 'jobs', async () => {
+      for (let i = 0; i < JOBS; i++) {
+        await proxy.generate(request('job')(i))
+        answered.push(Date.now())
+      }
+      await proxy.verify?.()
+    })
+    // The sandbox keeps jobs in the order they were made, which is the order they were answered here.
+    const made = await sandbox.jobs()
+    check(made.length === JOBS, `jobs: ${JOBS} requests made ${made.length} jobs`)
+    const lag = made.map((job, i) => answered[i]! - job.ready)
+    const polls = made.map((job) => job.polls.length)
+    const unpaid = made.reduce((sum, job) => sum + job.polls.length - job.paidPolls, 0)
+    rows.push({
+      measure: `(7) 202 jobs of ${JOB_MS / 1000} s at ${LATENCY} ms, default cadence: job done at the upstream → image at our caller, median / max`,
+      value: `${ms(median(lag))} / ${ms(Math.max(...lag))} (${JOBS} jobs)`,
+      target: '',
+      met: undefined,
+    })
+    rows.push({
+      measure: '(7) … polls per job (all paid), upstream HTTP requests per job',
+      value: `${(polls.reduce((a, b) => a + b, 0) / JOBS).toFixed(1)} polls (${unpaid} unpaid), ${(delta.requests / JOBS).toFixed(1)} requests (${delta.imageRequests} image POSTs for ${JOBS} jobs)`,
+      target: 'no unpaid poll',
+      met: unpaid === 0,
+    })
   })
 }
 
@@ -394,7 +440,7 @@ async function main() {
     `settings: latency ${LATENCY} ms, ${IMAGES} sequential images per client, concurrency ${CONCURRENCY} over ${CONCURRENT_IMAGES} images, ${COLD_RUNS} cold starts, model ${MODEL} ${SIZE}`,
   ]
   process.stderr.write(`${header.join('\n')}\n`)
-  for (const [name, part] of [['compare', compare], ['overhead', overhead], ['memory', memory], ['cold', cold], ['caller', () => callerCheck(rows)]] as const) {
+  for (const [name, part] of [['compare', compare], ['overhead', overhead], ['jobs', jobs], ['memory', memory], ['cold', cold], ['caller', () => callerCheck(rows)]] as const) {
     if (skip.has(name)) continue
     const t0 = Date.now()
     await part()

@@ -11,6 +11,9 @@ import { BASE, BASE_SEPOLIA } from '../server/payment/networks.js'
 
 export type SandboxChildOptions = Omit<SandboxOptions, 'fund' | 'network'> & { fund: Record<string, string>; network?: 'base' | 'base-sepolia' }
 
+/** A 202 job as the bench reads it: when it became ready, and every poll of it (epoch ms). */
+export type SandboxChildJob = { id: string; ready: number; polls: number[]; paidPolls: number }
+
 /** What the bench reads: cumulative counters since start. */
 export type SandboxChildState = {
   requests: number
@@ -31,15 +34,24 @@ const sandbox = createSandbox({
 })
 let connections = 0
 const server = serve({ fetch: sandbox.app.fetch, hostname: '127.0.0.1', port: 0 }, (info: AddressInfo) => {
-  process.send?.({ type: 'ready', url: `http://127.0.0.1:${info.port}` })
+  // The API base URL, under /api as the gateway's is.
+  process.send?.({ type: 'ready', url: `http://127.0.0.1:${info.port}/api` })
 })
 server.on('connection', () => connections++)
 
-process.on('message', (message: { id: number; cmd: 'state' | 'stop' }) => {
+process.on('message', (message: { id: number; cmd: 'state' | 'jobs' | 'stop' }) => {
   if (message.cmd === 'stop') {
     server.close()
     ;(server as { closeAllConnections?: () => void }).closeAllConnections?.()
     process.exit(0)
+  }
+  if (message.cmd === 'jobs') {
+    const jobs: SandboxChildJob[] = [...sandbox.jobs.values()].map((job) => {
+      const polls = sandbox.polls.filter((poll) => poll.job === job.id)
+      return { id: job.id, ready: job.ready, polls: polls.map((poll) => poll.time), paidPolls: polls.filter((poll) => poll.paid).length }
+    })
+    process.send?.({ id: message.id, jobs })
+    return
   }
   const { counters, facilitator, usdc } = sandbox
   const state: SandboxChildState = {

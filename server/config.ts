@@ -5,7 +5,7 @@
  */
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { DEFAULT_MODEL, findModel } from './catalog.js'
+import { bundledCatalog, DEFAULT_MODEL } from './catalog/index.js'
 import { parseUsd } from './money.js'
 import { findNetwork, NETWORKS, type KnownNetwork } from './payment/networks.js'
 
@@ -35,6 +35,11 @@ export type Settings = {
   policy: SpendPolicy
   /** Deadline for one whole upstream exchange including 202 polling. */
   upstreamTimeoutMs: number
+  /**
+   * Wait between polls of a 202 job (BlockRun's SDK and ClawRouter poll every 3 s); the first
+   * poll waits the shorter of this and 2 s (ClawRouter's first wait).
+   */
+  pollIntervalMs: number
   /** Largest edit input or mask, bytes. */
   maxInputBytes: number
   /** Let edit inputs come from loopback/private addresses. */
@@ -68,6 +73,7 @@ export type SettingsInput = Partial<{
   payees: string | readonly string[]
   maxTimeoutSeconds: string | number
   timeoutSeconds: string | number
+  pollIntervalSeconds: string | number
   maxInputMb: string | number
   allowPrivateUrls: string | boolean
   rpcUrl: string
@@ -95,6 +101,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): SettingsI
     payees: pick('BLOCKRUN_ALLOWED_PAYEES'),
     maxTimeoutSeconds: pick('BLOCKRUN_MAX_TIMEOUT_SECONDS'),
     timeoutSeconds: pick('BLOCKRUN_TIMEOUT_SECONDS'),
+    pollIntervalSeconds: pick('BLOCKRUN_POLL_INTERVAL_SECONDS'),
     maxInputMb: pick('BLOCKRUN_MAX_INPUT_MB'),
     allowPrivateUrls: pick('BLOCKRUN_ALLOW_PRIVATE_URLS'),
     rpcUrl: pick('BASE_RPC_URL'),
@@ -115,8 +122,7 @@ export function resolveSettings(...layers: SettingsInput[]): Settings {
 
   const home = resolve(expandHome(merged.home ?? join(homedir(), '.openclaw', 'blockrun')))
   const port = toInteger('port', merged.port ?? DEFAULT_PORT, 0, 65535)
-  const defaultModel = merged.defaultModel ?? DEFAULT_MODEL
-  if (!findModel(defaultModel)) throw new Error(`default model: unknown model "${defaultModel}"`)
+  const defaultModel = canonicalModel(merged.defaultModel ?? DEFAULT_MODEL)
 
   const networkNames = toList(merged.networks ?? NETWORKS.map((n) => n.caip2))
   const networks = networkNames.map((name) => {
@@ -136,7 +142,7 @@ export function resolveSettings(...layers: SettingsInput[]): Settings {
     upstream: (merged.upstream ?? DEFAULT_UPSTREAM).replace(/\/+$/, ''),
     home,
     walletKey: merged.walletKey,
-    defaultModel: findModel(defaultModel)!.id,
+    defaultModel,
     policy: {
       maxPerRequest: toUsd('max per request', merged.maxPerRequest ?? '0.50'),
       dailyBudget: toUsd('daily budget', merged.dailyBudget ?? '5.00'),
@@ -145,6 +151,7 @@ export function resolveSettings(...layers: SettingsInput[]): Settings {
       maxTimeoutSeconds: toInteger('max timeout seconds', merged.maxTimeoutSeconds ?? 900, 1, 86400),
     },
     upstreamTimeoutMs: toInteger('timeout seconds', merged.timeoutSeconds ?? 300, 1, 3600) * 1000,
+    pollIntervalMs: toMilliseconds('poll interval seconds', merged.pollIntervalSeconds ?? 3, 0.01, 60),
     maxInputBytes: toInteger('max input MB', merged.maxInputMb ?? 25, 1, 512) * 1024 * 1024,
     allowPrivateUrls: toBoolean(merged.allowPrivateUrls ?? false),
     rpcUrl: merged.rpcUrl ?? 'https://mainnet.base.org',
@@ -190,6 +197,19 @@ function redactKey(settings: Settings): Settings {
   return Object.assign(settings, { toJSON: redacted, [INSPECT]: redacted })
 }
 
+/**
+ * The default model, checked offline against the bundled table: an alias becomes its full id; an
+ * old name stays as written, so every request names it and its answer states the substitution; a
+ * full id the table lacks (`provider/model`) may be one only the live catalog lists, and is checked
+ * when a request uses it. Anything else is a typo, refused at start.
+ */
+function canonicalModel(name: string): string {
+  const match = bundledCatalog().find(name)
+  if (match) return match.substitution ? name.trim() : match.model.id
+  if (/^[a-z0-9][a-z0-9._+-]*\/[a-z0-9._+-]+$/i.test(name.trim())) return name.trim().toLowerCase()
+  throw new Error(`default model: unknown model "${name}"`)
+}
+
 export function expandHome(path: string): string {
   return path === '~' || path.startsWith('~/') ? join(homedir(), path.slice(1)) : path
 }
@@ -202,6 +222,13 @@ function toInteger(name: string, value: string | number, min: number, max: numbe
   const number = typeof value === 'number' ? value : Number(value)
   if (!Number.isInteger(number) || number < min || number > max) throw new Error(`${name}: expected a whole number from ${min} to ${max}, got "${value}"`)
   return number
+}
+
+/** Seconds (decimals allowed, to the millisecond) as whole milliseconds. */
+function toMilliseconds(name: string, value: string | number, min: number, max: number): number {
+  const seconds = typeof value === 'number' ? value : /^\s*\d+(\.\d{1,3})?\s*$/.test(value) ? Number(value) : Number.NaN
+  if (!Number.isFinite(seconds) || seconds < min || seconds > max) throw new Error(`${name}: expected a number of seconds from ${min} to ${max}, got "${value}"`)
+  return Math.round(seconds * 1000)
 }
 
 function toUsd(name: string, value: string | number): bigint {

@@ -9,12 +9,13 @@ import { describe, expect, it } from 'vitest'
 import { BudgetWindow, countsAgainstBudget, DAY_MS } from '../server/payment/budget-window.js'
 import type { PaymentRecord, PaymentStatus } from '../server/payment/ledger.js'
 
-const STATUSES: PaymentStatus[] = ['reserved', 'signed', 'settled', 'refused', 'unknown', 'released', 'declined']
+const STATUSES: PaymentStatus[] = ['reserved', 'signed', 'settled', 'refused', 'failed', 'abandoned', 'unknown', 'released', 'declined']
 
 type Step =
   | { op: 'reserve'; amount: number; skew: number }
   | { op: 'reserveSkewed'; amount: number; skew: number }
   | { op: 'status'; pick: number; status: PaymentStatus; validFor: number }
+  | { op: 'chain'; pick: number; used: boolean }
   | { op: 'wait'; ms: number }
   | { op: 'check'; pick: number }
 
@@ -24,6 +25,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   fc.record({ op: fc.constant('reserveSkewed' as const), amount: fc.integer({ min: 1, max: 1_000_000 }), skew: fc.integer({ min: -3 * DAY_MS, max: 30 * DAY_MS }) }),
   fc.record({ op: fc.constant('wait' as const), ms: fc.oneof(fc.integer({ min: 0, max: 60_000 }), fc.integer({ min: DAY_MS / 4, max: DAY_MS / 2 }), fc.integer({ min: -2 * DAY_MS, max: 0 })) }),
   fc.record({ op: fc.constant('check' as const), pick: fc.nat() }),
+  fc.record({ op: fc.constant('chain' as const), pick: fc.nat(), used: fc.boolean() }),
 )
 
 function replay(steps: Step[], withSkew: boolean): Array<{ window: bigint; plain: bigint }> {
@@ -41,6 +43,11 @@ function replay(steps: Step[], withSkew: boolean): Array<{ window: bigint; plain
       window.update(record, () => {
         record.status = s.status
         record.validBefore = Math.floor(now / 1000) + s.validFor
+      })
+    } else if (s.op === 'chain' && records.length) {
+      const record = records[s.pick % records.length]!
+      window.update(record, () => {
+        record.chain = s.used ? 'used' : 'unused'
       })
     } else if (s.op === 'wait') {
       now += s.ms

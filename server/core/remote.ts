@@ -6,7 +6,7 @@
  */
 import { stat } from 'node:fs/promises'
 import { Agent } from 'node:http'
-import { listModels } from '../catalog.js'
+import type { ModelList } from '../catalog/index.js'
 import { ImagegenError, upstreamError, type ImagegenErrorType, type OpenAIErrorBody } from '../errors.js'
 import type { ImagesResponseBody } from '../http/respond.js'
 import { SERVICE_NAME } from '../http/routes/info.js'
@@ -114,7 +114,7 @@ export function remoteCore(baseUrl: string, credentials: ProxyCredentials): Imag
     mode: 'remote',
     generate: (input, options) => post('/v1/images/generations', input, options),
     edit: (input, options) => post('/v1/images/image2image', input, options),
-    models: listModels,
+    models: () => call<ModelList>('/v1/models'),
     wallet: () => call('/v1/wallet'),
     usage: (days = 30) => call(`/v1/usage?days=${days}`),
     close: async () => {},
@@ -134,8 +134,12 @@ async function toResult(body: ImagesResponseBody): Promise<ImageResult> {
     requestId: '',
     created: body.created,
     model: body.model,
+    requestedModel: body.requested_model ?? body.model,
     size: body.size,
     images,
+    // A proxy of an older version sends neither.
+    notes: Array.isArray(body.notes) ? body.notes.filter((note): note is string => typeof note === 'string') : [],
+    estimate: typeof body.estimate?.amount === 'string' && /^\d+$/.test(body.estimate.amount) ? BigInt(body.estimate.amount) : undefined,
     cost: cost
       ? {
           id: '',

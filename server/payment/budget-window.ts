@@ -3,12 +3,11 @@
  * count against the budget, so a budget check costs a few steps however many payments the day
  * holds (walking every record cost 0.15 ms at a thousand payments and grows with use).
  *
- * The total follows the ledger's rule (`countsAgainstBudget`) exactly: spent or pending statuses
- * count for as long as the payment is in the window; a refused payment counts until its
- * authorization expires. Refused payments are few, so they are kept aside and checked against
- * the clock on each call instead of being part of the running total. Records leave in time order
- * (a heap), whatever order the ledger holds them in (two writers' clocks may disagree), and a
- * clock set back past the point records left rebuilds the window from every record.
+ * The total follows the ledger's rule (`countsAgainstBudget`) exactly: spent, pending and held
+ * payments count for as long as they are in the window, unless the chain showed one unused.
+ * Records leave in time order (a heap), whatever order the ledger holds them in (two writers'
+ * clocks may disagree), and a clock set back past the point records left rebuilds the window
+ * from every record.
  */
 import type { PaymentRecord } from './ledger.js'
 
@@ -18,13 +17,27 @@ export const DAY_MS = 24 * 60 * 60 * 1000
 export const SPENT_STATUSES: ReadonlySet<PaymentRecord['status']> = new Set(['reserved', 'signed', 'settled', 'unknown'])
 
 /**
+ * Statuses of authorizations that left this machine and were not settled as far as we know: the
+ * upstream refused them (`refused`), reported the work failed (`failed`), or we stopped polling
+ * the job they paid for (`abandoned`). A refusal cannot be verified (the upstream may settle an
+ * authorization on-chain and still say "refused"), so each is held against the budget for its
+ * whole 24 hours, like money spent.
+ */
+export const HELD_STATUSES: ReadonlySet<PaymentRecord['status']> = new Set(['refused', 'failed', 'abandoned'])
+
+/**
  * True when `record` counts against the rolling budget at `now`: it was reserved in the last 24
- * hours and is spent or pending, or refused while its authorization is still valid.
+ * hours and is spent, pending or held, unless the chain showed its authorization unused after it
+ * expired (EIP-3009 `authorizationState` false: it can never settle now; chain-state.ts).
  */
 export function countsAgainstBudget(record: PaymentRecord, now: number): boolean {
-  if (record.time <= now - DAY_MS) return false
-  if (SPENT_STATUSES.has(record.status)) return true
-  return record.status === 'refused' && record.validBefore !== undefined && record.validBefore * 1000 > now
+  return record.time > now - DAY_MS && weighs(record)
+}
+
+/** Whether `record` counts while it is in the window. */
+function weighs(record: PaymentRecord): boolean {
+  if (record.chain === 'unused') return false
+  return SPENT_STATUSES.has(record.status) || HELD_STATUSES.has(record.status)
 }
 
 export class BudgetWindow {
@@ -33,10 +46,8 @@ export class BudgetWindow {
   private readonly inWindow = new Set<PaymentRecord>()
   /** The records in the window by time, earliest first: whatever the ledger order, the oldest leave first. */
   private readonly expiry = new MinHeap<PaymentRecord>((a, b) => a.time - b.time)
-  /** Sum of the amounts of records in the window whose status is spent or pending. */
+  /** Sum of the amounts of records in the window that count (`weighs`). */
   private spent = 0n
-  /** Refused records in the window: they count while their authorization is valid. */
-  private readonly refused = new Set<PaymentRecord>()
   /** The latest `now - DAY_MS` records were dropped at; a clock set back below it brings them back. */
   private horizon = Number.NEGATIVE_INFINITY
 
@@ -69,8 +80,6 @@ export class BudgetWindow {
     if (now - DAY_MS < this.horizon) this.rebuild(now)
     this.leave(now)
     let used = this.spent
-    // Kept while in the window even once expired: a clock set back a little makes one count again.
-    for (const record of this.refused) if (record.validBefore !== undefined && record.validBefore * 1000 > now) used += record.amount
     for (let i = this.records.length - 1; i >= 0; i--) {
       const record = this.records[i]!
       if (!this.inWindow.has(record)) {
@@ -103,7 +112,6 @@ export class BudgetWindow {
     this.records = []
     this.inWindow.clear()
     this.expiry.clear()
-    this.refused.clear()
     this.spent = 0n
     this.horizon = Number.NEGATIVE_INFINITY
     const horizon = now - DAY_MS
@@ -111,11 +119,7 @@ export class BudgetWindow {
   }
 
   private weigh(record: PaymentRecord, sign: 1n | -1n): void {
-    if (SPENT_STATUSES.has(record.status)) this.spent += sign * record.amount
-    else if (record.status === 'refused') {
-      if (sign > 0n) this.refused.add(record)
-      else this.refused.delete(record)
-    }
+    if (weighs(record)) this.spent += sign * record.amount
   }
 }
 

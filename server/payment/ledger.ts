@@ -5,8 +5,9 @@
  *
  * A payment's life: `reserve` (the budget check) → `signed` (written as the authorization is
  * signed, fsync'd before the signed request leaves) → one outcome: `settled` (with the
- * transaction), `refused` (the upstream rejected the authorization), `unknown` (sent, answer lost:
- * counted as spent) or `released` (no signature left this process). A reservation the budget
+ * transaction), `refused` (the upstream rejected the authorization), `failed` (the upstream said
+ * the work failed, no settlement shown), `abandoned` (a job we stopped polling), `unknown` (sent,
+ * answer lost: counted as spent) or `released` (no signature left this process). A reservation the budget
  * does not allow is closed at once as `declined`.
  *
  * The file's order is the order of reservations. Each one is appended first, with a single
@@ -18,8 +19,9 @@
  * on the safe side.
  *
  * What counts against the 24-hour budget is every amount that could still leave the wallet:
- * reserved, signed, settled and unknown payments, and refused ones whose authorization has not
- * expired yet (an upstream that said "no" still holds a valid signature until `validBefore`).
+ * reserved, signed, settled and unknown payments, and held ones (refused, failed, abandoned) whose
+ * authorization has not expired yet (an upstream that said "no" still holds a valid signature
+ * until `validBefore`).
  */
 import { readFile } from 'node:fs/promises'
 import { closeSync, existsSync, fdatasync, fstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs'
@@ -28,9 +30,9 @@ import { StringDecoder } from 'node:string_decoder'
 import { ImagegenError } from '../errors.js'
 import { syncDirectorySync } from '../store/atomic.js'
 import { formatUsd } from '../money.js'
-import { BudgetWindow, countsAgainstBudget } from './budget-window.js'
+import { BudgetWindow, countsAgainstBudget, HELD_STATUSES } from './budget-window.js'
 
-export type PaymentStatus = 'reserved' | 'signed' | 'settled' | 'refused' | 'unknown' | 'released' | 'declined'
+export type PaymentStatus = 'reserved' | 'signed' | 'settled' | 'refused' | 'failed' | 'abandoned' | 'unknown' | 'released' | 'declined'
 
 export type ReserveEntry = {
   id: string
@@ -43,6 +45,8 @@ export type ReserveEntry = {
   network: string
   asset: string
   payTo: string
+  /** The payment this one renews: an authorization the upstream refused on a job's poll (it expired first). */
+  replaces?: string
 }
 
 /** One line of the file. Amounts are decimal strings of base units; `t` is epoch ms. */
@@ -51,9 +55,15 @@ export type LedgerLine =
   | { kind: 'signed'; t: number; id: string; nonce: string; validBefore: string; x402Version: number; payer: string }
   | { kind: 'settled'; t: number; id: string; transaction: string }
   | { kind: ClosedKind; t: number; id: string; reason: string }
+  /** What the chain says of an expired authorization that did not settle as far as we knew (chain-state.ts). */
+  | { kind: 'chain'; t: number; id: string; used: boolean; reason: string }
 
-/** Outcomes other than settlement; `declined` is the budget's own refusal (nothing was signed). */
-export type ClosedKind = 'refused' | 'unknown' | 'released' | 'declined'
+/**
+ * Outcomes other than settlement; `declined` is the budget's own refusal (nothing was signed).
+ * `failed`: the upstream said the work failed and showed no settlement; `abandoned`: we stopped
+ * polling a job before it completed (the gateway settles a job on its first completed poll).
+ */
+export type ClosedKind = 'refused' | 'failed' | 'abandoned' | 'unknown' | 'released' | 'declined'
 
 export type PaymentRecord = Omit<ReserveEntry, 'amount'> & {
   amount: bigint
@@ -63,11 +73,21 @@ export type PaymentRecord = Omit<ReserveEntry, 'amount'> & {
   nonce?: string
   /** End of the authorization's validity, epoch seconds (from the signed line). */
   validBefore?: number
+  /** The wallet that signed it (from the signed line). */
+  payer?: string
+  /**
+   * The chain's verdict on an authorization that expired without a known settlement: `unused`
+   * (EIP-3009 authorizationState false: it can never settle, so it stops counting against the
+   * budget) or `used` (it settled after all).
+   */
+  chain?: 'used' | 'unused'
   transaction?: string
   reason?: string
 }
 
-export { countsAgainstBudget, DAY_MS, SPENT_STATUSES } from './budget-window.js'
+export { countsAgainstBudget, DAY_MS, HELD_STATUSES, SPENT_STATUSES } from './budget-window.js'
+
+const CLOSED_KINDS: ReadonlySet<string> = new Set<ClosedKind>(['refused', 'failed', 'abandoned', 'unknown', 'released', 'declined'])
 export const LEDGER_FILE = 'ledger.jsonl'
 
 /** The sum `countsAgainstBudget` selects. */
@@ -142,6 +162,25 @@ export class Ledger {
 
   async closed(id: string, kind: Exclude<ClosedKind, 'declined'>, reason: string): Promise<void> {
     this.write({ kind, t: Date.now(), id, reason })
+  }
+
+  /** Records the chain's verdict on an expired authorization (see PaymentRecord.chain). */
+  async chainVerdict(id: string, used: boolean, reason: string): Promise<void> {
+    this.write({ kind: 'chain', t: Date.now(), id, used, reason })
+  }
+
+  /**
+   * Authorizations that still count against the budget at `now` although they may never settle:
+   * held or unknown, expired, signed with a nonce, and not yet judged by the chain. Newest first.
+   */
+  async unsettledExpired(now = Date.now()): Promise<PaymentRecord[]> {
+    this.catchUp()
+    const found: PaymentRecord[] = []
+    for (const record of this.records.values()) {
+      if (record.chain || !record.nonce || record.validBefore === undefined || record.validBefore * 1000 >= now) continue
+      if ((HELD_STATUSES.has(record.status) || record.status === 'unknown') && countsAgainstBudget(record, now)) found.push({ ...record })
+    }
+    return found.sort((a, b) => b.time - a.time)
   }
 
   /** Every payment, oldest first, including those written by other processes. */
@@ -297,12 +336,20 @@ function foldOutcome(record: PaymentRecord, line: Exclude<LedgerLine, { kind: 'r
     // An outcome may already be folded in; signing never moves a payment backwards.
     if (record.status === 'reserved') record.status = 'signed'
     record.nonce = line.nonce
+    if (typeof line.payer === 'string') record.payer = line.payer
     const validBefore = Number(line.validBefore)
     if (Number.isFinite(validBefore) && validBefore > 0) record.validBefore = validBefore
   } else if (line.kind === 'settled') {
     record.status = 'settled'
     record.transaction = line.transaction
-  } else if (line.kind === 'refused' || line.kind === 'unknown' || line.kind === 'released' || line.kind === 'declined') {
+  } else if (line.kind === 'chain') {
+    record.chain = line.used ? 'used' : 'unused'
+    // Settled on-chain whatever the upstream told us: money spent.
+    if (line.used && record.status !== 'settled') {
+      record.status = 'settled'
+      record.reason = line.reason
+    }
+  } else if (CLOSED_KINDS.has(line.kind)) {
     // A settlement seen once is final: a later "unknown" from a lost poll cannot undo it.
     if (record.status === 'settled') return
     record.status = line.kind

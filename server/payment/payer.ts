@@ -1,80 +1,56 @@
 /**
  * The payer: sends a request upstream and, when the upstream answers 402, pays once and resends.
  *
- * The order of steps is the safety argument:
- *   402 → policy (pure) → budget reservation (ledger, shared by every process) → sign, with the
- *   ledger's `signed` line fsync'd alongside → paid request → settlement recorded.
- * No signature exists unless the policy and budget allowed it. A paid request is sent once: if its
- * answer is lost, the outcome is recorded as unknown and counted as spent, never re-signed. A 402
- * after paying means the upstream rejected that authorization: it is recorded as refused.
+ *   402 → authorize (policy → budget reservation → sign, ledger fsync'd: authorize.ts) → paid
+ *   request → outcome recorded (sent-payment.ts).
+ *
+ * A paid request is sent once: if its answer is lost, the outcome is recorded as unknown and
+ * counted as spent, never re-signed. A 402 after paying means the upstream rejected that
+ * authorization: it is recorded as refused. Two rounds at most per request: a pre-paid attempt
+ * from cached requirements, refused, falls back to one ordinary round.
+ *
+ * Jobs are the one place a request signs again (`renew`): the gateway binds a 202 job to the
+ * wallet and re-verifies the payment on every poll, so an authorization that expires before the
+ * job completes is answered 402 on a poll; the gateway "enforces wallet binding, not signature
+ * equality" (REFERENCE.md §1), and BlockRun's SDK re-signs with the same wallet at most twice.
+ * Each renewal goes through the same policy, budget and ledger, and keeps the first
+ * authorization's payee, network, asset and price.
  *
  * @see https://github.com/coinbase/x402/blob/main/specs/x402-specification.md
  */
-import { randomUUID } from 'node:crypto'
 import type { LocalAccount } from 'viem'
-import type { PaymentPayload, PaymentRequired } from '@x402/core/types'
+import type { PaymentRequired } from '@x402/core/types'
 import type { SpendPolicy } from '../config.js'
 import { ImagegenError, upstreamError } from '../errors.js'
 import { formatUsd } from '../money.js'
-import type { Ledger } from './ledger.js'
-import { choosePayment, type PaymentOption } from './policy.js'
-import { RequirementsCache } from './requirements-cache.js'
+import { Authorizer, type PaymentContext } from './authorize.js'
+import type { AuthorizationStateReader } from './chain-state.js'
 import { balanceWithin, isFundsFailure, paymentFailure, readRefusal, summariseReasons, type PaymentFailureParameters } from './failure.js'
+import type { Ledger } from './ledger.js'
 import type { KnownNetwork } from './networks.js'
+import type { PaymentOption } from './policy.js'
+import { RequirementsCache } from './requirements-cache.js'
+import { sentPayment, type SentPayment } from './sent-payment.js'
 import { readSmallBody } from '../upstream/small-body.js'
-import { createX402Signer, readPaymentRequired, readSettlement, type AuthorizationTerms, type X402Signer } from './x402.js'
+import { readPaymentRequired } from './x402.js'
+
+export type { PaymentContext } from './authorize.js'
+export type { PaymentReceipt, SentPayment } from './sent-payment.js'
 
 /** Sends the request; `headers` carries the payment on the paid attempt. */
 export type SendRequest = (headers: Record<string, string>) => Promise<Response>
-
-export type PaymentContext = {
-  requestId: string
-  endpoint: string
-  model: string
-  size: string
-  n: number
-  signal?: AbortSignal | undefined
-}
-
-/** What was paid, for the response and the ledger. */
-export type PaymentReceipt = {
-  id: string
-  amount: bigint
-  usd: string
-  network: string
-  asset: string
-  payTo: string
-  payer: string
-  x402Version: number
-  transaction: string | undefined
-  status: 'settled' | 'unknown'
-}
-
-/** A payment whose request went out; the caller reports the final upstream response to it. */
-export type SentPayment = {
-  readonly option: PaymentOption
-  /**
-   * Records the outcome from the response that carries the settlement header (the paid response
-   * itself, or the completed poll of a 202 job). Throws a payment error when settlement failed.
-   */
-  finish(response: Response): Promise<PaymentReceipt>
-  /** Records that the outcome cannot be known (e.g. the job never completed). Counted as spent. */
-  lost(reason: string): Promise<PaymentReceipt>
-  /**
-   * The upstream said the work failed (a failed 202 job). Jobs settle on completion, so without a
-   * settlement header saying otherwise the authorization is recorded as refused: not settled, and
-   * counted against the budget only until it expires.
-   */
-  failed(response: Response, reason: string): Promise<void>
-}
 
 export type PaidResponse = { response: Response; payment: SentPayment | undefined }
 
 /** A pre-paid attempt the upstream refused: `required` holds the 402's fresh requirements when it had readable ones. */
 type PaidAttempt = ({ kind: 'sent' } & PaidResponse) | { kind: 'rejected'; required: PaymentRequired | undefined }
 
-/** Clock difference allowed between this machine and the scheme's idea of now, when checking validBefore. */
-const VALID_BEFORE_SLACK_SECONDS = 60
+/**
+ * Authorizations one user request may sign: two rounds at most (a pre-paid attempt the upstream
+ * refused, then one ordinary round), and a third only to renew a job that outlived its
+ * authorization. BlockRun's SDK re-signs a job at most twice (MAX_POLL_RESIGNS), which fits.
+ */
+export const MAX_SIGNATURES_PER_REQUEST = 3
 
 export type PayerParameters = {
   /** The wallet's address, known without loading the signer. */
@@ -89,13 +65,17 @@ export type PayerParameters = {
    */
   readBalance?: ((network: KnownNetwork) => Promise<bigint | undefined>) | undefined
   balanceTimeoutMs?: number
+  /** Reads EIP-3009 authorization states, so expired authorizations that never settled stop counting (chain-state.ts). */
+  authorizationState?: AuthorizationStateReader | undefined
 }
 
 export class Payer {
-  private signer: Promise<X402Signer> | undefined
+  private readonly authorizer: Authorizer
   private readonly requirements = new RequirementsCache()
 
-  constructor(private readonly parameters: PayerParameters) {}
+  constructor(private readonly parameters: PayerParameters) {
+    this.authorizer = new Authorizer(parameters)
+  }
 
   get address(): `0x${string}` {
     return this.parameters.address
@@ -112,88 +92,65 @@ export class Payer {
       if (attempt.kind === 'sent') return attempt
       required = attempt.required
     }
-    if (!required) {
-      // No cached requirements, or a refusal that did not carry readable fresh ones: ask unpaid.
-      const first = await sendOrThrow(send, {}, 'The upstream could not be reached')
-      if (first.status !== 402) return { response: first, payment: undefined }
-      required = await readRequirements(first)
+    try {
+      if (!required) {
+        // No cached requirements, or a refusal that did not carry readable fresh ones: ask unpaid.
+        const first = await sendOrThrow(send, {}, 'The upstream could not be reached')
+        if (first.status !== 402) return { response: first, payment: undefined }
+        required = await readRequirements(first)
+      }
+      const attempt = await this.pay(send, required, context, false, known ? 2 : 1)
+      // Only a pre-paid attempt comes back rejected; an ordinary one throws its refusal.
+      if (attempt.kind !== 'sent') throw new Error('an ordinary payment attempt came back rejected')
+      return attempt
+    } catch (error) {
+      // A refusal must say what happened: the pre-paid authorization was signed and refused.
+      throw known ? afterRefusedAttempt(error) : error
     }
-    const attempt = await this.pay(send, required, context, false)
-    // Only a pre-paid attempt comes back rejected; an ordinary one throws its refusal.
-    if (attempt.kind !== 'sent') throw new Error('an ordinary payment attempt came back rejected')
-    return attempt
+  }
+
+  /**
+   * A fresh authorization for a job whose current one the upstream refused on a poll (it expired
+   * before the job completed). `refusal` is what the poll's 402 said: its reasons, and the
+   * requirements to sign (without readable ones the previous requirements are signed again). The
+   * previous authorization is recorded as refused. Throws, signing nothing, when the wallet is
+   * short of funds, past MAX_SIGNATURES_PER_REQUEST, or when the upstream changed the payee,
+   * network or asset or raised the price mid-job.
+   */
+  async renew(previous: SentPayment, refusal: { reasons: readonly string[]; required: PaymentRequired | undefined }, context: PaymentContext): Promise<SentPayment> {
+    await previous.refused(`refused on a poll of its job: ${summariseReasons(refusal.reasons)}`)
+    if (isFundsFailure(refusal.reasons)) {
+      const { option } = previous
+      throw await this.failure({ reasons: refusal.reasons, wallet: this.address, network: option.network, amount: option.amount })
+    }
+    if (previous.signatures >= MAX_SIGNATURES_PER_REQUEST) {
+      throw upstreamError(
+        `The upstream refused the job's payment on a poll again; it was not signed a ${ordinal(previous.signatures + 1)} time (at most ${MAX_SIGNATURES_PER_REQUEST} authorizations per request). ` +
+          'Every authorization is recorded in the ledger and counts against the budget until the chain shows it unused.',
+        undefined,
+        'job_payment_refused',
+      )
+    }
+    const authorization = await this.authorizer.authorize({
+      required: refusal.required ?? previous.required,
+      context,
+      replaces: previous.id,
+      accept: (option) => keepsTerms(previous.option, option),
+    })
+    return this.sent(authorization, previous.signatures + 1)
   }
 
   /**
    * One paid attempt. `prepaid` marks an attempt made from cached requirements: its rejection is
    * returned (with the fresh requirements, when the 402 carried readable ones) instead of thrown.
    */
-  private async pay(send: SendRequest, required: PaymentRequired, context: PaymentContext, prepaid: boolean): Promise<PaidAttempt> {
-    const { policy, ledger, account, address } = this.parameters
-    // The policy runs on every attempt, cached requirements included (they were cached only
-    // after this same policy allowed them, so a refusal here is always final).
-    const decision = choosePayment(required, policy)
-    if (!decision.allowed) throw decision.error
-    const { option } = decision
-    // Only a fresh 402 refreshes the cache, so a route in steady use still expires.
+  private async pay(send: SendRequest, required: PaymentRequired, context: PaymentContext, prepaid: boolean, signatures = 1): Promise<PaidAttempt> {
+    const { ledger, address } = this.parameters
+    const authorization = await this.authorizer.authorize({ required, context })
+    const { id, option, headers } = authorization
+    // Only a fresh 402 refreshes the cache, so a route in steady use still expires; and only
+    // requirements that the policy allowed and that signed are kept.
     if (!prepaid) this.requirements.set(context, required)
-    const id = randomUUID()
-    await ledger.reserve(
-      {
-        id,
-        requestId: context.requestId,
-        endpoint: context.endpoint,
-        model: context.model,
-        size: context.size,
-        n: context.n,
-        amount: option.amount,
-        network: option.network.caip2,
-        asset: option.asset,
-        payTo: option.payTo,
-      },
-      policy.dailyBudget,
-    )
-
-    let payload: PaymentPayload
-    let headers: Record<string, string>
-    let ledgerError: unknown
-    try {
-      context.signal?.throwIfAborted()
-      this.signer ??= account().then((signingAccount) => createX402Signer(signingAccount, policy.maxPerRequest))
-      const signer = await this.signer
-      // The `signed` line is written and fsync'd while the signature is computed; the payload
-      // comes back only once the line is on disk. Only the payment's own authorization is
-      // recorded: a scheme extension may sign more, and those calls wait for the same line.
-      const recordSigned = async (terms: AuthorizationTerms) => {
-        // The policy allowed this lifetime; the authorization must not outlive it, whatever the
-        // scheme computed from the requirements (a second fence behind policy.ts).
-        checkValidBefore(terms.validBefore, policy.maxTimeoutSeconds)
-        try {
-          await ledger.signed(id, { ...terms, x402Version: required.x402Version, payer: address })
-        } catch (error) {
-          ledgerError = error
-          throw error
-        }
-      }
-      let recorded: Promise<void> | undefined
-      payload = await signer.sign({ ...required, accepts: [option.raw] }, (terms) => (recorded ??= recordSigned(terms)))
-      headers = signer.headers(payload)
-    } catch (error) {
-      if (ledgerError !== undefined) {
-        // No durable record, so the payment must not leave; nothing was sent.
-        await ledger.closed(id, 'released', 'the ledger could not be written').catch(() => {})
-        throw new ImagegenError({ status: 500, type: 'server_error', code: 'ledger_unavailable', message: `The payment ledger in ${ledger.path} could not be written, so nothing was paid.`, cause: ledgerError })
-      }
-      await ledger.closed(id, 'released', error instanceof Error ? error.message.slice(0, 200) : 'signing failed').catch(() => {})
-      if (context.signal?.aborted) throw context.signal.reason
-      if (error instanceof ImagegenError) throw error
-      throw new ImagegenError({ status: 500, type: 'payment_failed', message: 'Could not sign the payment.', code: 'signing_failed', cause: error })
-    }
-    if (context.signal?.aborted) {
-      // The authorization never left this process, so nobody can settle it.
-      await ledger.closed(id, 'released', 'cancelled before sending')
-      throw context.signal.reason
-    }
 
     let response: Response
     try {
@@ -220,64 +177,17 @@ export class Payer {
       await ledger.closed(id, 'refused', summariseReasons(reasons))
       // Whatever happens next, requirements the upstream just refused are not used again.
       if (prepaid) this.requirements.delete(context)
-      const failure = { reasons, wallet: address, network: option.network, amount: option.amount }
       // A rejected pre-paid attempt falls back to one ordinary round (with the 402's own fresh
       // requirements when it had readable ones, else by asking unpaid), unless no new payment
       // could succeed either.
       if (prepaid && !isFundsFailure(reasons)) return { kind: 'rejected', required: fresh && Array.isArray(fresh.accepts) ? fresh : undefined }
-      throw await this.failure(failure)
+      throw await this.failure({ reasons, wallet: address, network: option.network, amount: option.amount })
     }
+    return { kind: 'sent', response, payment: this.sent(authorization, signatures) }
+  }
 
-    const receipt = (status: PaymentReceipt['status'], transaction: string | undefined): PaymentReceipt => ({
-      id,
-      amount: option.amount,
-      usd: formatUsd(option.amount),
-      network: option.network.caip2,
-      asset: option.asset,
-      payTo: option.payTo,
-      payer: address,
-      x402Version: payload.x402Version,
-      transaction,
-      status,
-    })
-    let done = false
-    const failure = (parameters: PaymentFailureParameters) => this.failure(parameters)
-    const payment: SentPayment = {
-      option,
-      async finish(final) {
-        const settlement = await readSettlement((name) => final.headers.get(name))
-        if (done) return receipt(settlement?.success ? 'settled' : 'unknown', settlement?.transaction)
-        done = true
-        if (settlement?.success) {
-          await ledger.settled(id, settlement.transaction)
-          return receipt('settled', settlement.transaction)
-        }
-        if (settlement && !settlement.success) {
-          const reason = settlement.errorReason ?? 'settlement failed'
-          await ledger.closed(id, 'refused', reason)
-          throw await failure({ reasons: [reason], wallet: address, network: option.network, amount: option.amount })
-        }
-        await ledger.closed(id, 'unknown', `no settlement header (HTTP ${final.status})`)
-        return receipt('unknown', undefined)
-      },
-      async lost(reason) {
-        if (!done) {
-          done = true
-          await ledger.closed(id, 'unknown', reason)
-        }
-        return receipt('unknown', undefined)
-      },
-      async failed(final, reason) {
-        if (done) return
-        if (final.headers.has('PAYMENT-RESPONSE') || final.headers.has('X-PAYMENT-RESPONSE')) {
-          await this.finish(final)
-          return
-        }
-        done = true
-        await ledger.closed(id, 'refused', reason)
-      },
-    }
-    return { kind: 'sent', response, payment }
+  private sent(authorization: Parameters<typeof sentPayment>[0]['authorization'], signatures: number): SentPayment {
+    return sentPayment({ authorization, ledger: this.parameters.ledger, payer: this.parameters.address, signatures, failure: (parameters) => this.failure(parameters) })
   }
 
   /** A payment error with the wallet's balance on that network, read within a short bound. */
@@ -289,15 +199,38 @@ export class Payer {
   }
 }
 
-/** Throws unless `validBefore` (unix seconds, decimal) is within `maxSeconds` of now, plus clock slack. */
-function checkValidBefore(validBefore: string, maxSeconds: number): void {
-  const latest = BigInt(Math.floor(Date.now() / 1000) + maxSeconds + VALID_BEFORE_SLACK_SECONDS)
-  if (/^\d{1,20}$/.test(validBefore) && BigInt(validBefore) <= latest) return
+function ordinal(n: number): string {
+  return ['zeroth', 'first', 'second', 'third', 'fourth'][n] ?? `${n}th`
+}
+
+/**
+ * The error of a second round that follows a refused pre-paid attempt: a "nothing was signed" in
+ * it would be false, since the first authorization was signed (and is in the ledger, refused).
+ */
+function afterRefusedAttempt(error: unknown): unknown {
+  if (!(error instanceof ImagegenError) || !/nothing was signed/i.test(error.message)) return error
+  const message = error.message.replace(
+    /nothing was signed/i,
+    (match) => `${match[0]}othing more was signed (an earlier authorization for this request, made from the price the upstream quoted before, was refused by it and is recorded in the ledger)`,
+  )
+  return new ImagegenError({ status: error.status, type: error.type, message, param: error.param, code: error.code, cause: error.cause })
+}
+
+/** A renewal pays the same party the same (or a lower) price on the same network and asset. */
+function keepsTerms(previous: PaymentOption, next: PaymentOption): void {
+  const same =
+    next.network === previous.network &&
+    next.asset.toLowerCase() === previous.asset.toLowerCase() &&
+    next.payTo.toLowerCase() === previous.payTo.toLowerCase() &&
+    next.amount <= previous.amount
+  if (same) return
   throw new ImagegenError({
     status: 402,
     type: 'payment_not_allowed',
-    code: 'max_timeout_exceeded',
-    message: `The payment would have been valid until ${validBefore}, past the allowed lifetime of ${maxSeconds} s, so it was not signed.`,
+    code: 'job_terms_changed',
+    message:
+      `The upstream asked to renew the job's payment on different terms (${formatUsd(next.amount)} to ${next.payTo} on ${next.network.caip2}, ` +
+      `where the job was paid at ${formatUsd(previous.amount)} to ${previous.payTo} on ${previous.network.caip2}), so nothing new was signed.`,
   })
 }
 
@@ -310,8 +243,9 @@ async function sendOrThrow(send: SendRequest, headers: Record<string, string>, w
   }
 }
 
-async function readRequirements(response: Response): Promise<PaymentRequired> {
-  const body = await readBody(response)
+/** The requirements of a 402 (header or body), or a 502 saying they could not be read. */
+export async function readRequirements(response: Response): Promise<PaymentRequired> {
+  const body = await readSmallBody(response).catch(() => undefined)
   try {
     const required = await readPaymentRequired((name) => response.headers.get(name), body)
     if (!Array.isArray(required.accepts)) throw new Error('no accepts list')
@@ -319,11 +253,6 @@ async function readRequirements(response: Response): Promise<PaymentRequired> {
   } catch (error) {
     throw upstreamError('The upstream asked for payment (402) but its payment requirements could not be read.', error, 'malformed_payment_required')
   }
-}
-
-/** A 402's body, bounded; unreadable counts as empty (the header may still carry the requirements). */
-function readBody(response: Response): Promise<unknown> {
-  return readSmallBody(response).catch(() => undefined)
 }
 
 /** Failures that happen before a connection exists: the request cannot have been sent. */

@@ -2,15 +2,17 @@
  * Spend per day and per model, from the ledger, as a pure function of its records.
  *
  * Settled and unconfirmed payments (signed or sent with the answer lost) count as spent: an
- * unconfirmed one may have settled, and the user should see the worst case. Refused, released and
- * declined (over the budget, never signed) payments are not spent. The remaining budget uses the
- * ledger's own rule (`budgetUsed`), so what this report says is left is exactly what the next
- * reservation will find.
+ * unconfirmed one may have settled, and the user should see the worst case. Refused, failed and
+ * abandoned authorizations are not spent but are held against the budget (the upstream could
+ * still settle them) until the chain shows them unused; released and declined (over the budget,
+ * never signed) payments are neither. The budget figures use the ledger's own rule
+ * (`countsAgainstBudget`), so what this report says is left is exactly what the next reservation
+ * will find, and `used = spent + held` explains it.
  *
  * Days are UTC calendar days (YYYY-MM-DD), the same in every time zone.
  */
 import { formatUsd } from '../money.js'
-import { budgetUsed, DAY_MS, SPENT_STATUSES, type PaymentRecord } from './ledger.js'
+import { countsAgainstBudget, DAY_MS, HELD_STATUSES, SPENT_STATUSES, type PaymentRecord } from './ledger.js'
 
 export type UsageReport = {
   days: number
@@ -23,6 +25,8 @@ export type UsageReport = {
   unconfirmed: number
   /** Refused by the upstream (not spent). */
   refused: number
+  /** Authorizations held against the budget although not spent: refused, failed, abandoned. */
+  held: number
   /** Requests the daily budget declined before anything was signed. */
   declined: number
   byDay: Array<{ day: string; amount: string; usd: string; payments: number; images: number }>
@@ -30,9 +34,15 @@ export type UsageReport = {
   budget: {
     daily: string
     dailyUsd: string
-    /** What the budget counts right now: spent or pending in the last 24 h, plus still-valid refused authorizations. */
+    /** What the budget counts right now: `spentLast24h + heldLast24h`. */
+    usedLast24h: string
+    usedLast24hUsd: string
+    /** Settled, possibly settled or pending, in the last 24 h. */
     spentLast24h: string
     spentLast24hUsd: string
+    /** Signed authorizations the upstream did not settle (refused, failed, abandoned), until the chain shows them unused. */
+    heldLast24h: string
+    heldLast24hUsd: string
     remaining: string
     remainingUsd: string
   }
@@ -44,7 +54,7 @@ export function summariseUsage(records: readonly PaymentRecord[], options: { day
   const now = options.now ?? Date.now()
   const since = now - options.days * DAY_MS
   const inWindow = records.filter((r) => r.time > since && r.time <= now)
-  const counted = inWindow.filter((r) => SPENT_STATUSES.has(r.status))
+  const counted = inWindow.filter((r) => SPENT_STATUSES.has(r.status) && r.chain !== 'unused')
   const byDay = new Map<string, Tally>()
   const byModel = new Map<string, Tally>()
   const total: Tally = { amount: 0n, payments: 0, images: 0 }
@@ -53,7 +63,14 @@ export function summariseUsage(records: readonly PaymentRecord[], options: { day
     add(tally(byDay, new Date(record.time).toISOString().slice(0, 10)), record)
     add(tally(byModel, record.model), record)
   }
-  const used = budgetUsed(records, now)
+  let spent = 0n
+  let held = 0n
+  for (const record of records) {
+    if (!countsAgainstBudget(record, now)) continue
+    if (HELD_STATUSES.has(record.status)) held += record.amount
+    else spent += record.amount
+  }
+  const used = spent + held
   const remaining = options.dailyBudget > used ? options.dailyBudget - used : 0n
   return {
     days: options.days,
@@ -63,6 +80,7 @@ export function summariseUsage(records: readonly PaymentRecord[], options: { day
     images: total.images,
     unconfirmed: counted.filter((r) => r.status !== 'settled').length,
     refused: inWindow.filter((r) => r.status === 'refused').length,
+    held: inWindow.filter((r) => HELD_STATUSES.has(r.status) && r.chain !== 'unused').length,
     declined: inWindow.filter((r) => r.status === 'declined').length,
     byDay: [...byDay].sort(([a], [b]) => a.localeCompare(b)).map(([day, t]) => ({ day, ...figures(t) })),
     byModel: [...byModel]
@@ -71,12 +89,22 @@ export function summariseUsage(records: readonly PaymentRecord[], options: { day
     budget: {
       daily: options.dailyBudget.toString(),
       dailyUsd: formatUsd(options.dailyBudget),
-      spentLast24h: used.toString(),
-      spentLast24hUsd: formatUsd(used),
+      usedLast24h: used.toString(),
+      usedLast24hUsd: formatUsd(used),
+      spentLast24h: spent.toString(),
+      spentLast24hUsd: formatUsd(spent),
+      heldLast24h: held.toString(),
+      heldLast24hUsd: formatUsd(held),
       remaining: remaining.toString(),
       remainingUsd: formatUsd(remaining),
     },
   }
+}
+
+/** The budget in one line for people: what is used, of what, split into spent and held, and what is left. */
+export function describeBudget(budget: UsageReport['budget']): string {
+  const held = budget.heldLast24h !== '0' ? ` (${budget.spentLast24hUsd} spent, ${budget.heldLast24hUsd} held by authorizations the upstream did not settle, until the chain shows them unused)` : ''
+  return `Budget: ${budget.usedLast24hUsd} of ${budget.dailyUsd} used in the last 24 h${held}, ${budget.remainingUsd} left`
 }
 
 function tally(map: Map<string, Tally>, key: string): Tally {

@@ -6,6 +6,7 @@
 import type { LocalAccount } from 'viem'
 import type { PaymentPayload, PaymentRequired, SettleResponse } from '@x402/core/types'
 import { formatUsd } from '../money.js'
+import { findNetwork } from './networks.js'
 import type { TypedDataInput } from './typed-data-signer.js'
 
 /** What an authorization commits to, as it is about to be signed. */
@@ -82,19 +83,54 @@ function recordingSigner(account: LocalAccount, beforeSigning: BeforeSigning, si
   }
 }
 
-/** Reads a 402's requirements: v2 from the `PAYMENT-REQUIRED` header, v1 from the JSON body. */
+/**
+ * Reads a 402's requirements: v2 from the `PAYMENT-REQUIRED` header, v1 from the JSON body. Each
+ * requirement's network is normalised here, once, to the spelling of its protocol version
+ * (`eip155:84532`, `base-sepolia`) when it names a network we know: the policy, the signer and the
+ * requirements cache then all see the same value (a `" EIP155:84532 "` the policy accepted but
+ * the scheme could not sign once made a route fail for ten minutes).
+ */
 export async function readPaymentRequired(getHeader: HeaderReader, body: unknown): Promise<PaymentRequired> {
   const { codec } = await load()
-  return codec.getPaymentRequiredResponse(getHeader, body)
+  const required = codec.getPaymentRequiredResponse(getHeader, body)
+  if (!Array.isArray(required.accepts)) return required
+  const v1 = required.x402Version === 1
+  return {
+    ...required,
+    accepts: required.accepts.map((accept) => {
+      const network = typeof accept?.network === 'string' ? findNetwork(accept.network) : undefined
+      return network ? { ...accept, network: (v1 ? network.v1 : network.caip2) as typeof accept.network } : accept
+    }),
+  }
 }
 
-/** Reads `PAYMENT-RESPONSE` (v2) or `X-PAYMENT-RESPONSE` (v1); undefined when neither is there or it does not decode. */
+/** A transaction id as BlockRun's `X-Payment-Receipt` carries it: an EVM hash or a Solana signature (base58). */
+const TRANSACTION_ID = /^(?:0x[0-9a-fA-F]{64}|[1-9A-HJ-NP-Za-km-z]{64,90})$/
+
+/**
+ * Settlement evidence on a paid response: the x402 `PAYMENT-RESPONSE` (v2) or
+ * `X-PAYMENT-RESPONSE` (v1) header, which `@x402/fetch` and so ClawRouter read; or BlockRun's
+ * `X-Payment-Receipt`, a bare transaction id that BlockRun's own SDK reads (REFERENCE.md §1).
+ * Either one settles. Undefined when there is none (or none that decodes).
+ */
 export async function readSettlement(getHeader: HeaderReader): Promise<SettleResponse | undefined> {
-  if (!getHeader('PAYMENT-RESPONSE') && !getHeader('X-PAYMENT-RESPONSE')) return undefined
-  const { codec } = await load()
-  try {
-    return codec.getPaymentSettleResponse(getHeader)
-  } catch {
-    return undefined
+  const receipt = getHeader('X-Payment-Receipt')?.trim()
+  const transaction = receipt && TRANSACTION_ID.test(receipt) ? receipt : undefined
+  if (getHeader('PAYMENT-RESPONSE') || getHeader('X-PAYMENT-RESPONSE')) {
+    const { codec } = await load()
+    try {
+      const settlement = codec.getPaymentSettleResponse(getHeader)
+      // A success without its transaction takes the receipt's.
+      if (settlement.success && !settlement.transaction && transaction) return { ...settlement, transaction }
+      return settlement
+    } catch {
+      // an undecodable header: the receipt may still say what happened
+    }
   }
+  return transaction ? ({ success: true, transaction, network: '' } as unknown as SettleResponse) : undefined
+}
+
+/** True when `headers` carry any settlement evidence at all (see readSettlement), without decoding it. */
+export function hasSettlementEvidence(headers: Headers): boolean {
+  return headers.has('PAYMENT-RESPONSE') || headers.has('X-PAYMENT-RESPONSE') || headers.has('X-Payment-Receipt')
 }

@@ -1,7 +1,10 @@
 /**
- * The sandbox upstream: a local BlockRun look-alike. Same routes and bodies as the gateway, prices
- * from the catalog (plus a per-call fee), a real x402 paywall on Base Sepolia USDC (nothing of
- * value), and real PNGs returned in each of the gateway's result forms.
+ * The sandbox upstream: a local BlockRun look-alike. Same routes and bodies as the gateway, under
+ * the same `/api` prefix (`https://blockrun.ai/api/v1/images/generations`), its own model catalog
+ * (./catalog.ts: sizes, list prices with the 5% margin, edit rules, result forms, `GET /v1/models`)
+ * plus a per-call fee, a real x402 paywall on Base Sepolia USDC (nothing of value, so a
+ * real key pointed here never signs anything valid on mainnet), slow models answered with paid
+ * 202 jobs (jobs.ts), and real PNGs returned in each of the gateway's result forms.
  *
  * Test-only knobs live here and only here (latency, result forms, noise images); the proxy talks
  * to this server with exactly the code it uses for the real gateway.
@@ -10,26 +13,18 @@ import { randomBytes } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Hono, type Context } from 'hono'
-import { findModel, parseSize, type ModelEntry } from '../catalog.js'
 import { BASE_SEPOLIA, type KnownNetwork } from '../payment/networks.js'
-import { checkEditInputs } from './edit-inputs.js'
+import { catalogBody, DELISTED, sandboxModel, sandboxPrice, type ResultForm, type SandboxModel } from './catalog.js'
+import { EditInbox } from './edit-inputs.js'
 import { SandboxFacilitator } from './facilitator.js'
 import { faultPicker, type Fault, type FaultMix } from './faults.js'
+import { newJobId, pollJob, type JobPollRecord, type SandboxJob } from './jobs.js'
 import { Paywall } from './paywall.js'
 import { renderImage, renderNoise } from './render.js'
+import { rpcHandler } from './rpc.js'
 import { SandboxUsdc } from './usdc.js'
 
-/** How the gateway hands back images: hosted URL, data URI, `b64_json`, or a `202` job to poll. */
-export type ResultForm = 'url' | 'data_uri' | 'b64_json' | 'job'
-
-/** Per model, the form the gateway uses (Google models answer with data URIs; slow ones with jobs). */
-export const GATEWAY_FORMS: Readonly<Record<string, ResultForm>> = {
-  'google/nano-banana': 'data_uri',
-  'google/nano-banana-pro': 'job',
-  'openai/dall-e-3': 'url',
-  'openai/gpt-image-1': 'b64_json',
-  'black-forest/flux-1.1-pro': 'url',
-}
+export type { ResultForm } from './catalog.js'
 
 export type SandboxOptions = {
   /** x402 protocol version the paywall speaks. */
@@ -42,7 +37,9 @@ export type SandboxOptions = {
   latencyMs?: number
   /** How long a 202 job stays in progress, ms. */
   jobMs?: number
-  /** One form for every model, or per model; default GATEWAY_FORMS. */
+  /** The authorization lifetime the 402 asks (`maxTimeoutSeconds`; default the gateway's 600 s). */
+  maxTimeoutSeconds?: number
+  /** One form for every model, or per model; default each model's form in ./catalog.ts. */
   forms?: ResultForm | Partial<Record<string, ResultForm>>
   /** Render incompressible noise instead of pictures (large files, for benchmarks). */
   noise?: boolean
@@ -66,13 +63,16 @@ export type SandboxCounters = {
   imageRequests: number
   /** Image requests that carried a payment header (authorizations seen). */
   authorizations: number
-  /** Job polls. */
+  /** Job polls, paid or not. */
   polls: number
+  /** Job polls that carried no payment (each answered 402). */
+  unpaidPolls: number
+  /** Reads of the model catalog (`GET /v1/models`). */
+  catalogRequests: number
   /** Faults injected, by name. */
   faults: Partial<Record<Fault, number>>
 }
 
-type Job = { id: string; ready: number; fault?: Fault | undefined; pollFailed?: boolean; images: ImageOut[]; settle: () => Promise<{ ok: boolean; headers: Record<string, string>; body?: unknown }>; settled?: { ok: boolean; headers: Record<string, string>; body?: unknown } }
 type ImageOut = { png: Buffer; form: Exclude<ResultForm, 'job'>; revisedPrompt?: string; fault?: Fault | undefined }
 
 export const SANDBOX_PAY_TO: `0x${string}` = '0x000000000000000000000000000000000000b10c'
@@ -82,18 +82,20 @@ export function createSandbox(options: SandboxOptions = {}) {
   for (const [address, amount] of Object.entries(options.fund ?? {})) usdc.fund(address, amount)
   const facilitator = new SandboxFacilitator(usdc)
   const network = options.network ?? BASE_SEPOLIA
-  const paywall = new Paywall({ facilitator, network, payTo: options.payTo ?? SANDBOX_PAY_TO, version: options.version ?? 2 })
-  const counters: SandboxCounters = { requests: 0, imageRequests: 0, authorizations: 0, polls: 0, faults: {} }
+  const paywall = new Paywall({ facilitator, network, payTo: options.payTo ?? SANDBOX_PAY_TO, version: options.version ?? 2, maxTimeoutSeconds: options.maxTimeoutSeconds })
+  const counters: SandboxCounters = { requests: 0, imageRequests: 0, authorizations: 0, polls: 0, unpaidPolls: 0, catalogRequests: 0, faults: {} }
   const pickFault = faultPicker(options.faults)
   const files = new Map<string, Buffer>()
-  const jobs = new Map<string, Job>()
+  const jobs = new Map<string, SandboxJob<ImageOut>>()
+  const polls: JobPollRecord[] = []
   const truncated = new Set<string>()
   /** Knobs a test may turn while the sandbox runs (a price change, say). */
   const tuning = { fee: options.fee ?? 1000n }
   const jobMs = options.jobMs ?? 300
+  const edits = new EditInbox()
 
   const formFor = (model: string): ResultForm =>
-    typeof options.forms === 'string' ? options.forms : options.forms?.[model] ?? GATEWAY_FORMS[model] ?? 'b64_json'
+    typeof options.forms === 'string' ? options.forms : options.forms?.[model] ?? sandboxModel(model)?.form ?? 'b64_json'
 
   const app = new Hono()
   app.use(async (c, next) => {
@@ -102,22 +104,24 @@ export function createSandbox(options: SandboxOptions = {}) {
     await next()
   })
 
-  const imageRoute = (edit: boolean) => async (c: Context) => {
+  const imageRoute = (edit: boolean) => async (c: Context): Promise<Response> => {
     counters.imageRequests++
     const body = (await c.req.json().catch(() => undefined)) as Record<string, unknown> | undefined
     if (!body || typeof body !== 'object') return c.json({ error: 'Invalid JSON body' }, 400)
-    const model = typeof body.model === 'string' ? findModel(body.model) : undefined
-    if (!model || model.id !== body.model) return c.json({ error: `Unknown model: ${String(body.model)}` }, 400)
+    if (typeof body.model === 'string' && DELISTED[body.model]) return c.json({ error: DELISTED[body.model] }, 400)
+    const model = typeof body.model === 'string' ? sandboxModel(body.model) : undefined
+    if (!model) return c.json({ error: `Unknown model: ${String(body.model)}` }, 400)
     if (edit && !model.edit) return c.json({ error: `Model ${model.id} does not support image editing` }, 400)
     const size = typeof body.size === 'string' ? body.size : '1024x1024'
-    if (!model.sizes.includes(size)) return c.json({ error: `Invalid size ${size} for ${model.id}. Accepted sizes: ${model.sizes.join(', ')}` }, 400)
+    if (model.prices[size] === undefined) return c.json({ error: `Invalid size ${size} for ${model.id}. Accepted sizes: ${Object.keys(model.prices).join(', ')}` }, 400)
+    if (body.quality !== undefined && model.qualities.length && !model.qualities.includes(String(body.quality))) return c.json({ error: `Invalid quality ${String(body.quality)} for ${model.id}. Accepted: ${model.qualities.join(', ')}` }, 400)
     const n = body.n === undefined ? 1 : Number(body.n)
     if (!Number.isInteger(n) || n < 1 || n > model.maxN) return c.json({ error: `n must be between 1 and ${model.maxN}` }, 400)
     const prompt = typeof body.prompt === 'string' ? body.prompt : ''
     if (!prompt) return c.json({ error: 'prompt is required' }, 400)
     let seed = ''
     if (edit) {
-      const checked = await checkEditInputs(body)
+      const checked = await edits.check(body, { edit: model.edit, mask: model.mask, maxImages: model.maxImages }, c.req.raw.headers)
       if ('error' in checked) return c.json({ error: checked.error }, 400)
       seed = checked.seed
     }
@@ -131,7 +135,7 @@ export function createSandbox(options: SandboxOptions = {}) {
       return true
     }
     if (!paid && inject('error-before-pay')) return c.json({ error: 'Upstream temporarily unavailable' }, Math.random() < 0.5 ? 500 : 503)
-    const quote = { amount: model.price * BigInt(n) + tuning.fee, resource: new URL(c.req.url).href, description: `${n} image(s) from ${model.id}` }
+    const quote = { amount: sandboxPrice(model, size, n) + tuning.fee, resource: new URL(c.req.url).href, description: `${n} image(s) from ${model.id}` }
     const outcome = await paywall.check(c.req.raw.headers, quote)
     if (outcome.kind === 'respond') {
       if (!paid && inject('malformed-402')) return c.json({ error: 'Payment required' }, 402, { 'PAYMENT-REQUIRED': '%%not-base64%%' })
@@ -144,12 +148,16 @@ export function createSandbox(options: SandboxOptions = {}) {
     const downloadFault = inject('truncated-download') ? 'truncated-download' : inject('non-image-download') ? 'non-image-download' : undefined
     const images = await render(model, size, n, `${prompt}${seed}`, downloadFault)
     const form = downloadFault ? 'url' : formFor(model.id)
-    if (form === 'job') {
-      const id = `job_${randomBytes(8).toString('hex')}`
+    const as200 = inject('job-accepted-as-200')
+    if (form === 'job' || as200) {
+      // Verified, not settled: the first completed poll settles (jobs.ts).
+      const id = newJobId()
       const jobFault = inject('job-never-completes') ? 'job-never-completes' : inject('job-fails') ? 'job-fails' : inject('job-poll-unavailable') ? 'job-poll-unavailable' : undefined
-      jobs.set(id, { id, ready: Date.now() + jobMs, images, settle: outcome.settle, fault: jobFault })
-      return c.json({ id, status: 'queued', poll_url: `${origin(c)}/v1/jobs/${id}` }, 202)
+      const route = edit ? 'image2image' : 'generations'
+      jobs.set(id, { id, route, payer: outcome.payer.toLowerCase(), quote, created: Date.now(), ready: Date.now() + jobMs, images, fault: jobFault })
+      return c.json({ id, status: 'queued', poll_url: `/api/v1/images/${route}/${id}` }, as200 ? 200 : 202)
     }
+    if (inject('moderated')) return c.json({ created: Math.floor(Date.now() / 1000), data: [], error: 'Your request was rejected by the safety system.' }, 200)
     if (inject('settlement-failed-header')) {
       const failed = { success: false, errorReason: 'unexpected_settle_error', transaction: '', network: network.caip2 }
       const header = paywall.version === 1 ? 'X-PAYMENT-RESPONSE' : 'PAYMENT-RESPONSE'
@@ -173,8 +181,8 @@ export function createSandbox(options: SandboxOptions = {}) {
     return rendered.get(key)!
   }
 
-  const render = async (model: ModelEntry, size: string, n: number, prompt: string, fault?: Fault): Promise<ImageOut[]> => {
-    const { width, height } = parseSize(size)
+  const render = async (model: SandboxModel, size: string, n: number, prompt: string, fault?: Fault): Promise<ImageOut[]> => {
+    const [width, height] = size.split('x').map(Number) as [number, number]
     const form = formFor(model.id)
     const itemForm = fault ? 'url' : form === 'job' ? (model.provider === 'google' ? 'data_uri' : 'url') : form
     return Promise.all(
@@ -182,7 +190,7 @@ export function createSandbox(options: SandboxOptions = {}) {
         png: await picture({ prompt, width, height, index }),
         form: itemForm,
         fault,
-        ...(model.id === 'openai/dall-e-3' ? { revisedPrompt: `A detailed rendering of: ${prompt.slice(0, 200)}` } : {}),
+        ...(model.revisesPrompt ? { revisedPrompt: `A detailed rendering of: ${prompt.slice(0, 200)}` } : {}),
       })),
     )
   }
@@ -194,27 +202,25 @@ export function createSandbox(options: SandboxOptions = {}) {
     const name = `${randomBytes(12).toString('hex')}.png`
     files.set(name, image.fault === 'non-image-download' ? Buffer.from('<html>Access denied</html>') : image.png)
     if (image.fault === 'truncated-download') truncated.add(name)
-    return { url: `${base}/files/${name}`, ...extra }
+    return { url: `${base}/api/files/${name}`, ...extra }
   }
 
   app.post('/v1/images/generations', imageRoute(false))
   app.post('/v1/images/image2image', imageRoute(true))
-
-  app.get('/v1/jobs/:id', async (c) => {
-    counters.polls++
-    const job = jobs.get(c.req.param('id'))
-    if (!job) return c.json({ error: 'Unknown job' }, 404)
-    if (job.fault === 'job-fails') return c.json({ id: job.id, status: 'failed', error: 'Generation failed upstream' })
-    if (job.fault === 'job-poll-unavailable' && !job.pollFailed) {
-      job.pollFailed = true
-      return c.json({ error: 'Service temporarily unavailable' }, 503)
-    }
-    if (Date.now() < job.ready || job.fault === 'job-never-completes') return c.json({ id: job.id, status: 'in_progress' })
-    // Jobs settle on the first completed poll, as the gateway does.
-    job.settled ??= await job.settle()
-    if (!job.settled.ok) return c.json({ id: job.id, status: 'failed', error: 'Settlement failed', details: job.settled.body }, 200, job.settled.headers)
-    return c.json({ id: job.id, status: 'completed', created: Math.floor(Date.now() / 1000), data: job.images.map((image) => toItem(image, origin(c))) }, 200, job.settled.headers)
+  // The unified model catalog; `?format=json` (Franklin) and the plain path (the SDK) answer alike.
+  app.get('/v1/models', (c) => {
+    counters.catalogRequests++
+    return c.json(catalogBody(tuning.fee))
   })
+
+  const poll = pollJob({ paywall, jobs, polls, items: (c, job) => job.images.map((image) => toItem(image, origin(c))) })
+  const countedPoll = async (c: Context) => {
+    counters.polls++
+    if (!c.req.header('payment-signature') && !c.req.header('x-payment')) counters.unpaidPolls++
+    return poll(c)
+  }
+  app.get('/v1/images/generations/:id', countedPoll)
+  app.get('/v1/images/image2image/:id', countedPoll)
 
   app.get('/files/:name', (c) => {
     const name = c.req.param('name')
@@ -234,8 +240,11 @@ export function createSandbox(options: SandboxOptions = {}) {
       settled: usdc.transfers.length,
       settledTotal: usdc.settledTotal().toString(),
       transfers: usdc.transfers.map((t) => ({ ...t, amount: t.amount.toString() })),
+      polls,
+      jobs: [...jobs.values()].map((job) => ({ id: job.id, route: job.route, payer: job.payer, settled: job.settled?.transaction ?? null })),
     }),
   )
+  app.get('/_sandbox/received', (c) => c.json(edits.summary()))
   app.post('/_sandbox/fund', async (c) => {
     const body = (await c.req.json().catch(() => ({}))) as { address?: string; amount?: string }
     if (!body.address || !/^0x[0-9a-fA-F]{40}$/.test(body.address) || !/^\d+$/.test(body.amount ?? '')) return c.json({ error: 'need address and amount (base units)' }, 400)
@@ -244,7 +253,11 @@ export function createSandbox(options: SandboxOptions = {}) {
   })
   app.get('/_sandbox/balance/:address', (c) => c.json({ balance: usdc.balanceOf(c.req.param('address')).toString() }))
 
-  return { app, usdc, facilitator, counters, tuning }
+  // The gateway's API lives under /api; the chain's JSON-RPC (rpc.ts) beside it, as its own endpoint.
+  const root = new Hono()
+  root.route('/api', app)
+  root.post('/rpc', rpcHandler(usdc, network))
+  return { app: root, usdc, facilitator, counters, tuning, jobs, polls, edits }
 }
 
 /** Drops the TCP connection without an answer, as a reset would. */

@@ -33,6 +33,16 @@ export const FAULTS = [
   'non-image-download',
   /** Settles, then closes the connection in the middle of the JSON body. */
   'close-mid-body',
+  /**
+   * A 200 with `error` and an empty `data` instead of images (content moderation, a quota), not
+   * settled: REFERENCE.md §1; Franklin surfaces such answers since 2026-05.
+   */
+  'moderated',
+  /**
+   * The job ticket comes as a 200 whose status is `queued` rather than a 202: BlockRun's SDK treats
+   * such a 200 as a job too, so the sandbox can answer that way.
+   */
+  'job-accepted-as-200',
 ] as const
 
 export type Fault = (typeof FAULTS)[number]

@@ -3,6 +3,9 @@
  * official resource server (`@x402/core/server` + `@x402/evm` exact scheme) over the sandbox
  * facilitator. v2 speaks headers (`PAYMENT-REQUIRED`, `PAYMENT-SIGNATURE`, `PAYMENT-RESPONSE`);
  * v1 puts the requirements in the body and uses `X-PAYMENT` / `X-PAYMENT-RESPONSE`.
+ *
+ * A settled payment's answer also carries `X-Payment-Receipt` with the transaction: BlockRun's SDK
+ * reads that header on its paid responses (REFERENCE.md §1).
  */
 import { x402ResourceServer } from '@x402/core/server'
 import { decodePaymentSignatureHeader, encodePaymentRequiredHeader, encodePaymentResponseHeader } from '@x402/core/http'
@@ -14,9 +17,16 @@ import type { SandboxFacilitator } from './facilitator.js'
 export type Quote = { amount: bigint; resource: string; description: string }
 
 /** What the route does next: answer now (402 or error), or go on with a verified payment. */
+export type Settlement = { ok: true; headers: Record<string, string>; transaction: string } | { ok: false; status: 402; body: unknown; headers: Record<string, string> }
+
 export type PaywallOutcome =
   | { kind: 'respond'; status: 402; body: unknown; headers: Record<string, string> }
-  | { kind: 'verified'; settle: () => Promise<{ ok: true; headers: Record<string, string> } | { ok: false; status: 402; body: unknown; headers: Record<string, string> }> }
+  | {
+      kind: 'verified'
+      /** The wallet the payment is from. */
+      payer: string
+      settle: () => Promise<Settlement>
+    }
 
 export type PaywallParameters = {
   facilitator: SandboxFacilitator
@@ -25,6 +35,12 @@ export type PaywallParameters = {
   version: 1 | 2
   maxTimeoutSeconds?: number
 }
+
+/**
+ * The authorization window the gateway asks for: "The x402 authorization window is 600s" (BlockRun
+ * SDK changelog 3.3.0); ClawRouter: "Server auth window is 10min".
+ */
+export const DEFAULT_MAX_TIMEOUT_SECONDS = 600
 
 export class Paywall {
   private readonly server: x402ResourceServer
@@ -52,7 +68,7 @@ export class Paywall {
       scheme: 'exact',
       payTo,
       network: network.caip2,
-      maxTimeoutSeconds: this.parameters.maxTimeoutSeconds ?? 300,
+      maxTimeoutSeconds: this.parameters.maxTimeoutSeconds ?? DEFAULT_MAX_TIMEOUT_SECONDS,
       price: { amount: quote.amount.toString(), asset: network.usdc, extra: { ...network.usdcDomain } },
     })
   }
@@ -83,6 +99,7 @@ export class Paywall {
     }
     return {
       kind: 'verified',
+      payer: verification.payer ?? '',
       settle: async () => {
         const settlement = await this.server.settlePayment(payload, matched).catch((error: unknown): SettleResponse => ({
           success: false,
@@ -91,7 +108,7 @@ export class Paywall {
           network: matched.network,
         }))
         const responseHeader = { 'PAYMENT-RESPONSE': encodePaymentResponseHeader(settlement) }
-        if (settlement.success) return { ok: true, headers: responseHeader }
+        if (settlement.success) return { ok: true, headers: { ...responseHeader, 'X-Payment-Receipt': settlement.transaction }, transaction: settlement.transaction }
         return { ok: false, status: 402, body: { error: 'Settlement failed', details: JSON.stringify(settlement) }, headers: responseHeader }
       },
     }
@@ -107,7 +124,7 @@ export class Paywall {
       description: quote.description,
       mimeType: 'application/json',
       payTo,
-      maxTimeoutSeconds: this.parameters.maxTimeoutSeconds ?? 300,
+      maxTimeoutSeconds: this.parameters.maxTimeoutSeconds ?? DEFAULT_MAX_TIMEOUT_SECONDS,
       asset: network.usdc,
       extra: { ...network.usdcDomain },
     } as unknown as PaymentRequirements
@@ -124,10 +141,11 @@ export class Paywall {
     if (!verification.isValid) return unpaid(verification.invalidReason ?? 'invalid_payment')
     return {
       kind: 'verified',
+      payer: verification.payer ?? '',
       settle: async () => {
         const settlement = await facilitator.settle(payload, requirement)
         const responseHeader = { 'X-PAYMENT-RESPONSE': encodePaymentResponseHeader(settlement) }
-        if (settlement.success) return { ok: true, headers: responseHeader }
+        if (settlement.success) return { ok: true, headers: { ...responseHeader, 'X-Payment-Receipt': settlement.transaction }, transaction: settlement.transaction }
         return { ok: false, status: 402, body: { x402Version: 1, error: settlement.errorReason ?? 'settlement_failed', accepts: [requirement] }, headers: responseHeader }
       },
     }

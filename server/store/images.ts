@@ -16,6 +16,7 @@ import { join } from 'node:path'
 import { upstreamError } from '../errors.js'
 import { openAtomicFile, type AtomicFile } from './atomic.js'
 import { sniffImage, type ImageType } from './sniff.js'
+import { WholenessCheck } from './wholeness.js'
 
 export type StoredImage = {
   file: string
@@ -78,6 +79,8 @@ export class ImageStore {
     let name = ''
     let file: AtomicFile | undefined
     let opening: Promise<AtomicFile> | undefined
+    // More than the first bytes: a file is stored only if it ends as its format says (wholeness.ts).
+    const whole = new WholenessCheck()
 
     const put = async (target: AtomicFile, chunk: Uint8Array) => {
       try {
@@ -102,6 +105,7 @@ export class ImageStore {
     return {
       async write(chunk) {
         if (chunk.byteLength === 0) return
+        whole.push(chunk)
         if (file) return put(file, chunk)
         head.push(chunk)
         headBytes += chunk.byteLength
@@ -111,6 +115,11 @@ export class ImageStore {
         if (!file) {
           if (headBytes === 0) throw upstreamError('The upstream returned empty image data.', undefined, 'bad_image_entry')
           await open()
+        }
+        const problem = whole.problem(type!)
+        if (problem) {
+          await file!.abort()
+          throw upstreamError(`The upstream returned an image that is not whole: ${problem}.`, undefined, 'image_not_whole')
         }
         await file!.commit()
         return { file: name, path: file!.target, bytes: file!.bytes, mimeType: type!.mime }

@@ -15,6 +15,7 @@
  * URLs are absolute.
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http'
+import type { LookupFunction } from 'node:net'
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import { Readable, type Transform } from 'node:stream'
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib'
@@ -25,6 +26,11 @@ export type UpstreamRequestInit = {
   /** A string is sent with its byte length; a stream needs `content-length` in `headers`. */
   body?: string | ReadableStream<Uint8Array> | undefined
   signal?: AbortSignal | undefined
+  /**
+   * A DNS lookup the connection must use (an address guard). Such a request gets a connection of
+   * its own, never a pooled one: a pooled socket was connected without this lookup.
+   */
+  lookup?: LookupFunction | undefined
 }
 
 /** Idle pooled sockets close after this long (undici's default keep-alive timeout). */
@@ -54,7 +60,8 @@ export function upstreamFetch(input: string | URL, init: UpstreamRequestInit = {
   return new Promise<Response>((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason)
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest
-    const request = send(url, { method, headers, agent: agents[url.protocol as keyof typeof agents], signal })
+    const pooling = init.lookup ? { agent: false as const, lookup: init.lookup } : { agent: agents[url.protocol as keyof typeof agents] }
+    const request = send(url, { method, headers, ...pooling, signal })
     let settled = false
     const fail = (error: Error) => {
       if (settled) return

@@ -37,14 +37,15 @@ const MAX_URL_CHARS = 64 * 1024
 /** A data URI's `data:<type>;base64` header longer than this is refused. */
 const MAX_DATA_HEADER_CHARS = 1024
 
-export async function readResultBody<T>(response: Response, openSink: () => ImageSink<T>): Promise<ResultBody<T>> {
+/** `openSink` is given the index of the `data` entry the image belongs to. */
+export async function readResultBody<T>(response: Response, openSink: (index: number) => ImageSink<T>): Promise<ResultBody<T>> {
   const fields = new Map<string, ResultField<T>>()
   const sinks: ImageSink<T>[] = []
   /** Writes queued by the (synchronous) scanner, run in order after each network chunk. */
   let queue: Array<() => Promise<void>> = []
 
-  const imageSink = (): { sink: ImageSink<T>; decoder: Base64Decoder } => {
-    const sink = openSink()
+  const imageSink = (index: number): { sink: ImageSink<T>; decoder: Base64Decoder } => {
+    const sink = openSink(index)
     sinks.push(sink)
     const decoder = new Base64Decoder((bytes) => queue.push(() => sink.write(bytes)))
     return { sink, decoder }
@@ -53,12 +54,13 @@ export async function readResultBody<T>(response: Response, openSink: () => Imag
   const divert = (path: JsonPath): StringSink | undefined => {
     if (path.length !== 3 || path[0] !== 'data' || typeof path[1] !== 'number') return undefined
     const key = `${path[1]}:${String(path[2])}`
+    const index = path[1]
     if (path[2] === 'b64_json') {
-      const { sink, decoder } = imageSink()
+      const { sink, decoder } = imageSink(index)
       fields.set(key, { kind: 'image', sink })
       return decoder
     }
-    if (path[2] === 'url') return new UrlField((field) => fields.set(key, field), imageSink)
+    if (path[2] === 'url') return new UrlField((field) => fields.set(key, field), () => imageSink(index))
     return undefined
   }
 

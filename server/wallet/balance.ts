@@ -4,10 +4,8 @@
  */
 import type { Settings } from '../config.js'
 import type { KnownNetwork } from '../payment/networks.js'
+import { USDC_VIEWS } from '../payment/usdc-abi.js'
 
-const BALANCE_OF = [
-  { type: 'function', name: 'balanceOf', stateMutability: 'view', inputs: [{ name: 'account', type: 'address' }], outputs: [{ name: '', type: 'uint256' }] },
-] as const
 
 /** The JSON-RPC endpoint the settings give for `network` (Base: `BASE_RPC_URL`; Base Sepolia: `BASE_SEPOLIA_RPC_URL`). */
 export function rpcUrlFor(settings: Pick<Settings, 'rpcUrl' | 'sepoliaRpcUrl'>, network: KnownNetwork): string {
@@ -19,7 +17,7 @@ export async function readUsdcBalance(rpcUrl: string, address: `0x${string}`, ne
   const { createPublicClient, http } = await import('viem')
   const client = createPublicClient({ transport: http(rpcUrl, { timeout: timeoutMs, retryCount: 0 }) })
   try {
-    const balance = await client.readContract({ address: network.usdc, abi: BALANCE_OF, functionName: 'balanceOf', args: [address] })
+    const balance = await client.readContract({ address: network.usdc, abi: USDC_VIEWS, functionName: 'balanceOf', args: [address] })
     return typeof balance === 'bigint' && balance >= 0n ? balance : undefined
   } catch {
     return undefined

@@ -104,7 +104,7 @@ free_port() { node -e "const s = require('node:net').createServer().listen(0, '1
 SANDBOX_PORT=$(free_port)
 node dist/server/cli/index.js sandbox --port "$SANDBOX_PORT" --fund "$ADDRESS=10" >"$WORK/sandbox.out" 2>"$WORK/sandbox.err" &
 SANDBOX_PID=$!
-SANDBOX=http://127.0.0.1:$SANDBOX_PORT
+SANDBOX=http://127.0.0.1:$SANDBOX_PORT/api   # the API base URL: the sandbox serves under /api, as the gateway does
 for _ in $(seq 1 100); do curl -fsS "$SANDBOX/_sandbox/state" >/dev/null 2>&1 && break; sleep 0.1; done
 curl -fsS "$SANDBOX/_sandbox/state" >/dev/null || { cat "$WORK/sandbox.err" >&2; fail "sandbox did not start"; }
 echo "wallet $ADDRESS funded with 10 test USDC on $SANDBOX"

@@ -74,7 +74,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const fund = parseUsd(options.fund ?? '10')
   const sandbox = await startSandbox({ jobMs: 50, ...options.sandbox, fund: fund > 0n ? { [wallet.address]: fund } : {} })
   // No test reaches the internet: balance reads (payment errors only) go to a closed local port.
-  const proxy = await startProxy(resolveSettings({ home, upstream: sandbox.url, port: 0, rpcUrl: 'http://127.0.0.1:9', sepoliaRpcUrl: 'http://127.0.0.1:9', ...options.settings }))
+  // Jobs are polled every 50 ms rather than BlockRun's 3 s, so tests of jobs take milliseconds;
+  // tests of the cadence itself set pollIntervalSeconds.
+  const proxy = await startProxy(
+    resolveSettings({ home, upstream: sandbox.url, port: 0, rpcUrl: 'http://127.0.0.1:9', sepoliaRpcUrl: 'http://127.0.0.1:9', pollIntervalSeconds: 0.05, ...options.settings }),
+  )
   return {
     home,
     wallet,

@@ -1,3 +1,4 @@
+import { describeBudget } from '../../payment/usage.js'
 import { openCommandCore, parseCommand, settingsFromFlags } from '../options.js'
 
 export async function run(args: string[]): Promise<number | void> {
@@ -18,7 +19,7 @@ export async function run(args: string[]): Promise<number | void> {
     for (const day of report.byDay) lines.push(`  ${day.day}  ${day.usd.padStart(10)}  ${day.payments} payment(s)`)
     if (report.byModel.length) lines.push('By model:')
     for (const model of report.byModel) lines.push(`  ${model.model.padEnd(28)} ${model.usd.padStart(10)}  ${model.images} image(s)`)
-    lines.push(`Budget: ${report.budget.spentLast24hUsd} of ${report.budget.dailyUsd} used in the last 24 h, ${report.budget.remainingUsd} left`)
+    lines.push(describeBudget(report.budget))
     if (report.declined) lines.push(`  ${report.declined} request(s) declined by the budget in ${days} day(s) (nothing signed)`)
     process.stdout.write(`${lines.join('\n')}\n`)
   } finally {

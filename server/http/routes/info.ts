@@ -2,7 +2,6 @@
  * Read-only routes: `/health`, `/v1/models`, `/v1/wallet`, `/v1/usage`.
  */
 import { Hono } from 'hono'
-import { listModels } from '../../catalog.js'
 import { invalidRequest } from '../../errors.js'
 import type { ImageService } from '../../service.js'
 import { VERSION } from '../../version.js'
@@ -20,7 +19,8 @@ export function infoRoutes(service: ImageService): Hono {
   // its port for one of its own proxies and sends its chat traffic there (REFERENCE.md §1,
   // ClawRouter src/proxy.ts checkExistingProxy).
   routes.get('/health', (c) => c.json({ service: SERVICE_NAME, ready: true, version: VERSION }))
-  routes.get('/v1/models', (c) => c.json(listModels()))
+  // The image models only, from the live catalog when it could be read (the body says which source and when).
+  routes.get('/v1/models', async (c) => c.json(await service.models()))
   routes.get('/v1/wallet', async (c) => c.json(await service.walletStatus()))
   routes.get('/v1/usage', async (c) => {
     const days = Number(c.req.query('days') ?? 30)

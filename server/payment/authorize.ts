@@ -1,0 +1,174 @@
+/**
+ * One authorization, from a 402's requirements to the headers that carry it, in the order that
+ * is the payer's safety argument:
+ *
+ *   policy (pure) → budget reservation (ledger, shared by every process) → sign, with the ledger's
+ *   `signed` line fsync'd alongside → headers.
+ *
+ * No signature exists unless the policy and the budget allowed it, and none leaves this process
+ * before its `signed` line is on disk. Nothing here sends anything: the caller decides where the
+ * headers go and records the outcome (sent-payment.ts).
+ *
+ * @see https://github.com/coinbase/x402/blob/main/specs/x402-specification.md
+ */
+import { randomUUID } from 'node:crypto'
+import type { LocalAccount } from 'viem'
+import type { PaymentPayload, PaymentRequired } from '@x402/core/types'
+import type { SpendPolicy } from '../config.js'
+import { ImagegenError } from '../errors.js'
+import { reclaimExpired, type AuthorizationStateReader } from './chain-state.js'
+import type { Ledger, ReserveEntry } from './ledger.js'
+import { choosePayment, type PaymentOption } from './policy.js'
+import { createX402Signer, type AuthorizationTerms, type X402Signer } from './x402.js'
+
+/** What the ledger records about the request a payment is for. */
+export type PaymentContext = {
+  requestId: string
+  endpoint: string
+  model: string
+  size: string
+  n: number
+  signal?: AbortSignal | undefined
+}
+
+export type SignedAuthorization = {
+  /** The ledger's id for this payment. */
+  id: string
+  option: PaymentOption
+  /** The requirements it was signed for, with exactly the chosen requirement. */
+  required: PaymentRequired
+  payload: PaymentPayload
+  /** The request headers that carry it (v2 `PAYMENT-SIGNATURE`, v1 `X-PAYMENT`). */
+  headers: Record<string, string>
+}
+
+export type AuthorizeParameters = {
+  required: PaymentRequired
+  context: PaymentContext
+  /** The payment this one renews (a job's authorization that expired before the job completed). */
+  replaces?: string | undefined
+  /** Checks the option the policy chose before anything is reserved (a renewal must keep its terms). */
+  accept?: ((option: PaymentOption) => void) | undefined
+}
+
+/** Clock difference allowed between this machine and the scheme's idea of now, when checking validBefore. */
+const VALID_BEFORE_SLACK_SECONDS = 60
+
+export class Authorizer {
+  private signer: Promise<X402Signer> | undefined
+
+  constructor(
+    private readonly parameters: {
+      address: `0x${string}`
+      account: () => Promise<LocalAccount>
+      policy: SpendPolicy
+      ledger: Ledger
+      /** Asks the chain whether expired authorizations were used, when the budget would decline (chain-state.ts). */
+      authorizationState?: AuthorizationStateReader | undefined
+    },
+  ) {}
+
+  /**
+   * Chooses, reserves and signs. Throws the policy's or the budget's refusal (nothing signed), or
+   * a signing error (the reservation released). The policy runs on every call, cached
+   * requirements included.
+   */
+  async authorize({ required, context, replaces, accept }: AuthorizeParameters): Promise<SignedAuthorization> {
+    const { policy, ledger, account, address } = this.parameters
+    const decision = choosePayment(required, policy)
+    if (!decision.allowed) throw decision.error
+    const { option } = decision
+    accept?.(option)
+    const id = await reserveOrReclaim(
+      ledger,
+      {
+        id: randomUUID(),
+        requestId: context.requestId,
+        endpoint: context.endpoint,
+        model: context.model,
+        size: context.size,
+        n: context.n,
+        amount: option.amount,
+        network: option.network.caip2,
+        asset: option.asset,
+        payTo: option.payTo,
+        ...(replaces ? { replaces } : {}),
+      },
+      policy.dailyBudget,
+      this.parameters.authorizationState,
+    )
+
+    const chosen: PaymentRequired = { ...required, accepts: [option.raw] }
+    let ledgerError: unknown
+    let payload: PaymentPayload
+    let headers: Record<string, string>
+    try {
+      context.signal?.throwIfAborted()
+      this.signer ??= account().then((signingAccount) => createX402Signer(signingAccount, policy.maxPerRequest))
+      const signer = await this.signer
+      // The `signed` line is written and fsync'd while the signature is computed; the payload
+      // comes back only once the line is on disk. Only the payment's own authorization is
+      // recorded: a scheme extension may sign more, and those calls wait for the same line.
+      const recordSigned = async (terms: AuthorizationTerms) => {
+        // The policy allowed this lifetime; the authorization must not outlive it, whatever the
+        // scheme computed from the requirements (a second fence behind policy.ts).
+        checkValidBefore(terms.validBefore, policy.maxTimeoutSeconds)
+        try {
+          await ledger.signed(id, { ...terms, x402Version: required.x402Version, payer: address })
+        } catch (error) {
+          ledgerError = error
+          throw error
+        }
+      }
+      let recorded: Promise<void> | undefined
+      payload = await signer.sign(chosen, (terms) => (recorded ??= recordSigned(terms)))
+      headers = signer.headers(payload)
+    } catch (error) {
+      if (ledgerError !== undefined) {
+        // No durable record, so the payment must not leave; nothing was sent.
+        await ledger.closed(id, 'released', 'the ledger could not be written').catch(() => {})
+        throw new ImagegenError({ status: 500, type: 'server_error', code: 'ledger_unavailable', message: `The payment ledger in ${ledger.path} could not be written, so nothing was paid.`, cause: ledgerError })
+      }
+      await ledger.closed(id, 'released', error instanceof Error ? error.message.slice(0, 200) : 'signing failed').catch(() => {})
+      if (context.signal?.aborted) throw context.signal.reason
+      if (error instanceof ImagegenError) throw error
+      throw new ImagegenError({ status: 500, type: 'payment_failed', message: 'Could not sign the payment.', code: 'signing_failed', cause: error })
+    }
+    if (context.signal?.aborted) {
+      // The authorization never left this process, so nobody can settle it.
+      await ledger.closed(id, 'released', 'cancelled before sending')
+      throw context.signal.reason
+    }
+    return { id, option, required: chosen, payload, headers }
+  }
+}
+
+/**
+ * The ledger's budget check, and when it declines, one look at the chain for
+ * expired authorizations that never settled (they stop counting); if that freed anything, one
+ * more try under a new id (the declined reservation stays in the ledger as declined).
+ */
+async function reserveOrReclaim(ledger: Ledger, entry: ReserveEntry, budget: bigint, read: AuthorizationStateReader | undefined): Promise<string> {
+  try {
+    await ledger.reserve(entry, budget)
+    return entry.id
+  } catch (error) {
+    if (!read || !(error instanceof ImagegenError) || error.code !== 'daily_budget') throw error
+    if ((await reclaimExpired({ ledger, read })) === 0n) throw error
+    const id = randomUUID()
+    await ledger.reserve({ ...entry, id }, budget)
+    return id
+  }
+}
+
+/** Throws unless `validBefore` (unix seconds, decimal) is within `maxSeconds` of now, plus clock slack. */
+function checkValidBefore(validBefore: string, maxSeconds: number): void {
+  const latest = BigInt(Math.floor(Date.now() / 1000) + maxSeconds + VALID_BEFORE_SLACK_SECONDS)
+  if (/^\d{1,20}$/.test(validBefore) && BigInt(validBefore) <= latest) return
+  throw new ImagegenError({
+    status: 402,
+    type: 'payment_not_allowed',
+    code: 'max_timeout_exceeded',
+    message: `The payment would have been valid until ${validBefore}, past the allowed lifetime of ${maxSeconds} s, so it was not signed.`,
+  })
+}
