@@ -75,7 +75,8 @@ export async function callerCheck(rows: Row[]): Promise<void> {
   }
   const proxy = await startProxy(resolveSettings({ home: await mkdtemp(join(tmpdir(), 'imagegen-bench-caller-')), port: 0, upstream: 'http://127.0.0.1:9' }))
   try {
-    const url = `${proxy.url}/v1/models`
+    // Identity: through the caller check, then an HMAC and nothing else (no upstream, no disk).
+    const url = `${proxy.url}/v1/identity?nonce=${'0'.repeat(64)}`
     const kept = new Agent({ keepAlive: true, maxSockets: 1 })
     const fresh = new Agent({ keepAlive: false })
     const keptTimes: number[] = []
@@ -87,7 +88,7 @@ export async function callerCheck(rows: Row[]): Promise<void> {
     }
     kept.destroy()
     rows.push({
-      measure: '(7) GET /v1/models through the caller check (owner mode), median: kept-alive connection / new connection each time',
+      measure: '(7) GET /v1/identity through the caller check (owner mode), median: kept-alive connection / new connection each time',
       value: `${us(median(keptTimes))} / ${us(median(freshTimes))}`,
       target: '',
       met: undefined,

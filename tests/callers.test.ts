@@ -182,7 +182,7 @@ describe('token mode (BLOCKRUN_AUTH=token): every caller needs the token', () =>
     // Public: liveness and the identity proof (our front doors check it before sending the token).
     expect((await fetch(`${url}/health`)).status).toBe(200)
     expect((await fetch(`${url}/v1/identity?nonce=${'b'.repeat(64)}`)).status).toBe(200)
-    expect(served.sandbox.counters.requests).toBe(0)
+    expect(served.sandbox.counters.imageRequests).toBe(0)
   })
 
   it("the OpenAI SDK's apiKey is the token", async () => {
@@ -280,7 +280,7 @@ describe('bound beyond loopback (--host 0.0.0.0)', () => {
     const foreign = await fetch(`${url}/v1/images/generations`, { ...json({ prompt: 'x' }), headers: { 'content-type': 'application/json', origin: 'http://localhost:3000', authorization: `Bearer ${token}` } })
     expect(foreign.status).toBe(403)
     expect((await fetch(`${url}/v1/models`, { headers: { origin: `http://localhost:${port}` } })).status).toBe(200)
-    expect(served.sandbox.counters.requests).toBe(0)
+    expect(served.sandbox.counters.imageRequests).toBe(0)
   })
 
   it.skipIf(otherUserUnavailable)('another user, over loopback or the LAN address, needs the token', async () => {

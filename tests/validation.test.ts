@@ -121,7 +121,7 @@ describe('local-only guard', () => {
       expect(posted.body.error.message).toContain('BLOCKRUN_ALLOWED_ORIGINS')
       expect((await stack.get('/v1/wallet', { origin })).status, origin).toBe(403)
     }
-    expect(stack.sandbox.counters.requests).toBe(0)
+    expect(stack.sandbox.counters.imageRequests).toBe(0)
   })
 
   it('accepts an origin the user listed (BLOCKRUN_ALLOWED_ORIGINS)', async () => {
