@@ -166,20 +166,24 @@ const [text, preview] = viaTool.result.content
 const toolImage = viaTool.result.details.images[0]
 expect(text.type === 'text' && text.text.includes(toolImage.path), 'the tool text names the file path')
 expect(preview?.type === 'image' && /^image\/(jpeg|webp)$/.test(preview.mimeType) && preview.data.length < 100_000, 'the tool returns a small inline preview')
-expect(viaTool.result.details.model === 'black-forest/flux-1.1-pro' && viaTool.result.details.size === '1216x832', 'the tool used flux at 1216x832')
+// The seed's "flux" has no gateway entry: it reaches xai/grok-imagine-image (1024x1024 only), and says so.
+const details = viaTool.result.details
+expect(details.model === 'xai/grok-imagine-image' && details.size === '1024x1024', `the tool used grok-imagine-image at 1024x1024 for "flux" (got ${details.model} ${details.size})`)
+expect(JSON.stringify(details.notes ?? []).includes('xai/grok-imagine-image') && text.text.includes('grok-imagine-image'), 'the substitution of flux is stated in the tool text and details')
 console.log(`generate_image via the gateway: ${toolImage.path}, preview ${preview.mimeType} ${preview.data.length} base64 chars`)
 for (const file of ['generated.png', 'edited.png', toolImage.path, viaProxy.data[0].path]) {
   const bytes = readFileSync(file.startsWith('/') ? file : `${work}/${file}`)
   expect(bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])), `${file} is a PNG`)
   const meta = await sharp(bytes).metadata()
-  const size = file === toolImage.path ? '1216x832' : '1024x1024'
+  const size = '1024x1024'
   expect(meta.format === 'png' && `${meta.width}x${meta.height}` === size, `${file} is a ${size} PNG (got ${meta.format} ${meta.width}x${meta.height})`)
   console.log(`${file}: ${meta.width}x${meta.height} ${meta.format}, ${bytes.length} bytes`)
 }
 const state = JSON.parse(readFileSync(`${work}/state.json`, 'utf8'))
 const amounts = state.transfers.map((t) => t.amount)
-// infer generate ($0.05 + fee), infer edit ($0.02 + fee), the tool (flux, $0.04 + fee), the HTTP example.
-const expected = ['51000', '21000', '41000', '51000']
+// List price x 1.05 + the $0.001 fee: infer generate (nano-banana $0.05), infer edit (gpt-image-1 $0.02),
+// the tool ("flux" → grok-imagine-image $0.02), the HTTP example (nano-banana).
+const expected = ['53500', '22000', '22000', '53500']
 expect(state.settled === 4 && JSON.stringify(amounts) === JSON.stringify(expected), `four settlements: ${expected} (got ${state.settled}: ${amounts})`)
 expect(state.transfers.every((t) => t.from.toLowerCase() === address.toLowerCase()), 'all paid by the throwaway wallet')
 expect(viaTool.result.details.cost.transaction === state.transfers[2].transaction, 'the tool reports the settlement the sandbox made')
