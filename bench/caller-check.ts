@@ -65,11 +65,11 @@ function get(url: string, agent: Agent): Promise<number> {
 export async function callerCheck(rows: Row[]): Promise<void> {
   if (process.platform !== 'linux') return
   const plain = await lookupTimes(300)
-  rows.push({ measure: `(7) socket-table lookup per new connection, ${plain.rows} rows in /proc/net/tcp, median`, value: us(median(plain.times)), target: '', met: undefined })
+  rows.push({ measure: `(8) socket-table lookup per new connection, ${plain.rows} rows in /proc/net/tcp, median`, value: us(median(plain.times)), target: '', met: undefined })
   const release = await openConnections(1000)
   try {
     const busy = await lookupTimes(300)
-    rows.push({ measure: `(7) … with ${busy.rows} rows (1,000 more connections open), median`, value: us(median(busy.times)), target: '', met: undefined })
+    rows.push({ measure: `(8) … with ${busy.rows} rows (1,000 more connections open), median`, value: us(median(busy.times)), target: '', met: undefined })
   } finally {
     release()
   }
@@ -88,7 +88,7 @@ export async function callerCheck(rows: Row[]): Promise<void> {
     }
     kept.destroy()
     rows.push({
-      measure: '(7) GET /v1/identity through the caller check (owner mode), median: kept-alive connection / new connection each time',
+      measure: '(8) GET /v1/identity through the caller check (owner mode), median: kept-alive connection / new connection each time',
       value: `${us(median(keptTimes))} / ${us(median(freshTimes))}`,
       target: '',
       met: undefined,
