@@ -21,8 +21,18 @@ import { BASE, type KnownNetwork } from './networks.js'
 import { readPaymentRequired } from './x402.js'
 import type { PaymentRequired } from '@x402/core/types'
 
-/** The sentence every payment error ends with. */
+/** The sentence every payment error on Base ends with. */
 export const FUND_ADVICE = 'Fund your wallet with USDC on Base at blockrun.ai.'
+
+/** How to fund the wallet for a payment on `network`: the chain named, and on Solana how to switch back. */
+export function fundAdvice(network: KnownNetwork | undefined): string {
+  if (network?.chain === 'solana') {
+    const base = 'Fund your Solana address with USDC on Solana at blockrun.ai, or pay on Base instead with BLOCKRUN_PAYMENT_CHAIN=base'
+    return network.testnet ? `${base} (this upstream asked for test USDC on ${network.label}).` : `${base}.`
+  }
+  const testnet = network?.testnet ?? false
+  return testnet ? `${FUND_ADVICE.slice(0, -1)} (this upstream asked for test USDC on ${network!.label}).` : FUND_ADVICE
+}
 
 const FUNDS_PATTERN = /insufficient[_ ]?(funds|balance)|exceeds balance|transfer amount exceeds/i
 
@@ -116,8 +126,7 @@ export function paymentFailure({ reasons, wallet, network, amount, balance }: Pa
   const label = network?.label ?? BASE.label
   const price = amount === undefined ? 'this payment' : `the payment of ${formatUsd(amount)}`
   const balanceText = balance === undefined ? 'balance unknown' : `balance ${formatUsd(balance)} USDC on ${label}`
-  const testnet = network?.testnet ?? /sepolia|testnet/i.test(label)
-  const advice = testnet ? `${FUND_ADVICE.slice(0, -1)} (this upstream asked for test USDC on ${label}).` : FUND_ADVICE
+  const advice = fundAdvice(network)
   if (isFundsFailure(reasons)) {
     return new ImagegenError({
       status: 402,

@@ -27,12 +27,14 @@ import { Authorizer, type PaymentContext } from './authorize.js'
 import type { AuthorizationStateReader } from './chain-state.js'
 import { balanceWithin, isFundsFailure, paymentFailure, readRefusal, summariseReasons, type PaymentFailureParameters } from './failure.js'
 import type { Ledger } from './ledger.js'
-import type { KnownNetwork } from './networks.js'
+import { sameAddress, type KnownNetwork } from './networks.js'
 import type { PaymentOption } from './policy.js'
 import { RequirementsCache } from './requirements-cache.js'
 import { sentPayment, type SentPayment } from './sent-payment.js'
 import { readSmallBody } from '../upstream/small-body.js'
 import { readPaymentRequired } from './x402.js'
+import type { SolanaRpc } from './solana-rpc.js'
+import type { SolanaAccount } from '../wallet/key.js'
 
 export type { PaymentContext } from './authorize.js'
 export type { PaymentReceipt, SentPayment } from './sent-payment.js'
@@ -57,6 +59,9 @@ export type PayerParameters = {
   address: `0x${string}`
   /** The signing account, built on the first payment. */
   account: () => Promise<LocalAccount>
+  /** The Solana account, and the bounded RPC its payments read through (svm-signer.ts). */
+  solana?: SolanaAccount | undefined
+  solanaRpc?: SolanaRpc | undefined
   policy: SpendPolicy
   ledger: Ledger
   /**
@@ -121,7 +126,7 @@ export class Payer {
     await previous.refused(`refused on a poll of its job: ${summariseReasons(refusal.reasons)}`)
     if (isFundsFailure(refusal.reasons)) {
       const { option } = previous
-      throw await this.failure({ reasons: refusal.reasons, wallet: this.address, network: option.network, amount: option.amount })
+      throw await this.failure({ reasons: refusal.reasons, wallet: this.payerOn(option), network: option.network, amount: option.amount })
     }
     if (previous.signatures >= MAX_SIGNATURES_PER_REQUEST) {
       throw upstreamError(
@@ -145,7 +150,7 @@ export class Payer {
    * returned (with the fresh requirements, when the 402 carried readable ones) instead of thrown.
    */
   private async pay(send: SendRequest, required: PaymentRequired, context: PaymentContext, prepaid: boolean, signatures = 1): Promise<PaidAttempt> {
-    const { ledger, address } = this.parameters
+    const { ledger } = this.parameters
     const authorization = await this.authorizer.authorize({ required, context })
     const { id, option, headers } = authorization
     // Only a fresh 402 refreshes the cache, so a route in steady use still expires; and only
@@ -181,13 +186,18 @@ export class Payer {
       // requirements when it had readable ones, else by asking unpaid), unless no new payment
       // could succeed either.
       if (prepaid && !isFundsFailure(reasons)) return { kind: 'rejected', required: fresh && Array.isArray(fresh.accepts) ? fresh : undefined }
-      throw await this.failure({ reasons, wallet: address, network: option.network, amount: option.amount })
+      throw await this.failure({ reasons, wallet: this.payerOn(option), network: option.network, amount: option.amount })
     }
     return { kind: 'sent', response, payment: this.sent(authorization, signatures) }
   }
 
   private sent(authorization: Parameters<typeof sentPayment>[0]['authorization'], signatures: number): SentPayment {
-    return sentPayment({ authorization, ledger: this.parameters.ledger, payer: this.parameters.address, signatures, failure: (parameters) => this.failure(parameters) })
+    return sentPayment({ authorization, ledger: this.parameters.ledger, payer: this.payerOn(authorization.option), signatures, failure: (parameters) => this.failure(parameters) })
+  }
+
+  /** The wallet's address on the option's chain: the one that signed, and the one to fund. */
+  private payerOn(option: PaymentOption): string {
+    return this.authorizer.addressOn(option.network.chain) ?? this.parameters.address
   }
 
   /** A payment error with the wallet's balance on that network, read within a short bound. */
@@ -219,10 +229,7 @@ function afterRefusedAttempt(error: unknown): unknown {
 /** A renewal pays the same party the same (or a lower) price on the same network and asset. */
 function keepsTerms(previous: PaymentOption, next: PaymentOption): void {
   const same =
-    next.network === previous.network &&
-    next.asset.toLowerCase() === previous.asset.toLowerCase() &&
-    next.payTo.toLowerCase() === previous.payTo.toLowerCase() &&
-    next.amount <= previous.amount
+    next.network === previous.network && sameAddress(next.asset, previous.asset) && sameAddress(next.payTo, previous.payTo) && next.amount <= previous.amount
   if (same) return
   throw new ImagegenError({
     status: 402,
