@@ -21,6 +21,8 @@ export const SETTINGS_FLAGS = {
   'timeout-seconds': { type: 'string' },
   'poll-interval-seconds': { type: 'string' },
   'rpc-url': { type: 'string' },
+  chain: { type: 'string' },
+  'solana-rpc-url': { type: 'string' },
 } as const satisfies ParseArgsConfig['options']
 
 export function parseCommand<const O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O) {
@@ -43,6 +45,8 @@ export function settingsFromFlags(values: Record<string, unknown>): Settings {
     timeoutSeconds: values['timeout-seconds'] as string | undefined,
     pollIntervalSeconds: values['poll-interval-seconds'] as string | undefined,
     rpcUrl: values['rpc-url'] as string | undefined,
+    paymentChain: values.chain as string | undefined,
+    solanaRpcUrl: values['solana-rpc-url'] as string | undefined,
   }
   return resolveSettings(flags, settingsFromEnv())
 }

@@ -42,6 +42,7 @@ const EXPLANATIONS: ReadonlyArray<readonly [RegExp, string]> = [
   [/nonce/i, 'this authorization was already used (its nonce was spent), so it was refused as a replay'],
   [/signature/i, 'the payment signature did not verify (it was not made by this wallet for this token, or was altered)'],
   [/eip712|domain/i, 'the payment was signed for the wrong token domain'],
+  [/blockhash/i, 'the Solana transaction was built on a blockhash that expired before the upstream checked it'],
   [/valid_?before|expired/i, 'the authorization expired before the upstream checked it'],
   [/valid_?after/i, 'the authorization is not valid yet (check the system clock)'],
   [/recipient|pay_?to/i, 'the authorization pays a different address than the upstream expects'],

@@ -10,6 +10,8 @@ export async function run(args: string[]): Promise<number | void> {
   process.stderr.write(
     `imagegen proxy listening on ${proxy.url}\n` +
       `  wallet   ${service.wallet.address} (${service.wallet.source === 'created' ? `new, saved to ${service.wallet.path}` : service.wallet.source === 'env' ? 'from BLOCKRUN_WALLET_KEY' : service.wallet.path})\n` +
+      (service.wallet.solana ? `  solana   ${service.wallet.solana.address} (${service.wallet.solana.source === 'env' ? 'from BLOCKRUN_SOLANA_KEY' : 'from the mnemonic'})\n` : '') +
+      `  pays on  ${settings.paymentChain === 'solana' ? 'Solana' : 'Base'}\n` +
       `  upstream ${settings.upstream}\n  images   ${service.store.dir}\n`,
   )
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
