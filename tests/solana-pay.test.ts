@@ -141,6 +141,25 @@ describe('a job that outlives its blockhash', () => {
   })
 })
 
+describe('a paid request whose blockhash went stale before the gateway verified it', () => {
+  it('is refused in verification (nothing settles) and signed once more on a fresh blockhash, as BlockRun\'s SDK does', async () => {
+    // 150 blocks of 1 ms: a blockhash lands transactions for 150 ms, while the proxy reuses one for up to 10 s.
+    const stack = await startStack({ chain: 'solana', sandbox: { solanaBlockMs: 1 } })
+    try {
+      expect((await generate(stack)).status).toBe(200)
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      // Another model: no cached requirements, so an ordinary 402 round signs on the cached, now stale, blockhash.
+      const response = await generate(stack, 'later', 'openai/gpt-image-1')
+      expect(response.status, JSON.stringify(response.body)).toBe(200)
+      expect((await readLedger(stack.home)).map((r) => r.status)).toEqual(['settled', 'refused', 'settled'])
+      expect(stack.sandbox.counters.solanaRpc.getLatestBlockhash).toBe(2)
+      expect(stack.sandbox.solana.transfers).toHaveLength(2)
+    } finally {
+      await stack.close()
+    }
+  })
+})
+
 describe('one budget across Base and Solana', () => {
   it('payments on both chains from one home count against the same 24-hour budget; /v1/usage splits them per network', async () => {
     const home = await tempHome()

@@ -52,6 +52,8 @@ export type AuthorizeParameters = {
   replaces?: string | undefined
   /** Checks the option the policy chose before anything is reserved (a renewal must keep its terms). */
   accept?: ((option: PaymentOption) => void) | undefined
+  /** Build on fresh chain state (Solana: a new blockhash); renewals always do. */
+  fresh?: boolean | undefined
 }
 
 /** Clock difference allowed between this machine and the scheme's idea of now, when checking validBefore. */
@@ -103,7 +105,7 @@ export class Authorizer {
    * a signing error (the reservation released). The policy runs on every call, cached
    * requirements included.
    */
-  async authorize({ required, context, replaces, accept }: AuthorizeParameters): Promise<SignedAuthorization> {
+  async authorize({ required, context, replaces, accept, fresh }: AuthorizeParameters): Promise<SignedAuthorization> {
     const { policy, ledger } = this.parameters
     const decision = choosePayment(required, policy)
     if (!decision.allowed) throw decision.error
@@ -155,7 +157,7 @@ export class Authorizer {
       }
       let recorded: Promise<void> | undefined
       // A renewal is signed on fresh chain state (Solana: its blockhash may be what expired).
-      payload = await signer.sign(chosen, (terms) => (recorded ??= recordSigned(terms)), { fresh: replaces !== undefined })
+      payload = await signer.sign(chosen, (terms) => (recorded ??= recordSigned(terms)), { fresh: fresh === true || replaces !== undefined })
       headers = signer.headers(payload)
     } catch (error) {
       if (ledgerError !== undefined) {

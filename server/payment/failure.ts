@@ -70,6 +70,17 @@ export function isFundsFailure(reasons: readonly (string | undefined)[]): boolea
   return FUNDS_PATTERN.test(reasons.filter(Boolean).join(' '))
 }
 
+/**
+ * True when the reasons say a Solana transfer's blockhash went stale before it was verified: the
+ * signals BlockRun's SDK reads (`isSafeStaleBlockhashResponse`): code `payment_blockhash_stale`,
+ * `BlockhashNotFound` / `BlockHeightExceeded` from simulation, or `expired_signature`. A refusal
+ * in verification settled nothing, so a new transfer on a fresh blockhash is safe.
+ */
+export function isStaleBlockhash(reasons: readonly (string | undefined)[]): boolean {
+  const text = reasons.filter(Boolean).join(' ').toLowerCase().replace(/[_\-\s:]/g, '')
+  return /settlementfailed/.test(text) ? false : /blockhashstale|blockhashnotfound|blockheightexceeded|expiredsignature/.test(text)
+}
+
 /** Pulls every human-readable reason out of a failure body, including JSON nested in strings. */
 export function reasonsFromBody(body: unknown, depth = 0): string[] {
   if (depth > 4) return []

@@ -25,7 +25,7 @@ import { ImagegenError, upstreamError } from '../errors.js'
 import { formatUsd } from '../money.js'
 import { Authorizer, type PaymentContext } from './authorize.js'
 import type { AuthorizationStateReader } from './chain-state.js'
-import { balanceWithin, isFundsFailure, paymentFailure, readRefusal, summariseReasons, type PaymentFailureParameters } from './failure.js'
+import { balanceWithin, isFundsFailure, isStaleBlockhash, paymentFailure, readRefusal, summariseReasons, type PaymentFailureParameters } from './failure.js'
 import type { Ledger } from './ledger.js'
 import { sameAddress, type KnownNetwork } from './networks.js'
 import type { PaymentOption } from './policy.js'
@@ -44,8 +44,12 @@ export type SendRequest = (headers: Record<string, string>) => Promise<Response>
 
 export type PaidResponse = { response: Response; payment: SentPayment | undefined }
 
-/** A pre-paid attempt the upstream refused: `required` holds the 402's fresh requirements when it had readable ones. */
-type PaidAttempt = ({ kind: 'sent' } & PaidResponse) | { kind: 'rejected'; required: PaymentRequired | undefined }
+/**
+ * A pre-paid attempt the upstream refused (`rejected`), or a Solana transfer it refused because
+ * its blockhash went stale before it was verified (`stale`): `required` holds the 402's fresh
+ * requirements when it had readable ones.
+ */
+type PaidAttempt = ({ kind: 'sent' } & PaidResponse) | { kind: 'rejected' | 'stale'; required: PaymentRequired | undefined }
 
 /**
  * Authorizations one user request may sign: two rounds at most (a pre-paid attempt the upstream
@@ -104,7 +108,11 @@ export class Payer {
         if (first.status !== 402) return { response: first, payment: undefined }
         required = await readRequirements(first)
       }
-      const attempt = await this.pay(send, required, context, false, known ? 2 : 1)
+      const signatures = known ? 2 : 1
+      let attempt = await this.pay(send, required, context, false, signatures)
+      // A Solana transfer refused in verification for a stale blockhash settled nothing: it is
+      // signed once more on a fresh blockhash, as BlockRun's SDK does (its stale-blockhash re-sign).
+      if (attempt.kind === 'stale') attempt = await this.pay(send, attempt.required ?? required, context, false, signatures + 1)
       // Only a pre-paid attempt comes back rejected; an ordinary one throws its refusal.
       if (attempt.kind !== 'sent') throw new Error('an ordinary payment attempt came back rejected')
       return attempt
@@ -151,7 +159,8 @@ export class Payer {
    */
   private async pay(send: SendRequest, required: PaymentRequired, context: PaymentContext, prepaid: boolean, signatures = 1): Promise<PaidAttempt> {
     const { ledger } = this.parameters
-    const authorization = await this.authorizer.authorize({ required, context })
+    // Every attempt after the first builds on fresh chain state (Solana: a new blockhash).
+    const authorization = await this.authorizer.authorize({ required, context, fresh: signatures > 1 })
     const { id, option, headers } = authorization
     // Only a fresh 402 refreshes the cache, so a route in steady use still expires; and only
     // requirements that the policy allowed and that signed are kept.
@@ -185,7 +194,9 @@ export class Payer {
       // A rejected pre-paid attempt falls back to one ordinary round (with the 402's own fresh
       // requirements when it had readable ones, else by asking unpaid), unless no new payment
       // could succeed either.
-      if (prepaid && !isFundsFailure(reasons)) return { kind: 'rejected', required: fresh && Array.isArray(fresh.accepts) ? fresh : undefined }
+      const freshRequired = fresh && Array.isArray(fresh.accepts) ? fresh : undefined
+      if (prepaid && !isFundsFailure(reasons)) return { kind: 'rejected', required: freshRequired }
+      if (option.network.chain === 'solana' && isStaleBlockhash(reasons) && signatures < MAX_SIGNATURES_PER_REQUEST) return { kind: 'stale', required: freshRequired }
       throw await this.failure({ reasons, wallet: this.payerOn(option), network: option.network, amount: option.amount })
     }
     return { kind: 'sent', response, payment: this.sent(authorization, signatures) }
