@@ -18,23 +18,17 @@
  *
  * @see https://github.com/coinbase/x402/blob/main/specs/x402-specification.md
  */
-import type { LocalAccount } from 'viem'
 import type { PaymentRequired } from '@x402/core/types'
-import type { SpendPolicy } from '../config.js'
 import { ImagegenError, upstreamError } from '../errors.js'
 import { formatUsd } from '../money.js'
-import { Authorizer, type PaymentContext } from './authorize.js'
-import type { AuthorizationStateReader } from './chain-state.js'
+import { Authorizer, type AuthorizerParameters, type PaymentContext } from './authorize.js'
 import { balanceWithin, isFundsFailure, isStaleBlockhash, paymentFailure, readRefusal, summariseReasons, type PaymentFailureParameters } from './failure.js'
-import type { Ledger } from './ledger.js'
 import { sameAddress, type KnownNetwork } from './networks.js'
 import type { PaymentOption } from './policy.js'
 import { RequirementsCache } from './requirements-cache.js'
 import { sentPayment, type SentPayment } from './sent-payment.js'
 import { readSmallBody } from '../upstream/small-body.js'
 import { readPaymentRequired } from './x402.js'
-import type { SolanaRpc } from './solana-rpc.js'
-import type { SolanaAccount } from '../wallet/key.js'
 
 export type { PaymentContext } from './authorize.js'
 export type { PaymentReceipt, SentPayment } from './sent-payment.js'
@@ -58,24 +52,13 @@ type PaidAttempt = ({ kind: 'sent' } & PaidResponse) | { kind: 'rejected' | 'sta
  */
 export const MAX_SIGNATURES_PER_REQUEST = 3
 
-export type PayerParameters = {
-  /** The wallet's address, known without loading the signer. */
-  address: `0x${string}`
-  /** The signing account, built on the first payment. */
-  account: () => Promise<LocalAccount>
-  /** The Solana account, and the bounded RPC its payments read through (svm-signer.ts). */
-  solana?: SolanaAccount | undefined
-  solanaRpc?: SolanaRpc | undefined
-  policy: SpendPolicy
-  ledger: Ledger
+export type PayerParameters = AuthorizerParameters & {
   /**
    * Reads the wallet's USDC balance on a network, for payment error messages only (never on the
    * happy path). Bounded by `balanceTimeoutMs`.
    */
   readBalance?: ((network: KnownNetwork) => Promise<bigint | undefined>) | undefined
   balanceTimeoutMs?: number
-  /** Reads EIP-3009 authorization states, so expired authorizations that never settled stop counting (chain-state.ts). */
-  authorizationState?: AuthorizationStateReader | undefined
 }
 
 export class Payer {

@@ -29,15 +29,7 @@ export type AccountStatus = {
   paying: boolean
 }
 
-export type WalletStatus = {
-  address: string
-  network: string
-  asset: string
-  /** USDC balance in base units, or null when it could not be read (offline, RPC down). */
-  balance: string | null
-  balanceUsd: string | null
-  balanceNote?: string
-  source: string
+export type WalletStatus = Omit<AccountStatus, 'chain' | 'paying'> & {
   fund: string
   /** The chain that pays, and where that choice came from (a setting, the payment-chain file, the default). */
   paymentChain: PaymentChain
