@@ -48,8 +48,11 @@ const skip = new Set(values.skip.flatMap((part) => part.split(',')))
 
 const MODEL = 'google/nano-banana'
 const SIZE = '1024x1024'
-/** Warm-ups use another size, so they load modules and open connections without priming the measured route's payment cache. */
-const WARM_SIZE = '1216x832'
+/**
+ * Warm-ups use another model (same result form, data URIs; nano-banana takes one size only), so
+ * they load modules and open connections without priming the measured route's payment cache.
+ */
+const WARM_MODEL = 'google/nano-banana-2'
 const WARMUPS = 5
 const FUND = (10n ** 12n).toString() // a million test USDC per wallet
 
@@ -104,10 +107,10 @@ function addState(total: SandboxChildState, delta: SandboxChildState): void {
   for (const key of Object.keys(total) as Array<keyof SandboxChildState>) total[key] += delta[key]
 }
 
-const request = (tag: string, size = SIZE) => (i: number): ImageRequest => ({ model: MODEL, size, prompt: `bench ${tag} ${i}` })
+const request = (tag: string, model = MODEL) => (i: number): ImageRequest => ({ model, size: SIZE, prompt: `bench ${tag} ${i}` })
 
 async function warm(sandbox: SandboxProcess, clients: Client[]) {
-  for (const client of clients) await settled(sandbox, WARMUPS, `${client.name} warm-up`, () => runMany(client, WARMUPS, 1, request(`warm ${client.name}`, WARM_SIZE)))
+  for (const client of clients) await settled(sandbox, WARMUPS, `${client.name} warm-up`, () => runMany(client, WARMUPS, 1, request(`warm ${client.name}`, WARM_MODEL)))
 }
 
 async function withStack<T>(options: Omit<SandboxChildOptions, 'fund'>, work: (sandbox: SandboxProcess, proxy: ProxyProcess) => Promise<T>): Promise<T> {

@@ -3,7 +3,7 @@
  * render the same ToolOutput their own way; neither knows anything about payment or upstreams.
  */
 import * as v from 'valibot'
-import { MODELS } from '../server/catalog.js'
+import { bundledCatalog, DEFAULT_EDIT_MODEL, describeSource, type ListedModel, type ModelEntry } from '../server/catalog/index.js'
 import type { ImagegenCore } from '../server/core/index.js'
 import { formatUsd } from '../server/money.js'
 import { EditInput, GenerateInput, jsonSchemaOf, parseInput } from '../server/schemas.js'
@@ -26,19 +26,36 @@ export type ToolDefinition = {
   execute(core: ImagegenCore, input: unknown, options: CallOptions): Promise<ToolOutput>
 }
 
-const prices = MODELS.map((m) => m.price)
-const priceRange = `${formatUsd(prices.reduce((a, b) => (a < b ? a : b)))}–${formatUsd(prices.reduce((a, b) => (a > b ? a : b)))}`
-const modelGuide = MODELS.map((m) => `- ${m.aliases[0]} (${m.id}), ${formatUsd(m.price)}/image, sizes ${m.sizes.join(', ')}: ${m.bestFor}`).join('\n')
+/*
+ * The descriptions are written from the bundled table when the module loads (no network at start);
+ * they say so, and send the agent to list_image_models for what the gateway offers now. The input
+ * schemas name no closed list of models: a model only the live catalog knows is accepted.
+ */
+const catalog = bundledCatalog()
+const allPrices = catalog.models.flatMap((m) => Object.values(m.prices))
+const priceRange = `${formatUsd(allPrices.reduce((a, b) => (a < b ? a : b)))}–${formatUsd(allPrices.reduce((a, b) => (a > b ? a : b)))}`
+const editors = catalog.models.filter((m) => m.edit)
+
+/** "$0.05" or "$0.02–$0.04 by size". */
+function priceText(model: ModelEntry): string {
+  const prices = Object.values(model.prices)
+  const low = prices.reduce((a, b) => (a < b ? a : b))
+  const high = prices.reduce((a, b) => (a > b ? a : b))
+  return low === high ? formatUsd(low) : `${formatUsd(low)}–${formatUsd(high)} by size`
+}
+
+const modelGuide = catalog.models.map((m) => `- ${m.aliases[0]} (${m.id}), ${priceText(m)} per image, sizes ${m.sizes.join(', ')}${m.edit ? ', edits' : ''}: ${m.bestFor}`).join('\n')
 
 export const generateImageTool: ToolDefinition = {
   name: 'generate_image',
   title: 'Generate image',
   description:
-    `Generate images from a text prompt. Costs money: ${priceRange} per image in USDC, paid automatically from the user's BlockRun wallet (x402).\n` +
-    'Choosing a model: default nano-banana; "high res"/"large"/poster → banana-pro (2048x2048 or 4096x4096); "photorealistic" or "dall-e" → dall-e-3; artistic styles or content other models refuse → flux; cheapest → gpt-image.\n' +
-    'Choosing a size: default 1024x1024; portrait 1024x1792 (nano-banana, banana-pro, dall-e-3) or 832x1216 (flux) or 1024x1536 (gpt-image); landscape 1792x1024 (dall-e-3, banana-pro), 1216x832 (nano-banana, flux) or 1536x1024 (gpt-image).\n' +
-    `Models:\n${modelGuide}\n` +
-    'The result gives each image\'s local file path and URL; show the image to the user (markdown ![](url) or the path).',
+    `Generate images from a text prompt. Costs money: ${priceRange} per image (list price; the gateway adds 5% and $0.001 per request), paid automatically in USDC from the user's BlockRun wallet (x402).\n` +
+    'Choosing a model: default nano-banana; "high res"/"large"/4K/poster → banana-pro (2048x2048 or 4096x4096); "photorealistic", text in the image, or the user names DALL·E → gpt-image-2 (slow); artistic or stylised, or content other models refuse → grok-imagine; flagship quality in wide formats → seedream; cheapest → cogview or gpt-image.\n' +
+    'Choosing a size: default 1024x1024, which every model takes. For portrait, landscape or a ratio such as 16:9 pass aspect_ratio instead: the nearest size the model takes is used, and the result says which.\n' +
+    `Models (the bundled table; list_image_models gives what the gateway offers now, with sizes and prices):\n${modelGuide}\n` +
+    'The old names dall-e-3 and flux still work: they run on gpt-image-2 and grok-imagine, and the result says so.\n' +
+    "The result gives each image's local file path and URL; show the image to the user (markdown ![](url) or the path) and pass on its notes.",
   inputSchema: jsonSchemaOf(GenerateInput),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async execute(core, input, options) {
@@ -46,13 +63,19 @@ export const generateImageTool: ToolDefinition = {
   },
 }
 
+const defaultEditModel = catalog.find(DEFAULT_EDIT_MODEL)!.model
+const editGuide = editors.map((m) => `- ${m.aliases[0]} (${m.id}), ${priceText(m)} per image: up to ${m.maxInputImages} images, ${m.mask ? 'takes a mask' : 'no mask'}; sizes ${m.sizes.join(', ')}`).join('\n')
+
 export const editImageTool: ToolDefinition = {
   name: 'edit_image',
   title: 'Edit image',
   description:
-    `Edit an existing image with a text instruction (openai/gpt-image-1, ${formatUsd(MODELS.find((m) => m.edit)!.price)} per image, paid automatically from the user's BlockRun wallet).\n` +
-    '`image` may be an http(s) URL, a local file path (absolute or ~/...), a data: URI, or the path or URL of an earlier result: pass it as is, no base64 conversion needed.\n' +
-    'Optional `mask`: an image of the same size; white areas are edited, black areas kept. Sizes: 1024x1024, 1536x1024, 1024x1536.',
+    "Edit an image, or combine several into one, with a text instruction. Costs money, paid automatically from the user's BlockRun wallet (USDC, x402).\n" +
+    `Models that edit (default ${defaultEditModel.aliases[0]}, the cheapest):\n${editGuide}\n` +
+    'Choosing: a masked edit, or the cheapest → gpt-image; a change described in words only, with no mask ("make it winter", "remove the people in the back") → nano-banana, Google\'s model made for prompt-based edits (it takes no mask); a high-resolution result → banana-pro.\n' +
+    '`image`: the image to edit, as ["/path/photo.jpg"], or several to combine into one picture ("put this logo on this shirt" → [shirt, logo], and say in the prompt which image is which). Each may be an http(s) URL, a local file path (absolute or ~/...), a data: URI, or the path or URL of an earlier result: pass it as is, no base64 conversion needed.\n' +
+    '`mask` (only models that take one, and only with one image): the size of the image; white = edit, black = keep (lighter than mid-grey counts as white). A mask with transparent pixels is read the OpenAI way instead: transparent = edit, opaque = keep.\n' +
+    'Sizes are the model\'s own; or pass aspect_ratio. Images over 4 MB are downscaled before they are sent (the gateway\'s limit); the result says so.',
   inputSchema: jsonSchemaOf(EditInput),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async execute(core, input, options) {
@@ -65,14 +88,32 @@ const NoInput = v.object({})
 export const listImageModelsTool: ToolDefinition = {
   name: 'list_image_models',
   title: 'List image models',
-  description: 'List the image models with their prices, accepted sizes and what each is best for. Free, read-only.',
+  description: "List the image models the gateway offers now (its live catalog, else the bundled table), with prices by size, accepted sizes, edit support and what each is best for, and which old names run on which model. Free, read-only.",
   inputSchema: jsonSchemaOf(NoInput),
   annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
   async execute(core) {
-    const { data } = core.models()
-    const text = data.map((m) => `${m.id} (alias ${m.aliases[0]}): ${m.price_usd}/image; sizes ${m.sizes.join(', ')}; up to ${m.max_n} per request${m.edit ? '; can edit images' : ''}. ${m.best_for}.`).join('\n')
-    return { text, images: [], details: { models: data } }
+    const list = await core.models()
+    const lines = [`Models from ${describeSource(list.source)}:`]
+    for (const model of list.data) lines.push(describeListedModel(model))
+    const old = new Map<string, string[]>()
+    for (const [name, { model }] of Object.entries(list.substitutions)) if (!name.includes('/')) old.set(model, [...(old.get(model) ?? []), name])
+    if (old.size) lines.push(`Old names that still work: ${[...old].map(([model, names]) => `${names.join(', ')} → ${model}`).join('; ')}.`)
+    if (list.delisted.length) lines.push(`No longer offered by the gateway: ${list.delisted.join(', ')}.`)
+    return { text: lines.join('\n'), images: [], details: { source: list.source, models: list.data, substitutions: list.substitutions, delisted: list.delisted } }
   },
+}
+
+/** One line per model for people: list prices by tier, about what one image costs, sizes, limits. */
+function describeListedModel(m: ListedModel): string {
+  const tiers = new Map<string, string[]>()
+  for (const [size, usd] of Object.entries(m.prices_usd)) tiers.set(usd, [...(tiers.get(usd) ?? []), size])
+  const list = tiers.size === 1 ? [...tiers.keys()][0]! : [...tiers].map(([usd, sizes]) => `${usd} (${sizes.join(', ')})`).join(', ')
+  const charged = m.estimate_usd ? `one image${tiers.size > 1 && m.default_size ? ` at ${m.default_size}` : ''} about ${m.estimate_usd} with the 5% margin and the $0.001 fee` : ''
+  const price = tiers.size ? `${list} list${charged ? ` (${charged})` : ''}` : charged || "price not listed (the gateway's 402 decides)"
+  const sizes = m.sizes.length ? `sizes ${m.sizes.join(', ')}` : 'sizes not listed (the gateway decides)'
+  const edits = m.edit ? `; edits${m.max_input_images > 1 ? ` (up to ${m.max_input_images} images${m.mask ? ', masks' : ''})` : ''}` : ''
+  const quality = m.qualities.length ? `; quality ${m.qualities.join(' or ')}` : ''
+  return `${m.id}${m.aliases[0] ? ` (alias ${m.aliases[0]})` : ''}: ${price}; ${sizes}; up to ${m.max_n} per request${edits}${quality}. ${m.best_for}.`
 }
 
 const UsageInput = v.object({
@@ -126,6 +167,7 @@ export function imageOutput(result: ImageResult, urlServed = true): ToolOutput {
     ].join('\n'),
   )
   lines.push(`Cost: ${describeCost(result.cost)}.`)
+  for (const note of result.notes) lines.push(`Note: ${note}`)
   lines.push(
     urlServed
       ? `Show it with ![image](${result.images[0]?.url ?? ''}) or open the file path.`
@@ -136,7 +178,10 @@ export function imageOutput(result: ImageResult, urlServed = true): ToolOutput {
     images: result.images.map(({ path, url, file, mimeType, bytes }) => ({ path, url, file, mimeType, bytes })),
     details: {
       model: result.model,
+      ...(result.requestedModel !== result.model ? { requestedModel: result.requestedModel } : {}),
       size: result.size,
+      notes: result.notes,
+      estimate: result.estimate === undefined ? null : { usd: formatUsd(result.estimate), amount: result.estimate.toString() },
       images: result.images.map(({ path, url, file, mimeType, bytes, revisedPrompt }) => ({ path, url, file, mimeType, bytes, ...(revisedPrompt ? { revisedPrompt } : {}) })),
       cost: result.cost ? { usd: result.cost.usd, amount: result.cost.amount.toString(), network: result.cost.network, transaction: result.cost.transaction ?? null, status: result.cost.status } : null,
     },

@@ -5,7 +5,7 @@
  */
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { DEFAULT_MODEL, findModel } from './catalog.js'
+import { bundledCatalog, DEFAULT_MODEL } from './catalog/index.js'
 import { parseUsd } from './money.js'
 import { canonicalAddress, chainOfAddress, findNetwork, NETWORKS, networksOf, type KnownNetwork, type PaymentChain } from './payment/networks.js'
 import { checkUpstreamChain, choosePaymentChain, defaultUpstream } from './payment/chain.js'
@@ -130,8 +130,7 @@ export function resolveSettings(...layers: SettingsInput[]): Settings {
 
   const home = resolve(expandHome(merged.home ?? join(homedir(), '.openclaw', 'blockrun')))
   const port = toInteger('port', merged.port ?? DEFAULT_PORT, 0, 65535)
-  const defaultModel = merged.defaultModel ?? DEFAULT_MODEL
-  if (!findModel(defaultModel)) throw new Error(`default model: unknown model "${defaultModel}"`)
+  const defaultModel = canonicalModel(merged.defaultModel ?? DEFAULT_MODEL)
 
   const { chain, source: chainSource } = choosePaymentChain(merged.paymentChain, merged.clawRouterPaymentChain, home)
   const upstream = (merged.upstream ?? defaultUpstream(chain)).replace(/\/+$/, '')
@@ -153,7 +152,7 @@ export function resolveSettings(...layers: SettingsInput[]): Settings {
     upstream,
     home,
     walletKey: merged.walletKey,
-    defaultModel: findModel(defaultModel)!.id,
+    defaultModel,
     policy: {
       maxPerRequest: toUsd('max per request', merged.maxPerRequest ?? '0.50'),
       dailyBudget: toUsd('daily budget', merged.dailyBudget ?? '5.00'),
@@ -204,6 +203,19 @@ function redactKey(settings: Settings): Settings {
     return { ...plain, walletKey: keys.walletKey === undefined ? undefined : '[redacted]', solanaKey: keys.solanaKey === undefined ? undefined : '[redacted]' }
   }
   return Object.assign(settings, { toJSON: redacted, [INSPECT]: redacted })
+}
+
+/**
+ * The default model, checked offline against the bundled table: an alias becomes its full id; an
+ * old name stays as written, so every request names it and its answer states the substitution; a
+ * full id the table lacks (`provider/model`) may be one only the live catalog lists, and is checked
+ * when a request uses it. Anything else is a typo, refused at start.
+ */
+function canonicalModel(name: string): string {
+  const match = bundledCatalog().find(name)
+  if (match) return match.substitution ? name.trim() : match.model.id
+  if (/^[a-z0-9][a-z0-9._+-]*\/[a-z0-9._+-]+$/i.test(name.trim())) return name.trim().toLowerCase()
+  throw new Error(`default model: unknown model "${name}"`)
 }
 
 export function expandHome(path: string): string {

@@ -6,21 +6,37 @@
  */
 import * as v from 'valibot'
 import { toJsonSchema } from '@valibot/to-json-schema'
-import { MODELS } from './catalog.js'
+import { ASPECT_RATIO_PATTERN, bundledCatalog, DEFAULT_EDIT_MODEL, parseRatio, QUALITIES } from './catalog/index.js'
 import { invalidRequest } from './errors.js'
 
-/** Longest prompt any model takes; each model's own limit is checked against the catalog. */
-export const MAX_PROMPT_CHARS = Math.max(...MODELS.map((m) => m.maxPromptChars))
-/** A ceiling for `n` across models; the model's own `maxN` is checked against the catalog. */
-export const MAX_N = Math.max(...MODELS.map((m) => m.maxN))
+/**
+ * Longest prompt any model takes (OpenAI's gpt-image models: 32,000 characters); each model's own
+ * limit is checked against the catalog. A constant, not the bundled table's maximum: the live
+ * catalog may list models the table does not.
+ */
+export const MAX_PROMPT_CHARS = 32_000
+/**
+ * Most images per request on the gateway, as BlockRun's clients state it (ClawRouter's image tool:
+ * "max 4"; Franklin MAX_OUTPUT_IMAGES = 4); each model's own `maxN` is checked against the catalog.
+ */
+export const MAX_N = 4
+/**
+ * Most reference images any model fuses in one edit (the gateway's caps: OpenAI 4, Google 3); each
+ * model's own limit is checked in edit-rules.ts. Only the bundled models edit: the gateway's edit
+ * route has its own fixed list, which a model new to the live catalog is not assumed to be on.
+ */
+export const MAX_INPUT_IMAGES = Math.max(...bundledCatalog().models.map((m) => m.maxInputImages))
+/**
+ * OpenAI image options the gateway has no use for. A request may carry them (clients built for
+ * OpenAI send them); the answer says they were not applied instead of dropping them in silence.
+ */
+export const UNSUPPORTED_OPENAI_FIELDS = ['style', 'background', 'output_format', 'output_compression', 'moderation'] as const
 /**
  * An image reference (path, URL, data URI) is bounded so a bad caller cannot make us hash megabytes
  * of junk. Inline images (data URIs, multipart uploads) stop here, whatever BLOCKRUN_MAX_INPUT_MB
  * allows; paths and URLs are read up to that setting.
  */
 const MAX_IMAGE_REF_CHARS = 40 * 1024 * 1024
-
-const modelList = MODELS.map((m) => `${m.aliases[0]} (${m.id})`).join(', ')
 
 const prompt = v.pipe(
   v.string('prompt must be a string'),
@@ -37,7 +53,23 @@ const size = v.optional(
   v.pipe(
     v.string('size must be a string like 1024x1024'),
     v.regex(/^\d{2,5}x\d{2,5}$/, 'size must look like WIDTHxHEIGHT, e.g. 1024x1024'),
-    v.description('WIDTHxHEIGHT. Default 1024x1024. Each model takes its own sizes (see list_image_models).'),
+    v.description('WIDTHxHEIGHT. Default 1024x1024, which every model takes; each model takes its own sizes (list_image_models). A size the model does not take is refused before paying.'),
+  ),
+)
+
+const aspectRatio = v.optional(
+  v.pipe(
+    v.string('aspect_ratio must be a string'),
+    v.regex(ASPECT_RATIO_PATTERN, 'aspect_ratio must be square, portrait, landscape or a ratio such as 16:9'),
+    v.check((text) => parseRatio(text) !== undefined, 'aspect_ratio must be a ratio of two positive numbers, such as 16:9'),
+    v.description('Instead of size: square, portrait, landscape or a ratio such as 16:9. Maps to the nearest size the model takes; the answer says which.'),
+  ),
+)
+
+const quality = v.optional(
+  v.pipe(
+    v.picklist(QUALITIES, `quality must be one of ${QUALITIES.join(', ')}`),
+    v.description('standard or hd, for models that take it (cogview); for other models the answer says it was not applied.'),
   ),
 )
 
@@ -47,13 +79,16 @@ const n = v.optional(
     v.integer('n must be a whole number'),
     v.minValue(1, 'n must be at least 1'),
     v.maxValue(MAX_N, `n must be at most ${MAX_N}`),
-    v.description('How many images (default 1). dall-e-3 makes one per request.'),
+    v.description(`How many images in one paid request (default 1, at most ${MAX_N}). Cost scales with n.`),
   ),
 )
 
 const responseFormat = v.optional(
   v.picklist(['url', 'b64_json'], 'response_format must be "url" or "b64_json"'),
 )
+
+/** The OpenAI options the gateway ignores, kept so the answer can say they were not applied. */
+const unsupportedOpenAiFields = Object.fromEntries(UNSUPPORTED_OPENAI_FIELDS.map((name) => [name, v.optional(v.unknown())])) as Record<(typeof UNSUPPORTED_OPENAI_FIELDS)[number], v.OptionalSchema<v.UnknownSchema, undefined>>
 
 const imageRef = (description: string) =>
   v.pipe(
@@ -66,26 +101,66 @@ const imageRef = (description: string) =>
 /** Fields every front door shares for generation. */
 export const GenerateInput = v.object({
   prompt,
-  model: model(`Model id or alias. Default nano-banana. One of: ${modelList}.`),
+  model: model('Model id or alias; default nano-banana. E.g. nano-banana, banana-pro, gpt-image, gpt-image-2, seedream, grok-imagine, cogview; list_image_models gives the models the gateway offers now. The old names dall-e-3 and flux still work and run on gpt-image-2 and grok-imagine (the answer says so).'),
   size,
+  aspect_ratio: aspectRatio,
   n,
+  quality,
 })
 
-/** `POST /v1/images/generations`: the tool input plus OpenAI's `response_format`. */
-export const GenerateRequest = v.object({ ...GenerateInput.entries, response_format: responseFormat })
+/** `POST /v1/images/generations`: the tool input plus OpenAI's `response_format` and the options the gateway ignores. */
+export const GenerateRequest = v.object({ ...GenerateInput.entries, response_format: responseFormat, ...unsupportedOpenAiFields })
 export type GenerateRequest = v.InferOutput<typeof GenerateRequest>
+
+const editModels = bundledCatalog().models.filter((m) => m.edit)
+const maskModels = editModels.filter((m) => m.mask)
+const defaultEditModel = bundledCatalog().find(DEFAULT_EDIT_MODEL)!.model
+
+/**
+ * One image as a string, or several to fuse as an array (tool schemas advertise only the array,
+ * see jsonSchemaOf). Each entry is a reference like any other (URL, path, data URI, earlier
+ * result); how many a model takes is checked against the catalog (edit-rules.ts).
+ */
+const imageItem = 'An http(s) URL, a local file path (absolute or ~/...), a data: URI, or the path or URL of an earlier result.'
+const images = v.pipe(
+  v.union(
+    [
+      imageRef(imageItem),
+      v.pipe(
+        v.array(imageRef(imageItem), 'must be a string or an array of strings'),
+        v.minLength(1, 'must hold at least one image'),
+        v.maxLength(MAX_INPUT_IMAGES, `holds more than ${MAX_INPUT_IMAGES} images, the most any model fuses`),
+      ),
+    ],
+    'must be a string (one image) or an array of strings (several images to fuse)',
+  ),
+  v.description(
+    `The image to edit, or 2 to ${MAX_INPUT_IMAGES} images to combine into one picture (${editModels.map((m) => `${m.aliases[0]} up to ${m.maxInputImages}`).join(', ')}), in the order the prompt refers to them. ` +
+      'A single image may also be given as a plain string.',
+  ),
+)
 
 export const EditInput = v.object({
   prompt,
-  image: imageRef('The image to edit: an http(s) URL, a local file path, a data: URI, or a URL or path from an earlier result.'),
-  mask: v.optional(imageRef('Optional mask of the same size: white areas are edited, black areas kept.')),
-  model: model('Edit model. Only openai/gpt-image-1 (alias gpt-image) edits images; it is the default.'),
+  image: images,
+  mask: v.optional(
+    imageRef(
+      `Optional mask, the size of the image, marking the area to change: white = edit, black = keep; or, as OpenAI takes it, transparent = edit, opaque = keep (a mask with any transparent pixel is read that way). Only ${maskModels.map((m) => m.aliases[0]).join(' and ')}, and only with one image.`,
+    ),
+  ),
+  model: model(`Edit model: ${editModels.map((m) => `${m.aliases[0]} (${m.id})`).join(', ')}. Default ${defaultEditModel.aliases[0]} (${defaultEditModel.id}), the cheapest.`),
   size,
+  aspect_ratio: aspectRatio,
   n,
 })
 
-/** `POST /v1/images/image2image`. */
-export const EditRequest = v.object({ ...EditInput.entries, response_format: responseFormat })
+/** `POST /v1/images/image2image`: the tool input plus OpenAI's `response_format`, and options the edit route does not apply. */
+export const EditRequest = v.object({ ...EditInput.entries, response_format: responseFormat, quality, ...unsupportedOpenAiFields })
+
+/** The OpenAI options a parsed request carries that the gateway ignores. */
+export function unsupportedFields(request: Partial<Record<(typeof UNSUPPORTED_OPENAI_FIELDS)[number], unknown>>): string[] {
+  return UNSUPPORTED_OPENAI_FIELDS.filter((name) => request[name] !== undefined)
+}
 export type EditRequest = v.InferOutput<typeof EditRequest>
 
 /**
@@ -97,10 +172,12 @@ export function parseInput<S extends v.GenericSchema>(schema: S, input: unknown)
   const result = v.safeParse(schema, withoutNullFields(input))
   if (result.success) return result.output
   const issue = result.issues[0]!
-  const param = v.getDotPath(issue) ?? undefined
+  // `image.1` is reported as `image[1]`, with the field itself as the param.
+  const where = v.getDotPath(issue)?.replace(/\.(\d+)/g, '[$1]') ?? undefined
+  const param = where?.replace(/\[.*$/, '')
   // A missing key is reported by the object schema in valibot's own words; say it plainly.
-  const missing = issue.type === 'object' && issue.input === undefined && param !== undefined
-  const message = missing ? `${param} is required` : param && !issue.message.startsWith(param) ? `${param}: ${issue.message}` : issue.message
+  const missing = issue.type === 'object' && issue.input === undefined && where !== undefined
+  const message = missing ? `${where} is required` : where && !issue.message.startsWith(where) ? `${where}: ${issue.message}` : issue.message
   throw invalidRequest(message, param, param ? `invalid_${param}` : 'invalid_body')
 }
 
@@ -109,9 +186,24 @@ function withoutNullFields(input: unknown): unknown {
   return Object.fromEntries(Object.entries(input).filter(([, value]) => value !== null))
 }
 
-/** Plain JSON Schema (no $ref) for tool definitions. */
+/** Plain JSON Schema (no $ref, no anyOf) for tool definitions. */
 export function jsonSchemaOf(schema: v.GenericSchema): Record<string, unknown> {
-  const json = toJsonSchema(schema, { errorMode: 'ignore' }) as Record<string, unknown>
+  const json = toJsonSchema(schema, { errorMode: 'ignore', overrideSchema: ({ jsonSchema }) => asArrayOnly(jsonSchema as Record<string, unknown>) }) as Record<string, unknown>
   delete json.$schema
   return json
+}
+
+/**
+ * A field that takes one value or an array of them (`image`) is advertised as the array: tool
+ * schemas stay free of anyOf, which several MCP clients and model APIs refuse, and one value in a
+ * one-element array means the same. The bare value is still accepted (the HTTP routes' contract).
+ */
+function asArrayOnly(json: Record<string, unknown>): Record<string, unknown> | undefined {
+  const branches = json.anyOf as Array<Record<string, unknown>> | undefined
+  if (!branches || branches.length !== 2) return undefined
+  const array = branches.find((branch) => branch.type === 'array')
+  const single = branches.find((branch) => branch !== array)
+  if (!array || !single || (array.items as { type?: unknown } | undefined)?.type !== single.type) return undefined
+  const { anyOf: _, ...rest } = json
+  return { ...array, ...rest }
 }

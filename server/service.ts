@@ -14,7 +14,9 @@ import { formatUsd } from './money.js'
 import { Ledger } from './payment/ledger.js'
 import { Payer, type PaymentReceipt } from './payment/payer.js'
 import { resolveJob, type ResolvedJob } from './resolve.js'
-import { EditRequest, GenerateRequest, parseInput } from './schemas.js'
+import { checkEditRules } from './edit-rules.js'
+import { EditRequest, GenerateRequest, parseInput, unsupportedFields } from './schemas.js'
+import { Catalog, DEFAULT_EDIT_MODEL, describeEstimate, type ModelList } from './catalog/index.js'
 import { ImageStore, type StoredImage } from './store/images.js'
 import { UpstreamClient, type UpstreamImage, type UpstreamRoute } from './upstream/blockrun.js'
 import { loadWallet, WalletKeyError, type Wallet } from './wallet/key.js'
@@ -38,10 +40,17 @@ export type CallOptions = {
 export type ImageResult = {
   requestId: string
   created: number
+  /** The model that ran (full id). */
   model: string
+  /** The model as the request named it (an alias, a legacy name, or the default's id). */
+  requestedModel: string
   size: string
   images: Array<StoredImage & { url: string; revisedPrompt?: string | undefined }>
   cost: PaymentReceipt | undefined
+  /** What the catalog expected the gateway to ask, base units (what was paid is `cost`). */
+  estimate: bigint | undefined
+  /** What ran differently from what was asked, in words: substitutions, size choices, settings not applied, inputs downscaled, estimate vs paid. */
+  notes: string[]
 }
 
 export type ImageServiceParameters = {
@@ -64,6 +73,7 @@ export class ImageService {
   readonly wallet: Wallet
   readonly store: ImageStore
   readonly ledger: Ledger
+  readonly catalog: Catalog
   private readonly publicUrl: () => string
   private readonly upstream: UpstreamClient
   private readonly inputs: InputResolver | undefined
@@ -77,6 +87,8 @@ export class ImageService {
     this.inputs = inputs
     // One Solana RPC client for the process: the mint is read once, a blockhash reused for seconds.
     const solanaRpc = wallet.solana ? new SolanaRpc((network) => rpcUrlFor(settings, network)) : undefined
+    // Read lazily: nothing is fetched until a request needs the catalog.
+    this.catalog = new Catalog({ upstream: settings.upstream, home: settings.home })
     const payer = new Payer({
       address: wallet.address,
       account: wallet.account,
@@ -118,19 +130,32 @@ export class ImageService {
 
   async generate(input: unknown, options: CallOptions = {}): Promise<ImageResult> {
     const request = parseInput(GenerateRequest, input)
-    const job = resolveJob({ ...request, defaultModel: this.settings.defaultModel })
-    const body = { model: job.model.id, prompt: job.prompt, size: job.size, n: job.n }
+    const view = await this.catalog.lookup(request.model ?? this.settings.defaultModel)
+    const job = resolveJob({ ...request, defaultModel: this.settings.defaultModel, unsupported: unsupportedFields(request) }, view)
+    const body = { model: job.model.id, prompt: job.prompt, size: job.size, n: job.n, ...(job.quality ? { quality: job.quality } : {}) }
     return this.run('/v1/images/generations', body, job, options)
   }
 
   async edit(input: unknown, options: CallOptions = {}): Promise<ImageResult> {
     const request = parseInput(EditRequest, input)
-    const job = resolveJob({ ...request, defaultModel: this.settings.defaultModel, forEdit: true })
+    const view = await this.catalog.lookup(request.model ?? DEFAULT_EDIT_MODEL)
+    const job = resolveJob({ ...request, defaultModel: this.settings.defaultModel, forEdit: true, unsupported: unsupportedFields(request) }, view)
+    const images = typeof request.image === 'string' ? [request.image] : request.image
+    // How many images and whether a mask, on this model: refused before any input is read.
+    checkEditRules(job.model, { images: images.length, mask: request.mask !== undefined }, view.models)
     if (!this.inputs) throw new ImagegenError({ status: 501, type: 'server_error', message: 'Editing is not available in this process.' })
     // Inputs are resolved and checked before anything is paid; our own /images URLs are read from the store.
-    const { image, mask } = await this.inputs.resolve({ image: request.image, mask: request.mask, signal: options.signal, ownBaseUrl: this.publicUrl() })
-    const body = { model: job.model.id, prompt: job.prompt, size: job.size, n: job.n, image, ...(mask ? { mask } : {}) }
+    const inputs = await this.inputs.resolve({ images, mask: request.mask, signal: options.signal, ownBaseUrl: this.publicUrl() })
+    job.notes.push(...inputs.notes)
+    // One image goes as a string, several as an array (the gateway's image2image shape, as Franklin sends it).
+    const image = inputs.images.length === 1 ? inputs.images[0] : inputs.images
+    const body = { model: job.model.id, prompt: job.prompt, size: job.size, n: job.n, image, ...(inputs.mask ? { mask: inputs.mask } : {}) }
     return this.run('/v1/images/image2image', body, job, options)
+  }
+
+  /** The image models the gateway offers now (live catalog, else the bundled table), with where that comes from. */
+  models(): Promise<ModelList> {
+    return this.catalog.list()
   }
 
   /** Address, network, balance (when readable) and how to fund. */
@@ -149,6 +174,7 @@ export class ImageService {
   }
 
   async close(): Promise<void> {
+    this.catalog.close()
     await this.ledger.close()
   }
 
@@ -182,8 +208,23 @@ export class ImageService {
       report('saving images')
       const images = []
       for (const image of result.images) images.push(await this.save(image, signal))
-      return { requestId, created: Math.floor(started / 1000), model: job.model.id, size: job.size, images, cost: result.payment }
+      const notes = [...job.notes]
+      const paid = result.payment?.amount
+      if (job.estimate && paid !== undefined && paid !== job.estimate.amount)
+        notes.push(`The catalog estimated ${describeEstimate(job.estimate, job.n)}; the gateway asked ${formatUsd(paid)}, and that is what was paid.`)
+      return {
+        requestId,
+        created: Math.floor(started / 1000),
+        model: job.model.id,
+        requestedModel: job.requestedModel,
+        size: job.size,
+        images,
+        cost: result.payment,
+        estimate: job.estimate?.amount,
+        notes,
+      }
     } catch (error) {
+      if (error instanceof ImagegenError && error.code === 'max_per_request') throw withCountAdvice(error, job, this.settings.policy.maxPerRequest)
       if (deadline.expired && !options.signal?.aborted) {
         throw new ImagegenError({
           status: 504,
@@ -246,6 +287,18 @@ export class ImageService {
       throw error
     }
   }
+}
+
+/**
+ * A per-request cap refusal, told what n has to do with it: when one image fits under the cap and
+ * the n asked for does not, the message says how many fit.
+ */
+function withCountAdvice(error: ImagegenError, job: ResolvedJob, cap: bigint): ImagegenError {
+  const one = job.estimate && job.n > 1 ? job.estimate.perImage + job.estimate.fee : undefined
+  if (one === undefined || one > cap) return error
+  const fit = Number((cap - job.estimate!.fee) / job.estimate!.perImage)
+  const advice = ` It is n = ${job.n} that takes it over: one ${job.model.id} image at ${job.size} is about ${formatUsd(one)}, so up to ${fit} fit under the cap in one request; ask for ${fit === 1 ? 'one' : `${fit} or fewer`}, or make several requests.`
+  return new ImagegenError({ status: error.status, type: error.type, message: `${error.message}${advice}`, param: error.param, code: error.code, cause: error })
 }
 
 /** One-line cost text for people: "$0.05 USDC on eip155:84532 (tx 0xabc…)". */

@@ -17,7 +17,8 @@ import { startStack, tempHome, type Stack } from './helpers/stack.js'
 const run = promisify(execFile)
 const DIST = join(import.meta.dirname, '..', 'dist', 'server')
 const CLI = join(DIST, 'cli', 'index.js')
-const FLUX_PRICE = 41_000n
+/** grok-imagine: $0.02 × 1.05 + the $0.001 fee. */
+const GROK_PRICE = 22_000n
 /** Balance reads (error path only) go to a closed port, never to the internet. */
 const OFFLINE_RPC = { BASE_RPC_URL: 'http://127.0.0.1:9', BASE_SEPOLIA_RPC_URL: 'http://127.0.0.1:9' }
 const OFFLINE_RPC_SETTINGS = { rpcUrl: OFFLINE_RPC.BASE_RPC_URL, sepoliaRpcUrl: OFFLINE_RPC.BASE_SEPOLIA_RPC_URL }
@@ -53,8 +54,8 @@ describe('one proxy, many requests at once', () => {
   })
 
   it('100 concurrent requests against a budget that allows 10 pay for exactly 10', async () => {
-    stack = await startStack({ settings: { dailyBudget: '0.41', ...OFFLINE_RPC_SETTINGS } })
-    const replies = await Promise.all(Array.from({ length: 100 }, (_, i) => stack!.post('/v1/images/generations', { model: 'flux', prompt: `concurrent ${i}` })))
+    stack = await startStack({ settings: { dailyBudget: '0.22', ...OFFLINE_RPC_SETTINGS } })
+    const replies = await Promise.all(Array.from({ length: 100 }, (_, i) => stack!.post('/v1/images/generations', { model: 'grok-imagine', prompt: `concurrent ${i}` })))
     const ok = replies.filter((r) => r.status === 200)
     const refused = replies.filter((r) => r.status === 402)
     expect(ok.length + refused.length).toBe(100)
@@ -62,7 +63,7 @@ describe('one proxy, many requests at once', () => {
     // Funds are ample, so the budget is the only limit: exactly 10 pay.
     expect(stack.sandbox.usdc.transfers).toHaveLength(10)
     expect(ok).toHaveLength(10)
-    expect(stack.sandbox.usdc.settledTotal()).toBe(10n * FLUX_PRICE)
+    expect(stack.sandbox.usdc.settledTotal()).toBe(10n * GROK_PRICE)
     for (const reply of refused) expect(reply.body.error.type).toBe('spend_limit_exceeded')
     // Refused requests were refused before signing: the sandbox saw 10 payment headers in all.
     expect(stack.sandbox.counters.authorizations).toBe(10)
@@ -79,13 +80,13 @@ describe('one proxy, many requests at once', () => {
 
   it('mixed prices at once: never over the budget, ledger equal to the sandbox', async () => {
     stack = await startStack({ settings: { dailyBudget: '0.50', ...OFFLINE_RPC_SETTINGS } })
-    const bodies = Array.from({ length: 40 }, (_, i) => [{ model: 'flux', n: 1 }, { model: 'flux', n: 2 }, { model: 'dall-e-3' }, { model: 'nano-banana' }][i % 4]!)
+    const bodies = Array.from({ length: 40 }, (_, i) => [{ model: 'grok-imagine', n: 1 }, { model: 'grok-imagine', n: 2 }, { model: 'gpt-image-2' }, { model: 'nano-banana' }][i % 4]!)
     const replies = await Promise.all(bodies.map((body, i) => stack!.post('/v1/images/generations', { ...body, prompt: `mixed ${i}` })))
     expect(replies.every((r) => r.status === 200 || (r.status === 402 && r.body.error.type === 'spend_limit_exceeded'))).toBe(true)
     const total = stack.sandbox.usdc.settledTotal()
     expect(total).toBeLessThanOrEqual(500_000n)
     // The budget was used: what is left is less than the cheapest price asked.
-    expect(500_000n - total).toBeLessThan(FLUX_PRICE)
+    expect(500_000n - total).toBeLessThan(GROK_PRICE)
     expectLedgerMatchesSandbox(await readLedger(stack.home), stack.sandbox)
     const usage = await (await stack.get('/v1/usage')).json()
     expect(BigInt(usage.total)).toBe(total)
@@ -98,7 +99,7 @@ describe('two proxy processes sharing one BLOCKRUN_HOME', () => {
     const home = await tempHome()
     const wallet = await loadWallet({ home })
     const sandbox = await startSandbox({ jobMs: 50, fund: { [wallet.address]: 10_000_000n } })
-    const env = { BLOCKRUN_HOME: home, BLOCKRUN_API_URL: sandbox.url, BLOCKRUN_DAILY_BUDGET: '0.41', BLOCKRUN_MAX_PER_REQUEST: '0.10' }
+    const env = { BLOCKRUN_HOME: home, BLOCKRUN_API_URL: sandbox.url, BLOCKRUN_DAILY_BUDGET: '0.22', BLOCKRUN_MAX_PER_REQUEST: '0.10' }
     const [a, b] = await Promise.all([spawnProxy({ env: { ...OFFLINE_RPC, ...env } }), spawnProxy({ env: { ...OFFLINE_RPC, ...env } })])
     try {
       for (const proxy of [a, b]) {
@@ -110,7 +111,7 @@ describe('two proxy processes sharing one BLOCKRUN_HOME', () => {
         expect(warm.body.error.type).toBe('spend_limit_exceeded')
       }
       const replies = await Promise.all(
-        Array.from({ length: 100 }, (_, i) => post(i % 2 ? a.url : b.url, { model: 'flux', prompt: `two processes ${i}` }).then((reply) => ({ ...reply, via: i % 2 ? 'a' : 'b' }))),
+        Array.from({ length: 100 }, (_, i) => post(i % 2 ? a.url : b.url, { model: 'grok-imagine', prompt: `two processes ${i}` }).then((reply) => ({ ...reply, via: i % 2 ? 'a' : 'b' }))),
       )
       const ok = replies.filter((r) => r.status === 200)
       expect(sandbox.usdc.transfers.length).toBeLessThanOrEqual(10)
@@ -128,7 +129,7 @@ describe('two proxy processes sharing one BLOCKRUN_HOME', () => {
       // Each process reports the same shared figures.
       for (const proxy of [a, b]) {
         const usage = await (await fetch(`${proxy.url}/v1/usage`)).json()
-        expect(usage.total).toBe(String(10n * FLUX_PRICE))
+        expect(usage.total).toBe(String(10n * GROK_PRICE))
         expect(usage.budget.remaining).toBe('0')
       }
     } finally {

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { EDIT_PRICE, expectedEdit } from './helpers/edits.js'
+import { editPriceAt, expectedEdit } from './helpers/edits.js'
 import { makeImage, makeMask } from './helpers/images.js'
 import { startStack, type Stack } from './helpers/stack.js'
 
@@ -53,10 +53,21 @@ describe('imagegen edit (built CLI, child process)', () => {
     const out = await readFile(join(dir, 'hat.png'))
     expect(out.equals(await expectedEdit('add a red hat', png, true, '1024x1536'))).toBe(true)
     expect(stack.sandbox.usdc.transfers.length).toBe(before + 1)
-    expect(stack.sandbox.usdc.transfers.at(-1)!.amount).toBe(EDIT_PRICE)
+    expect(stack.sandbox.usdc.transfers.at(-1)!.amount).toBe(editPriceAt('1024x1536'))
     expect(run.stderr).toContain('openai/gpt-image-1 1024x1536')
     const key = (await readFile(join(stack.home, 'wallet.key'), 'utf8')).trim().replace(/^0x/, '')
     expect(`${run.stdout}${run.stderr}`).not.toContain(key)
+  })
+
+  it('combines the image with more given by --image (relative paths too), on the model asked for', async () => {
+    const logo = await makeImage(120, 120, 'jpeg', 8)
+    await writeFile(join(dir, 'logo.jpg'), logo)
+    const before = stack.sandbox.usdc.transfers.length
+    const run = await runCli(['edit', 'photo.png', 'put the logo on it', '--image', 'logo.jpg', '--model', 'nano-banana'], { cwd: dir, env })
+    expect(run.code, run.stderr).toBe(0)
+    expect((await readFile(run.stdout.trim())).equals(await expectedEdit('put the logo on it', [png, logo], false))).toBe(true)
+    expect(stack.sandbox.usdc.transfers.length).toBe(before + 1)
+    expect(stack.sandbox.usdc.transfers.at(-1)!.amount).toBe(53_500n) // nano-banana: $0.05 × 1.05 + $0.001
   })
 
   it('reads ~/ paths from the home of the user running it', async () => {

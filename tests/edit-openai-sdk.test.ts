@@ -7,7 +7,7 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import OpenAI, { toFile } from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { EDIT_PRICE, expectedEdit } from './helpers/edits.js'
+import { EDIT_PRICE, editPriceAt, expectedEdit } from './helpers/edits.js'
 import { makeImage, makeMask } from './helpers/images.js'
 import { startStack, type Stack } from './helpers/stack.js'
 
@@ -55,7 +55,41 @@ describe('openai SDK images.edit', () => {
     expect(result.data).toHaveLength(2)
     for (const [index, item] of result.data!.entries()) expect(Buffer.from(item.b64_json!, 'base64').equals(await expectedEdit('two versions', png, false, '1024x1024', index))).toBe(true)
     expect(stack.sandbox.usdc.transfers.length).toBe(before + 1)
-    expect(stack.sandbox.usdc.transfers.at(-1)!.amount).toBe(2n * 20_000n + 1000n)
+    expect(stack.sandbox.usdc.transfers.at(-1)!.amount).toBe(editPriceAt('1024x1024', 2))
+  })
+
+  it('fuses 4 images on gpt-image-2: the SDK sends them as image[] parts, the sandbox receives an array of 4', async () => {
+    const inputs = await Promise.all([1, 2, 3, 4].map((seed) => makeImage(256, 192, seed % 2 ? 'png' : 'jpeg', 20 + seed)))
+    // The SDK's own fetch, wrapped to see the form it builds.
+    const sent: FormData[] = []
+    const watched = new OpenAI({
+      apiKey: 'not-used-by-the-proxy',
+      baseURL: `${stack.proxy.url}/v1`,
+      maxRetries: 0,
+      fetch: async (url, init) => {
+        if (init?.body instanceof FormData) sent.push(init.body)
+        return fetch(url, init)
+      },
+    })
+    const before = stack.sandbox.usdc.transfers.length
+    const prompt = 'one poster from these four photos'
+    const result = await watched.images.edit({
+      model: 'gpt-image-2',
+      image: await Promise.all(inputs.map((bytes, i) => toFile(bytes, `photo-${i}.${i % 2 ? 'jpg' : 'png'}`))),
+      prompt,
+    })
+    expect(sent).toHaveLength(1)
+    expect(sent[0]!.getAll('image[]')).toHaveLength(4)
+    expect(sent[0]!.getAll('image')).toHaveLength(0)
+
+    const received = stack.sandbox.edits.received.filter((edit) => edit.paid).at(-1)!
+    expect(received.model).toBe('openai/gpt-image-2')
+    expect(received.imageForm).toBe('array')
+    expect(received.images.map((image) => image.mime)).toEqual(['image/png', 'image/jpeg', 'image/png', 'image/jpeg'])
+    const served = Buffer.from(await (await fetch(result.data![0]!.url!)).arrayBuffer())
+    expect(served.equals(await expectedEdit(prompt, inputs, false))).toBe(true)
+    expect(stack.sandbox.usdc.transfers.length).toBe(before + 1)
+    expect(stack.sandbox.usdc.transfers.at(-1)!.amount).toBe(64_000n) // gpt-image-2: $0.06 × 1.05 + $0.001
   })
 
   it('surfaces refusals as the SDK error classes, with nothing paid', async () => {
@@ -73,9 +107,10 @@ describe('openai SDK images.edit', () => {
     expect(notImage).toBeInstanceOf(OpenAI.BadRequestError)
     expect((notImage as Error).message).toContain('the uploaded file "key.png" is not a PNG, JPEG or WebP image')
 
-    const dalle = await client.images.edit({ model: 'dall-e-3', image: await toFile(png, 'photo.png'), prompt: 'x' }).catch((e: unknown) => e)
-    expect(dalle).toBeInstanceOf(OpenAI.BadRequestError)
-    expect((dalle as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('model')
+    const flux = await client.images.edit({ model: 'flux', image: await toFile(png, 'photo.png'), prompt: 'x' }).catch((e: unknown) => e)
+    expect(flux).toBeInstanceOf(OpenAI.BadRequestError)
+    expect((flux as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('model')
+    expect((flux as Error).message).toContain('"flux" now means xai/grok-imagine-image, which cannot edit images')
     expect(stack.sandbox.counters.imageRequests).toBe(imageRequests)
     expect(stack.sandbox.usdc.transfers.length).toBe(transfers)
   })

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startSandbox, type RunningSandbox } from '../server/sandbox/server.js'
-import { makeImage, makeMask } from './helpers/images.js'
+import { makeImage, makeMask, makeNoisePng } from './helpers/images.js'
 
 describe('sandbox image2image input checks', () => {
   let sandbox: RunningSandbox
@@ -31,6 +31,25 @@ describe('sandbox image2image input checks', () => {
     expect((await post({ image: uri(jpeg, 'image/jpeg') })).status).toBe(402)
   })
 
+  it('passes several images on the models that fuse them: up to 3 on Google models, 4 on OpenAI models', async () => {
+    const jpeg = await makeImage(50, 50, 'jpeg')
+    expect((await post({ model: 'google/nano-banana', image: [uri(png), uri(jpeg, 'image/jpeg'), uri(png)] })).status).toBe(402)
+    expect((await post({ model: 'openai/gpt-image-2', image: [uri(png), uri(png), uri(png), uri(jpeg, 'image/jpeg')] })).status).toBe(402)
+  })
+
+  it('records what it received, on the sandbox object and at /_sandbox/received (without the bytes)', async () => {
+    const mask = await makeMask(200, 100)
+    await post({ image: uri(png), mask: uri(mask) })
+    const last = sandbox.edits.received.at(-1)!
+    expect(last).toMatchObject({ model: 'openai/gpt-image-1', paid: false, imageForm: 'string', images: [{ mime: 'image/png', width: 200, height: 100 }] })
+    expect(last.images[0]!.bytes.equals(png)).toBe(true)
+    expect(last.mask!.bytes.equals(mask)).toBe(true)
+    const summary = (await (await fetch(`${sandbox.url}/_sandbox/received`)).json()) as { received: Array<{ images: Array<{ bytes: number }>; error?: string }> }
+    expect(summary.received.at(-1)!.images[0]!.bytes).toBe(png.length)
+    await post({ image: [uri(png)] })
+    expect(sandbox.edits.received.at(-1)!.error).toMatch(/send a single image as a string/)
+  })
+
   const refusals: Array<[string, () => Promise<Record<string, unknown>>, RegExp]> = [
     ['a URL instead of a data URI', async () => ({ image: 'https://example.com/a.png' }), /base64 data URI/],
     ['a local path', async () => ({ image: '/tmp/a.png' }), /base64 data URI/],
@@ -40,6 +59,14 @@ describe('sandbox image2image input checks', () => {
     ['a JPEG mask', async () => ({ image: uri(png), mask: uri(await makeMask(200, 100, 'jpeg'), 'image/jpeg') }), /mask must be a PNG/],
     ['a mask of another size', async () => ({ image: uri(png), mask: uri(await makeMask(100, 100)) }), /mask is 100x100 but image is 200x100/],
     ['no image', async () => ({}), /image is required/],
+    ['a mask on a Google model', async () => ({ model: 'google/nano-banana', image: uri(png), mask: uri(await makeMask(200, 100)) }), /google\/nano-banana does not support mask-based editing/],
+    ['a mask with several images', async () => ({ image: [uri(png), uri(png)], mask: uri(await makeMask(200, 100)) }), /mask cannot be combined with multiple images/],
+    ['4 images on a Google model', async () => ({ model: 'google/nano-banana-pro', image: [uri(png), uri(png), uri(png), uri(png)] }), /2 to 3 images for google\/nano-banana-pro/],
+    ['5 images on an OpenAI model', async () => ({ image: Array(5).fill(uri(png)) }), /2 to 4 images for openai\/gpt-image-1/],
+    ['an array of one image (one image goes as a string)', async () => ({ image: [uri(png)] }), /send a single image as a string/],
+    ['a URL among several images', async () => ({ model: 'google/nano-banana', image: [uri(png), 'https://example.com/b.png'] }), /image\[1\] must be a base64 data URI/],
+    ['a data URI that does not declare an image type', async () => ({ image: uri(png, 'application/octet-stream') }), /base64 data URI of an image/],
+    ['an image over 4,000,000 bytes', async () => ({ image: uri(await makeNoisePng(1200, 1200)) }), /over the 4000000-byte limit per image/],
   ]
   for (const [name, fields, message] of refusals) {
     it(`refuses ${name} with a 400, not a 402`, async () => {

@@ -22,9 +22,9 @@ const CASES: Array<{ fault: Fault; model?: string; status: number; code?: RegExp
   { fault: 'close-mid-body', status: 502, code: /upstream_truncated/, authorizations: 1, settled: 1, ledger: 'settled' },
   { fault: 'truncated-download', status: 502, code: /download_failed/, authorizations: 1, settled: 1, ledger: 'settled' },
   { fault: 'non-image-download', status: 502, code: /not_an_image/, authorizations: 1, settled: 1, ledger: 'settled' },
-  { fault: 'job-fails', model: 'banana-pro', status: 502, code: /job_failed/, authorizations: 1, settled: 0, ledger: 'failed' },
-  { fault: 'job-never-completes', model: 'banana-pro', status: 504, code: /upstream_timeout/, authorizations: 1, settled: 0, ledger: 'abandoned' },
-  { fault: 'job-poll-unavailable', model: 'banana-pro', status: 200, authorizations: 1, settled: 1, ledger: 'settled' },
+  { fault: 'job-fails', model: 'gpt-image-2', status: 502, code: /job_failed/, authorizations: 1, settled: 0, ledger: 'failed' },
+  { fault: 'job-never-completes', model: 'gpt-image-2', status: 504, code: /upstream_timeout/, authorizations: 1, settled: 0, ledger: 'abandoned' },
+  { fault: 'job-poll-unavailable', model: 'gpt-image-2', status: 200, authorizations: 1, settled: 1, ledger: 'settled' },
   { fault: 'slow', status: 504, code: /upstream_timeout/, authorizations: 1, settled: 0, ledger: 'unknown' },
 ]
 
@@ -113,7 +113,7 @@ describe('an upstream that goes away after a route was learned', () => {
       const ledger = await readLedger(stack.home)
       expect(ledger.map((p) => p.status)).toEqual(['settled', 'released'])
       const usage = await (await stack.get('/v1/usage?days=1')).json()
-      expect(usage.total).toBe('51000')
+      expect(usage.total).toBe('53500') // nano-banana: $0.05 × 1.05 + $0.001
     } finally {
       await stack.close()
     }

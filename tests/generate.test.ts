@@ -1,8 +1,16 @@
 import { readFile } from 'node:fs/promises'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { MODELS } from '../server/catalog.js'
+import { bundledCatalog, type ModelEntry } from '../server/catalog/index.js'
 import { startStack, type Stack } from './helpers/stack.js'
+
+const MODELS = bundledCatalog().models
+
+/** One size per price tier of a model, the default size first. */
+function tierSizes(model: ModelEntry): string[] {
+  const seen = new Set<bigint>()
+  return model.sizes.filter((size) => !seen.has(model.prices[size]!) && seen.add(model.prices[size]!))
+}
 
 describe('generation end to end through the sandbox (x402 v2)', () => {
   let stack: Stack
@@ -11,9 +19,8 @@ describe('generation end to end through the sandbox (x402 v2)', () => {
   })
   afterAll(async () => stack.close())
 
-  for (const model of MODELS) {
-    it(`${model.id}: pays, stores and serves a real PNG of the asked size`, async () => {
-      const size = model.sizes[model.sizes.length > 1 ? 1 : 0]!
+  for (const model of MODELS) for (const size of tierSizes(model)) {
+    it(`${model.id} at ${size}: pays its tier, stores and serves a real PNG of that size`, async () => {
       const before = stack.sandbox.usdc.transfers.length
       const { status, body } = await stack.post('/v1/images/generations', { model: model.aliases[0], prompt: `a test of ${model.id}`, size })
       expect(status, JSON.stringify(body)).toBe(200)
@@ -28,11 +35,14 @@ describe('generation end to end through the sandbox (x402 v2)', () => {
       expect(served.status).toBe(200)
       expect(served.headers.get('content-type')).toBe('image/png')
       expect(Buffer.from(await served.arrayBuffer()).equals(onDisk)).toBe(true)
-      // Exactly one settlement, for the price the sandbox asked (catalog price + $0.001 fee).
+      // Exactly one settlement, for what the gateway asks: the size tier's list price × 1.05 + the $0.001 fee.
+      const price = (model.prices[size]! * 105n) / 100n + 1000n
       expect(stack.sandbox.usdc.transfers.length).toBe(before + 1)
       const transfer = stack.sandbox.usdc.transfers.at(-1)!
-      expect(transfer.amount).toBe(model.price + 1000n)
-      expect(body.cost.amount).toBe(String(model.price + 1000n))
+      expect(transfer.amount).toBe(price)
+      expect(body.cost.amount).toBe(String(price))
+      expect(body.estimate.amount).toBe(String(price))
+      expect(body.notes).toBeUndefined()
       expect(body.cost.transaction).toBe(transfer.transaction)
       expect(body.cost.status).toBe('settled')
     })
@@ -47,17 +57,19 @@ describe('generation end to end through the sandbox (x402 v2)', () => {
 
   it('makes n images in one paid request', async () => {
     const before = stack.sandbox.usdc.transfers.length
-    const { status, body } = await stack.post('/v1/images/generations', { model: 'flux', prompt: 'three', n: 3 })
+    const { status, body } = await stack.post('/v1/images/generations', { model: 'cogview', prompt: 'three', n: 3 })
     expect(status).toBe(200)
     expect(body.data).toHaveLength(3)
     expect(new Set(body.data.map((d: { path: string }) => d.path)).size).toBe(3)
     expect(stack.sandbox.usdc.transfers.length).toBe(before + 1)
-    expect(stack.sandbox.usdc.transfers.at(-1)!.amount).toBe(3n * 40_000n + 1000n)
+    expect(stack.sandbox.usdc.transfers.at(-1)!.amount).toBe((3n * 15_000n * 105n) / 100n + 1000n)
   })
 
   it('lists the catalog and answers /health with the wallet', async () => {
     const models = await (await stack.get('/v1/models')).json()
-    expect(models.data.map((m: { id: string }) => m.id)).toEqual(MODELS.map((m) => m.id))
+    // The sandbox's live catalog: every bundled model, and its one sandbox-only model.
+    expect(models.source.kind).toBe('live')
+    expect(models.data.map((m: { id: string }) => m.id)).toEqual([...MODELS.map((m) => m.id), 'sandbox/live-only-image'])
     const health = await (await stack.get('/health')).json()
     expect(health).toMatchObject({ status: 'ok', service: 'blockrun-imagegen', wallet: stack.wallet.address })
   })

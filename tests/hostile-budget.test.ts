@@ -88,7 +88,7 @@ describe('a hostile upstream that refuses every payment, with a price and lifeti
     // What still counts: the image paid, and the one pre-paid attempt made from the hostile price
     // the proxy remembered (refused, fresh, so held until it expires and the chain is asked).
     const usage = await (await relayed.stack.get('/v1/usage?days=1')).json()
-    expect(usage.budget).toMatchObject({ heldLast24h: '100000', spentLast24h: '51000', usedLast24h: '151000' })
+    expect(usage.budget).toMatchObject({ heldLast24h: '100000', spentLast24h: '53500', usedLast24h: '153500' }) // nano-banana: $0.05 × 1.05 + $0.001
   }, 60_000)
 })
 
@@ -110,7 +110,7 @@ describe('an upstream that says "refused" but settled', () => {
     const ledger = await readLedger(relayed.stack.home)
     expect(ledger[0]).toMatchObject({ status: 'settled', chain: 'used' })
     const usage = await (await relayed.stack.get('/v1/usage?days=1')).json()
-    expect(usage.budget).toMatchObject({ spentLast24h: '51000', heldLast24h: '0' })
+    expect(usage.budget).toMatchObject({ spentLast24h: '53500', heldLast24h: '0' })
   }, 60_000)
 })
 

@@ -12,8 +12,8 @@ import { makeImage } from './helpers/images.js'
 import { stackThroughRelay, type RelayedStack } from './helpers/relay.js'
 import { startStack, type Stack } from './helpers/stack.js'
 
-/** A model the sandbox always answers with a 202 job (its catalog marks it slow). */
-const SLOW_MODEL = 'banana-pro'
+/** A model the sandbox always answers with a 202 job (its catalog marks it slow: gpt-image-2, as on the gateway). */
+const SLOW_MODEL = 'gpt-image-2'
 
 let stack: Stack | undefined
 let relayed: RelayedStack | undefined

@@ -42,17 +42,17 @@ describe('what a paid request writes', () => {
   afterAll(async () => stack.close())
 
   it('reserve → signed → settled, with every field the issue lists, amounts in base units', async () => {
-    const { status, body } = await stack.post('/v1/images/generations', { model: 'flux', prompt: 'ledger fields', size: '1216x832', n: 2 }, { 'x-request-id': 'ignored-by-design' })
+    const { status, body } = await stack.post('/v1/images/generations', { model: 'gpt-image', prompt: 'ledger fields', size: '1536x1024', n: 2 }, { 'x-request-id': 'ignored-by-design' })
     expect(status).toBe(200)
     const [reserve, signed, settled] = await lines(stack.home)
     const transfer = stack.sandbox.usdc.transfers[0]!
     expect(reserve).toMatchObject({
       kind: 'reserve',
       endpoint: '/v1/images/generations',
-      model: 'black-forest/flux-1.1-pro',
-      size: '1216x832',
+      model: 'openai/gpt-image-1',
+      size: '1536x1024',
       n: 2,
-      amount: '81000',
+      amount: '85000', // 2 × $0.04 (the 1536x1024 tier) × 1.05 + $0.001
       asset: BASE_SEPOLIA.usdc,
       network: 'eip155:84532',
       payTo: SANDBOX_PAY_TO,
@@ -272,12 +272,13 @@ describe('usage: spend per day and per model, totals, remaining budget', () => {
     const history = [...old(3, 'old3', 'openai/gpt-image-1', '21000', 1), ...old(40, 'old40', 'black-forest/flux-1.1-pro', '41000', 1)]
     await writeFile(join(stack.home, 'ledger.jsonl'), history.map((l) => `${JSON.stringify(l)}\n`).join(''), { mode: 0o600 })
 
+    // List price × n × 1.05 + the $0.001 fee.
     const paid = [
-      { model: 'flux', prompt: 'u1' }, // 41000
-      { model: 'flux', prompt: 'u2' }, // 41000
-      { model: 'flux', prompt: 'u3', n: 2 }, // 81000
-      { model: 'dall-e-3', prompt: 'u4' }, // 41000
-      { model: 'nano-banana', prompt: 'u5' }, // 51000
+      { model: 'grok-imagine', prompt: 'u1' }, // 22000
+      { model: 'grok-imagine', prompt: 'u2' }, // 22000
+      { model: 'grok-imagine', prompt: 'u3', n: 2 }, // 43000
+      { model: 'cogview', prompt: 'u4' }, // 16750
+      { model: 'nano-banana', prompt: 'u5' }, // 53500
     ]
     for (const body of paid) expect((await stack.post('/v1/images/generations', body)).status).toBe(200)
     // One whose answer is lost after settling (unknown), one the upstream refuses after payment.
@@ -287,38 +288,38 @@ describe('usage: spend per day and per model, totals, remaining budget', () => {
   })
   afterAll(async () => stack.close())
 
-  // Today: 41000 + 41000 + 81000 + 41000 + 51000 = 255000 settled, + 21000 unknown (gpt-image).
-  const TODAY_SPENT = 276_000n
-  // The refused $0.101 authorization: not spent, but held against the budget (it could settle).
-  const HELD = 101_000n
+  // Today: 22000 + 22000 + 43000 + 16750 + 53500 = 157250 settled, + 22000 unknown (gpt-image).
+  const TODAY_SPENT = 179_250n
+  // The refused $0.106 authorization: not spent, but held against the budget (it could settle).
+  const HELD = 106_000n
 
   it('GET /v1/usage?days=1', async () => {
     const report = await (await stack.get('/v1/usage?days=1')).json()
     expect(report.total).toBe(String(TODAY_SPENT))
-    expect(report.totalUsd).toBe('$0.276')
+    expect(report.totalUsd).toBe('$0.17925')
     expect(report.payments).toBe(6)
     expect(report.images).toBe(7)
     expect(report.unconfirmed).toBe(1)
     expect(report.refused).toBe(1)
-    expect(report.byDay).toEqual([{ day: new Date().toISOString().slice(0, 10), amount: String(TODAY_SPENT), usd: '$0.276', payments: 6, images: 7 }])
+    expect(report.byDay).toEqual([{ day: new Date().toISOString().slice(0, 10), amount: String(TODAY_SPENT), usd: '$0.17925', payments: 6, images: 7 }])
     expect(report.byModel).toEqual([
-      { model: 'black-forest/flux-1.1-pro', amount: '163000', usd: '$0.163', payments: 3, images: 4 },
-      { model: 'google/nano-banana', amount: '51000', usd: '$0.051', payments: 1, images: 1 },
-      { model: 'openai/dall-e-3', amount: '41000', usd: '$0.041', payments: 1, images: 1 },
-      { model: 'openai/gpt-image-1', amount: '21000', usd: '$0.021', payments: 1, images: 1 },
+      { model: 'xai/grok-imagine-image', amount: '87000', usd: '$0.087', payments: 3, images: 4 },
+      { model: 'google/nano-banana', amount: '53500', usd: '$0.0535', payments: 1, images: 1 },
+      { model: 'openai/gpt-image-1', amount: '22000', usd: '$0.022', payments: 1, images: 1 },
+      { model: 'zai/cogview-4', amount: '16750', usd: '$0.01675', payments: 1, images: 1 },
     ])
     expect(report.held).toBe(1)
     expect(report.budget).toEqual({
       daily: '2000000',
       dailyUsd: '$2.00',
       usedLast24h: String(TODAY_SPENT + HELD),
-      usedLast24hUsd: '$0.377',
+      usedLast24hUsd: '$0.28525',
       spentLast24h: String(TODAY_SPENT),
-      spentLast24hUsd: '$0.276',
+      spentLast24hUsd: '$0.17925',
       heldLast24h: String(HELD),
-      heldLast24hUsd: '$0.101',
+      heldLast24hUsd: '$0.106',
       remaining: String(2_000_000n - TODAY_SPENT - HELD),
-      remainingUsd: '$1.623',
+      remainingUsd: '$1.71475',
     })
     // What the ledger calls spent today is what the sandbox settled: the lost answer did settle.
     const spentToday = (await readLedger(stack.home)).filter((r) => (r.status === 'settled' || r.status === 'unknown') && r.time > now - DAY_MS)
@@ -329,7 +330,7 @@ describe('usage: spend per day and per model, totals, remaining budget', () => {
     const week = await (await stack.get('/v1/usage?days=7')).json()
     expect(week.total).toBe(String(TODAY_SPENT + 21_000n))
     expect(week.byDay.map((d: { day: string }) => d.day)).toEqual([new Date(now - 3 * DAY_MS).toISOString().slice(0, 10), new Date().toISOString().slice(0, 10)])
-    expect(week.byModel.find((m: { model: string }) => m.model === 'openai/gpt-image-1')).toMatchObject({ amount: '42000', payments: 2 })
+    expect(week.byModel.find((m: { model: string }) => m.model === 'openai/gpt-image-1')).toMatchObject({ amount: '43000', payments: 2 })
     expect((await (await stack.get('/v1/usage?days=30')).json()).total).toBe(String(TODAY_SPENT + 21_000n))
     expect((await (await stack.get('/v1/usage?days=60')).json()).total).toBe(String(TODAY_SPENT + 21_000n + 41_000n))
     // Old payments never touch the 24-hour budget.
@@ -353,10 +354,10 @@ describe('usage: spend per day and per model, totals, remaining budget', () => {
     }
 
     const text = (await run(process.execPath, [CLI, 'usage', '--days', '7'], { env: { ...base, BLOCKRUN_PROXY_PORT: '0' } })).stdout
-    expect(text).toContain('$0.297 in 7 payment(s), 1 unconfirmed')
-    expect(text).toContain('black-forest/flux-1.1-pro')
-    expect(text).toMatch(/\$0\.163\s+4 image\(s\)/)
-    expect(text).toContain('Budget: $0.377 of $2.00 used in the last 24 h ($0.276 spent, $0.101 held by authorizations the upstream did not settle, until the chain shows them unused), $1.623 left')
+    expect(text).toContain('$0.20025 in 7 payment(s), 1 unconfirmed')
+    expect(text).toContain('xai/grok-imagine-image')
+    expect(text).toMatch(/\$0\.087\s+4 image\(s\)/)
+    expect(text).toContain('Budget: $0.28525 of $2.00 used in the last 24 h ($0.17925 spent, $0.106 held by authorizations the upstream did not settle, until the chain shows them unused), $1.71475 left')
 
     const bad = await run(process.execPath, [CLI, 'usage', '--days', '0'], { env: { ...base, BLOCKRUN_PROXY_PORT: '0' } }).catch((error: { code: number; stderr: string }) => error)
     expect((bad as { code: number }).code).toBe(2)

@@ -16,7 +16,7 @@ import type { CallToolResult, Progress } from '@modelcontextprotocol/sdk/types.j
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MAX_PREVIEW_BASE64_CHARS } from '../plugin/preview.js'
-import { MODELS } from '../server/catalog.js'
+import { bundledCatalog } from '../server/catalog/index.js'
 import { resolveSettings } from '../server/config.js'
 import { startProxy, type RunningProxy } from '../server/http/server.js'
 import type { SandboxOptions } from '../server/sandbox/app.js'
@@ -184,15 +184,19 @@ export async function resolve(specifier, context, next) {
     }
     const byName = Object.fromEntries(mcp.tools.map((t) => [t.name, t]))
     expect(byName.generate_image!.inputSchema.required).toEqual(['prompt'])
-    expect(Object.keys(byName.generate_image!.inputSchema.properties!)).toEqual(['prompt', 'model', 'size', 'n'])
+    expect(Object.keys(byName.generate_image!.inputSchema.properties!)).toEqual(['prompt', 'model', 'size', 'aspect_ratio', 'n', 'quality'])
+    // No closed list of models: one only the live catalog knows must pass the schema.
+    expect(JSON.stringify(byName.generate_image!.inputSchema.properties!.model)).not.toContain('enum')
     expect(byName.edit_image!.inputSchema.required).toEqual(['prompt', 'image'])
     expect(byName.generate_image!.annotations).toMatchObject({ readOnlyHint: false, idempotentHint: false })
     expect(byName.edit_image!.annotations).toMatchObject({ readOnlyHint: false })
     expect(byName.list_image_models!.annotations).toMatchObject({ readOnlyHint: true })
     expect(byName.wallet_status!.annotations).toMatchObject({ readOnlyHint: true })
     // Paid tools say what they cost.
-    expect(byName.generate_image!.description).toMatch(/\$0\.02–\$0\.10 per image/)
-    expect(byName.edit_image!.description).toMatch(/\$0\.02 per image/)
+    expect(byName.generate_image!.description).toMatch(/\$0\.015–\$0\.15 per image/)
+    expect(byName.edit_image!.description).toContain('gpt-image (openai/gpt-image-1), $0.02–$0.04 by size per image')
+    // Several images go as an array; the schema says so without anyOf.
+    expect(byName.edit_image!.inputSchema.properties!.image).toMatchObject({ type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 4 })
   })
 
   it('answers tools/list without loading viem, x402 or sharp', () => {
@@ -200,10 +204,13 @@ export async function resolve(specifier, context, next) {
     // The hook sees packages loaded from node_modules (valibot is; the SDK is bundled into dist/plugin/mcp-sdk.js).
     expect(loaded).toContain('LOADED valibot')
     for (const heavy of ['viem', 'sharp', '@x402/core', '@x402/evm']) expect(loaded).not.toContain(`LOADED ${heavy}`)
+    // Nor has it read the gateway's model catalog: that waits for the first call that needs it.
+    expect(world.sandbox.counters.catalogRequests).toBe(0)
   })
 
-  it('generates: text with path, URL, size, model and cost; a file link and a small preview per image', async () => {
+  it('generates: text with path, URL, size, model, cost and notes; a file link and a small preview per image', async () => {
     const before = world.sandbox.usdc.transfers.length
+    // The old skill's flux at its landscape size: it runs on grok-imagine, at the size grok takes, and says both.
     const result = await call('generate_image', { prompt: 'two red circles', model: 'flux', size: '1216x832', n: 2 })
     expect(result.isError, textOf(result)).toBeFalsy()
     expect(result.structuredContent).toBeUndefined()
@@ -218,13 +225,14 @@ export async function resolve(specifier, context, next) {
       const path = fileURLToPath(link.uri)
       expect(path.startsWith(join(world.home, 'images'))).toBe(true)
       const meta = await sharp(await readFile(path)).metadata()
-      expect(`${meta.width}x${meta.height}`).toBe('1216x832')
+      expect(`${meta.width}x${meta.height}`).toBe('1024x1024')
       expect(text).toContain(path)
       expect(text).toContain(`/images/${link.name}`)
     }
-    expect(text).toContain('black-forest/flux-1.1-pro')
-    expect(text).toContain('1216x832')
-    expect(text).toContain('$0.081 USDC')
+    expect(text).toContain('xai/grok-imagine-image, 1024x1024')
+    expect(text).toContain('Note: "flux" ran on xai/grok-imagine-image: the gateway has no flux model')
+    expect(text).toContain('Note: xai/grok-imagine-image does not make 1216x832, a size black-forest/flux-1.1-pro took; it made 1024x1024')
+    expect(text).toContain('$0.043 USDC') // 2 × $0.02 × 1.05 + $0.001
     await expectPreviews(result, 2, 512)
     // The images share one preview budget, so the whole result weighs about what one preview may.
     const previewChars = blocks(result, 'image').reduce((sum, image) => sum + image.data.length, 0)
@@ -232,7 +240,7 @@ export async function resolve(specifier, context, next) {
     expect(JSON.stringify(result).length).toBeLessThan(PREVIEW_LIMIT)
 
     expect(world.sandbox.usdc.transfers.length).toBe(before + 1)
-    expect(world.sandbox.usdc.transfers.at(-1)!.amount).toBe(2n * 40_000n + 1000n)
+    expect(world.sandbox.usdc.transfers.at(-1)!.amount).toBe(43_000n)
     // Now that an image was made, the heavy modules are in: the check above could have failed.
     expect(mcp.stderr()).toMatch(/^LOADED sharp$/m)
     expect(mcp.stderr()).toMatch(/^LOADED viem$/m)
@@ -250,16 +258,15 @@ export async function resolve(specifier, context, next) {
     expect(textOf(result)).toContain('openai/gpt-image-1')
     await expectPreviews(result, 1, 512)
     expect(world.sandbox.usdc.transfers.length).toBe(before + 1)
-    expect(world.sandbox.usdc.transfers.at(-1)!.amount).toBe(20_000n + 1000n)
+    expect(world.sandbox.usdc.transfers.at(-1)!.amount).toBe(43_000n) // gpt-image-1's 1536x1024 tier: $0.04 × 1.05 + $0.001
   })
 
   it('returns a tool error naming the accepted sizes for a bad size, and pays nothing', async () => {
     const before = world.sandbox.usdc.transfers.length
     const requestsBefore = world.sandbox.counters.requests
-    const result = await call('generate_image', { prompt: 'a cat', model: 'dall-e-3', size: '512x512' })
+    const result = await call('generate_image', { prompt: 'a cat', model: 'gpt-image', size: '512x512' })
     expect(result.isError).toBe(true)
-    const dalle = MODELS.find((m) => m.id === 'openai/dall-e-3')!
-    expect(textOf(result)).toBe(`openai/dall-e-3 does not take size 512x512. Sizes it accepts: ${dalle.sizes.join(', ')}.`)
+    expect(textOf(result)).toBe('openai/gpt-image-1 does not take size 512x512. Sizes it accepts: 1024x1024, 1536x1024, 1024x1536.')
     expect(blocks(result, 'image')).toHaveLength(0)
     expect(world.sandbox.usdc.transfers.length).toBe(before)
     expect(world.sandbox.counters.requests).toBe(requestsBefore)
@@ -271,18 +278,35 @@ export async function resolve(specifier, context, next) {
     expect(textOf(missing)).toMatch(/prompt/)
     const wrongModel = await call('edit_image', { prompt: 'x', image: join(world.home, 'input.png'), model: 'flux' })
     expect(wrongModel.isError).toBe(true)
-    expect(textOf(wrongModel)).toBe('black-forest/flux-1.1-pro cannot edit images; use openai/gpt-image-1.')
+    expect(textOf(wrongModel)).toBe('"flux" now means xai/grok-imagine-image, which cannot edit images; models that edit: google/nano-banana, google/nano-banana-pro, openai/gpt-image-1, openai/gpt-image-2.')
     await expect(mcp.client.callTool({ name: 'make_video', arguments: {} })).rejects.toThrow(/Unknown tool "make_video"/)
   })
 
   it('lists models and reports the wallet without its key', async () => {
     const models = await call('list_image_models', {})
     expect(models.isError).toBeFalsy()
-    for (const model of MODELS) expect(textOf(models)).toContain(model.id)
+    expect(textOf(models)).toMatch(/^Models from the gateway's live catalog \(http:\/\/127\.0\.0\.1:\d+\/api\/v1\/models\?format=json\), read /)
+    for (const model of bundledCatalog().models) expect(textOf(models)).toContain(`${model.id} (alias ${model.aliases[0]})`)
+    expect(textOf(models)).toContain('sandbox/live-only-image: one image about $0.0325 with the 5% margin and the $0.001 fee; sizes 1024x1024, 1536x1024')
+    expect(textOf(models)).toContain('Old names that still work: dall-e-3, dall-e, dalle, dalle-3, dalle3 → openai/gpt-image-2; flux, flux-1.1-pro, flux-pro → xai/grok-imagine-image.')
     const wallet = await call('wallet_status', {})
     expect(wallet.isError, textOf(wallet)).toBeFalsy()
     expect(textOf(wallet)).toContain(world.wallet.address)
     expect(textOf(wallet)).toMatch(/in 2 payment\(s\)/)
+  })
+
+  it('combines two images on nano-banana, given as an array, in one payment', async () => {
+    const second = join(world.home, 'second.png')
+    await sharp({ create: { width: 512, height: 512, channels: 3, background: '#aa6622' } }).png().toFile(second)
+    const before = world.sandbox.usdc.transfers.length
+    const result = await call('edit_image', { prompt: 'the sun from the first image over the second', image: [join(world.home, 'input.png'), second], model: 'nano-banana' })
+    expect(result.isError, textOf(result)).toBeFalsy()
+    expect(textOf(result)).toContain('google/nano-banana')
+    const received = world.sandbox.edits.received.filter((edit) => edit.paid).at(-1)!
+    expect(received.imageForm).toBe('array')
+    expect(received.images.map((image) => `${image.width}x${image.height}`)).toEqual(['1024x1024', '512x512'])
+    expect(world.sandbox.usdc.transfers.length).toBe(before + 1)
+    expect(world.sandbox.usdc.transfers.at(-1)!.amount).toBe(53_500n) // nano-banana: $0.05 × 1.05 + $0.001
   })
 })
 
@@ -418,8 +442,10 @@ describe('imagegen mcp: process model', () => {
     const ownHome = await mkdtemp(join(tmpdir(), 'imagegen-mcp-remote-'))
     const mcp = await startMcp({ ...world.env, BLOCKRUN_HOME: ownHome, BLOCKRUN_PROXY_PORT: String(proxy.port), IMAGEGEN_MCP_PREVIEW: '256' })
     try {
-      const result = (await mcp.client.callTool({ name: 'generate_image', arguments: { prompt: 'via the proxy', size: '1024x1792' } })) as CallToolResult
+      const result = (await mcp.client.callTool({ name: 'generate_image', arguments: { prompt: 'via the proxy', model: 'gpt-image', aspect_ratio: 'portrait' } })) as CallToolResult
       expect(result.isError, textOf(result)).toBeFalsy()
+      // The proxy's notes come back through the remote core.
+      expect(textOf(result)).toContain('Note: aspect_ratio portrait → 1024x1536 (2:3).')
       const [link] = blocks(result, 'resource_link')
       const path = fileURLToPath(link!.uri)
       expect(path.startsWith(join(world.home, 'images'))).toBe(true)
@@ -439,7 +465,7 @@ describe('imagegen mcp: process model', () => {
   })
 
   it('two servers sharing a home keep one ledger and one budget', async () => {
-    // $0.051 per nano-banana image (price + fee): a $0.20 budget has room for exactly three.
+    // $0.0535 per nano-banana image ($0.05 × 1.05 + the fee): a $0.20 budget has room for exactly three.
     const world = await startWorld()
     const env = { ...world.env, BLOCKRUN_DAILY_BUDGET: '0.20', IMAGEGEN_MCP_PREVIEW: 'off' }
     const [a, b] = await Promise.all([startMcp(env), startMcp(env)])
@@ -459,7 +485,7 @@ describe('imagegen mcp: process model', () => {
       expect(settled).toHaveLength(3)
       expect(new Set(settled.map((l) => l.id)).size).toBe(3)
       const status = textOf((await a!.client.callTool({ name: 'wallet_status', arguments: {} })) as CallToolResult)
-      expect(status).toContain('$0.153 in 3 payment(s)')
+      expect(status).toContain('$0.1605 in 3 payment(s)')
     } finally {
       await Promise.all([a!.close(), b!.close()])
       await world.close()

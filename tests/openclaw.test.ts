@@ -11,12 +11,11 @@ import { readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { findModel } from '../server/catalog.js'
+import { bundledCatalog, chooseSize } from '../server/catalog/index.js'
 import { resolveSettings } from '../server/config.js'
 import { startProxy } from '../server/http/server.js'
 import { startSandbox, type RunningSandbox } from '../server/sandbox/server.js'
 import { loadWallet } from '../server/wallet/key.js'
-import { chooseSize } from '../plugin/openclaw/geometry.js'
 import { tempHome } from './helpers/stack.js'
 
 const ROOT = join(import.meta.dirname, '..')
@@ -165,16 +164,20 @@ describe('tools, provider and service against the sandbox', () => {
     const tool = registered.tools.find((t) => t.name === 'generate_image')
     const before = sandbox.usdc.transfers.length
     const updates: unknown[] = []
+    // The old skill's flux at one of its sizes: it runs on grok-imagine at the size grok takes, and the text says so.
     const result = await tool.execute('call-1', { prompt: 'a lighthouse at dusk', model: 'flux', size: '1216x832' }, undefined, (u: unknown) => updates.push(u))
     const [text, preview] = result.content
     expect(text.type).toBe('text')
     const path = result.details.images[0].path as string
     expect(path.startsWith(join(home, 'images'))).toBe(true)
     expect(text.text).toContain(path)
-    expect(text.text).toContain('$0.041')
-    expect(result.details.model).toBe('black-forest/flux-1.1-pro')
+    expect(text.text).toContain('$0.022') // $0.02 × 1.05 + $0.001
+    expect(text.text).toContain('Note: "flux" ran on xai/grok-imagine-image')
+    expect(result.details.model).toBe('xai/grok-imagine-image')
+    expect(result.details.requestedModel).toBe('flux')
+    expect(result.details.notes).toHaveLength(2)
     const full = await sharp(await readFile(path)).metadata()
-    expect(`${full.width}x${full.height}`).toBe('1216x832')
+    expect(`${full.width}x${full.height}`).toBe('1024x1024')
     // The inline preview is a small downscaled copy, not the file.
     expect(preview.type).toBe('image')
     expect(['image/jpeg', 'image/webp']).toContain(preview.mimeType)
@@ -187,11 +190,24 @@ describe('tools, provider and service against the sandbox', () => {
 
   it('list_image_models and wallet_status answer without paying', async () => {
     const entry = await loadEntry()
+    const catalogReads = sandbox.counters.catalogRequests
     const { api, registered } = fakeApi('full', config(await freePort()))
     entry.register(api)
+    // Registering reads no catalog: the provider's models are the bundled table's.
+    expect(sandbox.counters.catalogRequests).toBe(catalogReads)
+    expect(registered.providers[0].models).toEqual(bundledCatalog().models.map((m) => m.id))
+    // Per model, what the catalog knows: sizes, the shapes and resolutions they make, qualities.
+    const { geometry, output } = registered.providers[0].capabilities
+    expect(geometry.sizesByModel['openai/gpt-image-1']).toEqual(['1024x1024', '1536x1024', '1024x1536'])
+    expect(geometry.aspectRatiosByModel['openai/gpt-image-1']).toEqual(['1:1', '3:2', '2:3'])
+    expect(geometry.aspectRatiosByModel['bytedance/seedream-5-pro']).toEqual(['1:1', '2:1', '4:3', '16:9'])
+    expect(geometry.resolutionsByModel['google/nano-banana-pro']).toEqual(['1K', '2K', '4K'])
+    expect(geometry.resolutionsByModel['google/nano-banana']).toEqual(['1K'])
+    expect(output.qualitiesByModel).toEqual({ 'zai/cogview-4': ['standard', 'hd'] })
     const before = sandbox.usdc.transfers.length
     const models = await registered.tools.find((t) => t.name === 'list_image_models').execute('c', {})
     expect(models.content[0].text).toContain('google/nano-banana-pro')
+    expect(models.content[0].text).toContain('sandbox/live-only-image')
     const wallet = await registered.tools.find((t) => t.name === 'wallet_status').execute('c', { days: 7 })
     expect(wallet.content[0].text).toContain(address)
     expect(wallet.details.usage.days).toBe(7)
@@ -290,26 +306,59 @@ describe('tools, provider and service against the sandbox', () => {
     expect(provider.models).toContain('google/nano-banana')
     expect(provider.isConfigured({})).toBe(true)
     const before = sandbox.usdc.transfers.length
-    const generated = await provider.generateImage({ provider: 'imagegen', model: 'google/nano-banana', prompt: 'a wide red fox', aspectRatio: '16:9', cfg: {} })
-    expect(generated.model).toBe('google/nano-banana')
+    const generated = await provider.generateImage({ provider: 'imagegen', model: 'openai/gpt-image-1', prompt: 'a wide red fox', aspectRatio: '16:9', cfg: {} })
+    expect(generated.model).toBe('openai/gpt-image-1')
     expect(generated.images).toHaveLength(1)
+    expect(generated.metadata.notes).toEqual(['aspect_ratio 16:9 → 1536x1024 (3:2), the nearest shape openai/gpt-image-1 takes.'])
     const [image] = generated.images
     expect(image.mimeType).toBe('image/png')
     expect(image.buffer.subarray(1, 4).toString()).toBe('PNG')
     const meta = await sharp(image.buffer).metadata()
-    expect(`${meta.width}x${meta.height}`).toBe('1216x832')
+    expect(`${meta.width}x${meta.height}`).toBe('1536x1024')
 
-    const edited = await provider.generateImage({
+    const edit = (model: string) =>
+      provider.generateImage({ provider: 'imagegen', model, prompt: 'make it snowy', size: '1024x1024', inputImages: [{ buffer: image.buffer, mimeType: 'image/png' }], cfg: {} })
+    // nano-banana edits on the gateway; nano-banana-2 does not, so its edit runs on gpt-image-1 and says so.
+    const onBanana = await edit('google/nano-banana')
+    expect(onBanana.model).toBe('google/nano-banana')
+    expect(onBanana.metadata.notes).toBeUndefined()
+    const fallback = await edit('google/nano-banana-2')
+    expect(fallback.model).toBe('openai/gpt-image-1')
+    expect(fallback.metadata.notes).toEqual(['google/nano-banana-2 cannot edit images; the edit ran on openai/gpt-image-1.'])
+    expect(fallback.images[0].buffer.subarray(1, 4).toString()).toBe('PNG')
+    // gpt-image-1 at 1536x1024 ($0.04), nano-banana ($0.05), gpt-image-1 at 1024x1024 ($0.02): × 1.05, + $0.001 each.
+    expect(sandbox.usdc.transfers.slice(before).map((t) => t.amount)).toEqual([43_000n, 53_500n, 22_000n])
+  })
+
+  it('the image provider declares how many input images each model takes, and fuses them on the model asked for', async () => {
+    const entry = await loadEntry()
+    const { api, registered } = fakeApi('tool-discovery', config(await freePort()))
+    entry.register(api)
+    const [provider] = registered.providers
+    const edit = provider.capabilities.edit
+    expect(edit.maxInputImagesByModel).toEqual({ 'google/nano-banana': 3, 'google/nano-banana-pro': 3, 'openai/gpt-image-1': 4, 'openai/gpt-image-2': 4 })
+    expect(edit.maxInputImages).toBe(4)
+
+    const inputs = await Promise.all([1, 2].map((seed) => sharp({ create: { width: 64, height: 48, channels: 3, background: { r: seed * 90, g: 40, b: 200 } } }).png().toBuffer()))
+    const before = sandbox.usdc.transfers.length
+    const fused = await provider.generateImage({
       provider: 'imagegen',
       model: 'google/nano-banana',
-      prompt: 'make it snowy',
-      inputImages: [{ buffer: image.buffer, mimeType: 'image/png' }],
+      prompt: 'the cat from the first image in the room of the second',
+      inputImages: inputs.map((buffer) => ({ buffer, mimeType: 'image/png' })),
       cfg: {},
     })
-    expect(edited.model).toBe('openai/gpt-image-1')
-    expect(edited.metadata.notes.join(' ')).toContain('cannot edit')
-    expect(edited.images[0].buffer.subarray(1, 4).toString()).toBe('PNG')
-    expect(sandbox.usdc.transfers.slice(before).map((t) => t.amount)).toEqual([findModel('nano-banana')!.price + 1000n, findModel('gpt-image')!.price + 1000n])
+    expect(fused.model).toBe('google/nano-banana')
+    expect(fused.metadata.notes).toBeUndefined()
+    const received = sandbox.edits.received.filter((e) => e.paid).at(-1)!
+    expect(received.imageForm).toBe('array')
+    expect(received.images).toHaveLength(2)
+    expect(sandbox.usdc.transfers.slice(before).map((t) => t.amount)).toEqual([53_500n]) // nano-banana: $0.05 × 1.05 + $0.001
+
+    // More than the model takes (if OpenClaw let it through) is refused before paying, naming the model.
+    const tooMany = provider.generateImage({ provider: 'imagegen', model: 'google/nano-banana', prompt: 'x', inputImages: [...inputs, ...inputs].map((buffer) => ({ buffer, mimeType: 'image/png' })), cfg: {} })
+    await expect(tooMany).rejects.toThrow('google/nano-banana takes at most 3 reference images per edit; this request has 4.')
+    expect(sandbox.usdc.transfers.length).toBe(before + 1)
   })
 
   it('the image provider makes what a model can when asked for more (one paid request), and notes no size change for a size it took', async () => {
@@ -318,10 +367,27 @@ describe('tools, provider and service against the sandbox', () => {
     entry.register(api)
     const [provider] = registered.providers
     const before = sandbox.usdc.transfers.length
-    const dalle = await provider.generateImage({ provider: 'imagegen', model: 'openai/dall-e-3', prompt: 'two foxes', count: 2, size: '1024X1024', cfg: {} })
-    expect(dalle.images).toHaveLength(1)
-    expect(dalle.metadata.notes).toEqual(['openai/dall-e-3 makes at most 1 image per request; made 1, not 2.'])
+    const many = await provider.generateImage({ provider: 'imagegen', model: 'zai/cogview-4', prompt: 'five foxes', count: 5, size: '1024X1024', cfg: {} })
+    expect(many.images).toHaveLength(4)
+    expect(many.metadata.notes).toEqual(['zai/cogview-4 makes at most 4 images per request; made 4, not 5.'])
     expect(sandbox.usdc.transfers.slice(before)).toHaveLength(1)
+  })
+
+  it('the image provider states substitutions and settings not applied in its metadata, and takes a model only the live catalog lists', async () => {
+    const entry = await loadEntry()
+    const { api, registered } = fakeApi('tool-discovery', config(await freePort()))
+    entry.register(api)
+    const [provider] = registered.providers
+    const dalle = await provider.generateImage({ provider: 'imagegen', model: 'openai/dall-e-3', prompt: 'a photo of a fox', quality: 'hd', cfg: {} })
+    expect(dalle.model).toBe('openai/gpt-image-2')
+    expect(dalle.metadata.requestedModel).toBe('openai/dall-e-3')
+    expect(dalle.metadata.notes).toEqual([
+      '"openai/dall-e-3" ran on openai/gpt-image-2: the gateway delisted dall-e-3 on 2026-05-25 (OpenAI removed it from its API); gpt-image-2 is its OpenAI successor.',
+      'quality hd was not applied: openai/gpt-image-2 takes no quality setting.',
+    ])
+    const liveOnly = await provider.generateImage({ provider: 'imagegen', model: 'sandbox/live-only-image', prompt: 'only the gateway knows me', size: '1536x1024', cfg: {} })
+    expect(liveOnly.model).toBe('sandbox/live-only-image')
+    expect(liveOnly.metadata).toMatchObject({ size: '1536x1024', estimate: { amount: '32500' }, cost: { amount: '32500' } })
   })
 
   it('config errors are logged and returned by the tools, never thrown from register or start, and never echo the key', async () => {
@@ -372,28 +438,40 @@ describe('tools, provider and service against the sandbox', () => {
   })
 })
 
-describe('size choice for OpenClaw geometry hints', () => {
-  const model = (name: string) => findModel(name)!
+describe('size choice for geometry hints (the core\'s, which the OpenClaw provider uses)', () => {
+  const model = (name: string) => bundledCatalog().find(name)!.model
   it.each([
-    ['nano-banana', { size: '1216x832' }, '1216x832'],
-    ['nano-banana', { size: '1216X832' }, '1216x832'],
-    ['nano-banana', { aspectRatio: '16:9' }, '1216x832'],
-    ['nano-banana', { aspectRatio: '9:16' }, '1024x1792'],
-    ['dall-e-3', { aspectRatio: '16:9' }, '1792x1024'],
+    // nano-banana takes 1024x1024 only on the gateway: every hint lands there.
+    ['nano-banana', { size: '1216x832' }, '1024x1024'],
+    ['nano-banana', { aspectRatio: '16:9' }, '1024x1024'],
+    ['gpt-image', { size: '1536X1024' }, '1536x1024'],
     ['gpt-image', { size: '1792x1024' }, '1536x1024'],
-    ['flux', { aspectRatio: '2:3' }, '832x1216'],
+    ['gpt-image', { aspectRatio: '16:9' }, '1536x1024'],
+    ['gpt-image', { aspectRatio: '9:16' }, '1024x1536'],
+    ['gpt-image', { aspectRatio: 'portrait' }, '1024x1536'],
+    ['cogview', { aspectRatio: '2:3' }, '768x1344'],
+    ['cogview', { aspectRatio: 'landscape' }, '1344x768'],
+    ['cogview', { aspectRatio: '1:1', resolution: '1K' }, '1024x1024'],
+    ['seedream', { aspectRatio: '16:9' }, '2848x1600'],
+    ['seedream', { aspectRatio: '4:3' }, '2304x1728'],
+    // No portrait size at all: the nearest shape, the default first.
+    ['seedream', { aspectRatio: 'portrait' }, '1024x1024'],
+    ['banana-pro', { aspectRatio: 'portrait' }, '1024x1024'],
     ['banana-pro', { resolution: '4K' }, '4096x4096'],
     ['banana-pro', { resolution: '2K', aspectRatio: '1:1' }, '2048x2048'],
     ['banana-pro', { aspectRatio: '1:1' }, '1024x1024'],
     // A resolution alone keeps the default square shape on every model.
     ['nano-banana', { resolution: '2K' }, '1024x1024'],
     ['banana-pro', { resolution: '2K' }, '2048x2048'],
-    ['flux', { resolution: '2K' }, '1024x1024'],
-    ['dall-e-3', { resolution: '2K' }, '1024x1024'],
+    ['seedream', { resolution: '2K' }, '2048x2048'],
     ['gpt-image', { resolution: '1K' }, '1024x1024'],
     ['nano-banana', {}, undefined],
   ] as const)('%s %j → %s', (name, request, expected) => {
     expect(chooseSize(model(name), request)).toBe(expected)
+  })
+
+  it('leaves a model whose sizes are unknown to the gateway', () => {
+    expect(chooseSize({ sizes: [] }, { aspectRatio: '16:9' })).toBeUndefined()
   })
 })
 

@@ -139,12 +139,12 @@ describe('an unfunded wallet against the sandbox', () => {
       const rpc = await startRpc(12_000n)
       closers.push(() => rpc.close())
       stack = await startStack({ fund: '0', sandbox, settings: { rpcUrl: rpc.url, sepoliaRpcUrl: rpc.url } })
-      const { status, body } = await stack.post('/v1/images/generations', { model: 'flux', prompt: `unfunded ${name}` })
+      const { status, body } = await stack.post('/v1/images/generations', { model: 'grok-imagine', prompt: `unfunded ${name}` })
       expect(status, JSON.stringify(body)).toBe(402)
       expect(body.error.type).toBe('insufficient_funds')
       expect(body.error.message).toContain(stack.wallet.address)
       expect(body.error.message).toContain(`balance $0.012 USDC on ${network.label}`)
-      expect(body.error.message).toContain('$0.041')
+      expect(body.error.message).toContain('$0.022') // grok-imagine: $0.02 × 1.05 + $0.001
       expect(body.error.message).toMatch(FUND)
       expect(rpc.calls).toBeGreaterThan(0)
       expect(stack.sandbox.usdc.transfers).toHaveLength(0)
@@ -159,7 +159,7 @@ describe('an unfunded wallet against the sandbox', () => {
     closers.push(() => rpc.close())
     stack = await startStack({ fund: '0', settings: { rpcUrl: rpc.url, sepoliaRpcUrl: rpc.url } })
     const started = Date.now()
-    const { status, body } = await stack.post('/v1/images/generations', { model: 'flux', prompt: 'hung rpc' })
+    const { status, body } = await stack.post('/v1/images/generations', { model: 'grok-imagine', prompt: 'hung rpc' })
     const elapsed = Date.now() - started
     expect(status).toBe(402)
     expect(body.error.type).toBe('insufficient_funds')
@@ -172,13 +172,13 @@ describe('an unfunded wallet against the sandbox', () => {
     const rpc = await startRpc(10_000_000n)
     closers.push(() => rpc.close())
     stack = await startStack({ settings: { rpcUrl: rpc.url, sepoliaRpcUrl: rpc.url } })
-    for (let i = 0; i < 3; i++) expect((await stack.post('/v1/images/generations', { model: 'flux', prompt: `happy ${i}` })).status).toBe(200)
+    for (let i = 0; i < 3; i++) expect((await stack.post('/v1/images/generations', { model: 'grok-imagine', prompt: `happy ${i}` })).status).toBe(200)
     expect(rpc.calls).toBe(0)
   })
 
   it('a 402 in answer to the paid request is payment_failed, said once and plainly', async () => {
     stack = await startStack({ settings: { rpcUrl: 'http://127.0.0.1:9', sepoliaRpcUrl: 'http://127.0.0.1:9' } })
-    const { status, body } = await stack.post('/v1/images/generations', { model: 'flux', prompt: 'x [fault:payment-required-again]' })
+    const { status, body } = await stack.post('/v1/images/generations', { model: 'grok-imagine', prompt: 'x [fault:payment-required-again]' })
     expect(status).toBe(402)
     expect(body.error.type).toBe('payment_failed')
     expect(body.error.message).toContain('it asked for payment again instead of accepting this authorization (upstream said: Payment required).')
@@ -188,7 +188,7 @@ describe('an unfunded wallet against the sandbox', () => {
 
   it('a settlement header saying failure after a 200 is payment_failed, recorded as refused', async () => {
     stack = await startStack({ settings: { rpcUrl: 'http://127.0.0.1:9', sepoliaRpcUrl: 'http://127.0.0.1:9' } })
-    const { status, body } = await stack.post('/v1/images/generations', { model: 'flux', prompt: 'x [fault:settlement-failed-header]' })
+    const { status, body } = await stack.post('/v1/images/generations', { model: 'grok-imagine', prompt: 'x [fault:settlement-failed-header]' })
     expect(status).toBe(402)
     expect(body.error.type).toBe('payment_failed')
     expect(body.error.message).toMatch(/could not settle the payment \(upstream said: unexpected_settle_error\)/)
@@ -315,7 +315,7 @@ describe('settlement failing after verification (funds gone in between)', () => 
       const rpc = await startRpc(0n)
       const proxy = await startProxy(resolveSettings({ home, port: 0, upstream: gateway.url, rpcUrl: rpc.url, sepoliaRpcUrl: rpc.url }))
       try {
-        const response = await fetch(`${proxy.url}/v1/images/generations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'flux', prompt: 'drained' }) })
+        const response = await fetch(`${proxy.url}/v1/images/generations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'grok-imagine', prompt: 'drained' }) })
         const body = await response.json()
         expect(response.status).toBe(402)
         expect(body.error.type).toBe(type)

@@ -22,7 +22,7 @@ import { loadWallet } from '../server/wallet/key.js'
 import { startStack, tempHome, type Stack } from './helpers/stack.js'
 
 const CLI = join(import.meta.dirname, '..', 'dist', 'server', 'cli', 'index.js')
-/** flux: $0.04 per image + the sandbox's $0.001 fee. */
+/** A requirement's amount in the unit tests below: $0.041. */
 const FLUX_PRICE = 41_000n
 const OTHER_PAYEE = '0x00000000000000000000000000000000000000aa'
 
@@ -227,17 +227,18 @@ describe('each limit refuses end to end with no signature', () => {
     stack = undefined
   })
 
+  // gpt-image-1 at 1536x1024: $0.04 × 1.05 + $0.001 = $0.043.
   const cases: Array<[string, Parameters<typeof startStack>[0], string, RegExp]> = [
-    ['per-request cap', { settings: { maxPerRequest: '0.04' } }, 'spend_limit_exceeded', /asks \$0\.041 .*per-request cap of \$0\.04.*BLOCKRUN_MAX_PER_REQUEST/],
-    ['allowed networks', { settings: { networks: 'eip155:8453' } }, 'payment_not_allowed', /\$0\.041.*network eip155:84532 is not allowed.*BLOCKRUN_ALLOWED_NETWORKS/],
-    ['payee allowlist', { settings: { payees: OTHER_PAYEE } }, 'payment_not_allowed', /\$0\.041.*payee 0x0+b10c is not on the allowed payee list.*BLOCKRUN_ALLOWED_PAYEES/i],
-    ['authorization lifetime', { settings: { maxTimeoutSeconds: '60' } }, 'payment_not_allowed', /\$0\.041.*lifetime 600 s exceeds the allowed 60 s.*BLOCKRUN_MAX_TIMEOUT_SECONDS/],
-    ['x402 v1, per-request cap', { sandbox: { version: 1 }, settings: { maxPerRequest: '0.01' } }, 'spend_limit_exceeded', /\$0\.041.*BLOCKRUN_MAX_PER_REQUEST/],
+    ['per-request cap', { settings: { maxPerRequest: '0.04' } }, 'spend_limit_exceeded', /asks \$0\.043 .*per-request cap of \$0\.04.*BLOCKRUN_MAX_PER_REQUEST/],
+    ['allowed networks', { settings: { networks: 'eip155:8453' } }, 'payment_not_allowed', /\$0\.043.*network eip155:84532 is not allowed.*BLOCKRUN_ALLOWED_NETWORKS/],
+    ['payee allowlist', { settings: { payees: OTHER_PAYEE } }, 'payment_not_allowed', /\$0\.043.*payee 0x0+b10c is not on the allowed payee list.*BLOCKRUN_ALLOWED_PAYEES/i],
+    ['authorization lifetime', { settings: { maxTimeoutSeconds: '60' } }, 'payment_not_allowed', /\$0\.043.*lifetime 600 s exceeds the allowed 60 s.*BLOCKRUN_MAX_TIMEOUT_SECONDS/],
+    ['x402 v1, per-request cap', { sandbox: { version: 1 }, settings: { maxPerRequest: '0.01' } }, 'spend_limit_exceeded', /\$0\.043.*BLOCKRUN_MAX_PER_REQUEST/],
   ]
   for (const [name, options, type, message] of cases) {
     it(name, async () => {
       stack = await startStack(options)
-      const { status, body } = await stack.post('/v1/images/generations', { model: 'flux', prompt: `refused by ${name}` })
+      const { status, body } = await stack.post('/v1/images/generations', { model: 'gpt-image', size: '1536x1024', prompt: `refused by ${name}` })
       expect(status, JSON.stringify(body)).toBe(402)
       expect(body.error.type).toBe(type)
       expect(body.error.message).toMatch(message)
@@ -246,7 +247,7 @@ describe('each limit refuses end to end with no signature', () => {
       expect(stack.sandbox.usdc.transfers).toHaveLength(0)
       expect(await ledgerLines(stack.home)).toEqual([])
       // Refusing is stable: a second try refuses the same way, still unsigned.
-      expect((await stack.post('/v1/images/generations', { model: 'flux', prompt: 'again' })).body.error.type).toBe(type)
+      expect((await stack.post('/v1/images/generations', { model: 'gpt-image', size: '1536x1024', prompt: 'again' })).body.error.type).toBe(type)
       expect(stack.sandbox.counters.authorizations).toBe(0)
     })
   }
@@ -254,14 +255,14 @@ describe('each limit refuses end to end with no signature', () => {
   it('the 24-hour budget: the payment that would cross it is refused unsigned', async () => {
     stack = await startStack({ settings: { dailyBudget: '0.10' } })
     const statuses: number[] = []
-    for (let i = 0; i < 3; i++) statuses.push((await stack.post('/v1/images/generations', { model: 'flux', prompt: `budget ${i}` })).status)
-    expect(statuses).toEqual([200, 200, 402]) // 2 × $0.041 = $0.082; a third would be $0.123
-    const { body } = await stack.post('/v1/images/generations', { model: 'flux', prompt: 'budget 4' })
+    for (let i = 0; i < 3; i++) statuses.push((await stack.post('/v1/images/generations', { model: 'gpt-image', size: '1536x1024', prompt: `budget ${i}` })).status)
+    expect(statuses).toEqual([200, 200, 402]) // 2 × $0.043 = $0.086; a third would be $0.129
+    const { body } = await stack.post('/v1/images/generations', { model: 'gpt-image', size: '1536x1024', prompt: 'budget 4' })
     expect(body.error.type).toBe('spend_limit_exceeded')
     expect(body.error.code).toBe('daily_budget')
-    expect(body.error.message).toContain('$0.041')
+    expect(body.error.message).toContain('$0.043')
     expect(body.error.message).toContain('24-hour budget of $0.10')
-    expect(body.error.message).toContain('$0.018 left')
+    expect(body.error.message).toContain('$0.014 left')
     expect(body.error.message).toContain('BLOCKRUN_DAILY_BUDGET')
     expect(stack.sandbox.counters.authorizations).toBe(2)
     expect(stack.sandbox.usdc.transfers).toHaveLength(2)
@@ -304,7 +305,7 @@ describe('a hostile upstream asking for what the policy forbids', () => {
       const home = await tempHome()
       const proxy = await startProxy(resolveSettings({ home, port: 0, upstream: hostile.url }))
       try {
-        const response = await fetch(`${proxy.url}/v1/images/generations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'flux', prompt: name }) })
+        const response = await fetch(`${proxy.url}/v1/images/generations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-image', size: '1536x1024', prompt: name }) })
         const body = await response.json()
         expect(response.status).toBe(402)
         expect(body.error.type).toBe(type)
@@ -334,7 +335,7 @@ describe('limits reach a real `imagegen serve` process', () => {
     const byEnv = await spawnProxy({ env })
     const byFlag = await spawnProxy({ args: ['--max-per-request', '5', '--payees', OTHER_PAYEE], env })
     try {
-      const post = (base: string) => fetch(`${base}/v1/images/generations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'flux', prompt: 'child' }) }).then(async (r) => ({ status: r.status, body: await r.json() }))
+      const post = (base: string) => fetch(`${base}/v1/images/generations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-image', size: '1536x1024', prompt: 'child' }) }).then(async (r) => ({ status: r.status, body: await r.json() }))
       const refusedByEnv = await post(byEnv.url)
       expect(refusedByEnv.status).toBe(402)
       expect(refusedByEnv.body.error.message).toMatch(/per-request cap of \$0\.02/)

@@ -21,12 +21,13 @@ describe('payment requirements remembered per route, model, size and n', () => {
 
   it('does not reuse requirements across sizes or counts', async () => {
     stack = await startStack()
-    await stack.post('/v1/images/generations', { prompt: 'a', size: '1024x1024' })
-    await stack.post('/v1/images/generations', { prompt: 'b', size: '1216x832' })
-    await stack.post('/v1/images/generations', { prompt: 'c', size: '1216x832', n: 2 })
+    await stack.post('/v1/images/generations', { model: 'gpt-image', prompt: 'a', size: '1024x1024' })
+    await stack.post('/v1/images/generations', { model: 'gpt-image', prompt: 'b', size: '1536x1024' })
+    await stack.post('/v1/images/generations', { model: 'gpt-image', prompt: 'c', size: '1536x1024', n: 2 })
     expect(stack.sandbox.counters.imageRequests).toBe(6)
     expect(stack.sandbox.facilitator.stats.rejected).toBe(0)
-    expect(stack.sandbox.usdc.transfers.map((t) => t.amount)).toEqual([51_000n, 51_000n, 101_000n])
+    // The size tiers: $0.02 and $0.04, × n × 1.05, + the fee.
+    expect(stack.sandbox.usdc.transfers.map((t) => t.amount)).toEqual([22_000n, 43_000n, 85_000n])
   })
 
   it('after a price change: the stale authorization is refused, one fresh round pays once', async () => {
@@ -35,15 +36,15 @@ describe('payment requirements remembered per route, model, size and n', () => {
     stack.sandbox.tuning.fee = 2000n
     const { status, body } = await stack.post('/v1/images/generations', { prompt: 'second' })
     expect(status, JSON.stringify(body)).toBe(200)
-    expect(body.cost.amount).toBe('52000')
+    expect(body.cost.amount).toBe('54500')
     // first: 402 + paid; second: stale pre-paid (402) + paid with the new price.
     expect(stack.sandbox.counters.imageRequests).toBe(4)
-    expect(stack.sandbox.usdc.transfers.map((t) => t.amount)).toEqual([51_000n, 52_000n])
+    expect(stack.sandbox.usdc.transfers.map((t) => t.amount)).toEqual([53_500n, 54_500n])
     const ledger = await readLedger(stack.home)
     expect(ledger.map((p) => [p.amount, p.status])).toEqual([
-      [51_000n, 'settled'],
-      [51_000n, 'refused'],
-      [52_000n, 'settled'],
+      [53_500n, 'settled'],
+      [53_500n, 'refused'],
+      [54_500n, 'settled'],
     ])
     // And the new price is remembered: the third request is a single round trip.
     expect((await stack.post('/v1/images/generations', { prompt: 'third' })).status).toBe(200)
@@ -75,14 +76,14 @@ describe('payment requirements remembered per route, model, size and n', () => {
       stack.sandbox.tuning.fee = 2000n
       const second = await generate({ prompt: 'second' })
       expect(second.status, JSON.stringify(second.body)).toBe(200)
-      expect(second.body.cost.amount).toBe('52000')
+      expect(second.body.cost.amount).toBe('54500')
       // first: 402 + paid; second: stale pre-paid (402, no requirements) + unpaid 402 + paid.
       expect(stack.sandbox.counters.imageRequests).toBe(5)
-      expect(stack.sandbox.usdc.transfers.map((t) => t.amount)).toEqual([51_000n, 52_000n])
+      expect(stack.sandbox.usdc.transfers.map((t) => t.amount)).toEqual([53_500n, 54_500n])
       expect((await readLedger(stack.home)).map((p) => [p.amount, p.status])).toEqual([
-        [51_000n, 'settled'],
-        [51_000n, 'refused'],
-        [52_000n, 'settled'],
+        [53_500n, 'settled'],
+        [53_500n, 'refused'],
+        [54_500n, 'settled'],
       ])
       // The refreshed requirements are used from then on: one round trip.
       expect((await generate({ prompt: 'third' })).status).toBe(200)

@@ -57,8 +57,8 @@ async function exercise(base: string): Promise<Record<string, string>> {
   await record('GET /health', '/health')
   await record('GET /v1/wallet', '/v1/wallet')
   await record('GET /v1/models', '/v1/models')
-  expect(await record('generation (paid)', '/v1/images/generations', post({ model: 'flux', prompt: 'a secret-free picture' }))).toBe(200)
-  expect(await record('generation (insufficient funds)', '/v1/images/generations', post({ model: 'flux', prompt: 'no money left', size: '1216x832' }))).toBe(402)
+  expect(await record('generation (paid)', '/v1/images/generations', post({ model: 'gpt-image', size: '1536x1024', prompt: 'a secret-free picture' }))).toBe(200)
+  expect(await record('generation (insufficient funds)', '/v1/images/generations', post({ model: 'gpt-image', prompt: 'no money left', size: '1536x1024' }))).toBe(402)
   expect(await record('generation (over the cap)', '/v1/images/generations', post({ model: 'banana-pro', n: 4, prompt: 'too dear' }))).toBe(402)
   await record('generation (upstream 5xx before pay)', '/v1/images/generations', post({ model: 'dall-e-3', prompt: 'x [fault:error-before-pay]' }))
   await record('generation (malformed 402)', '/v1/images/generations', post({ model: 'gpt-image', prompt: 'x [fault:malformed-402]' }))
@@ -91,7 +91,7 @@ describe('the key never shows', () => {
   const envKey = generatePrivateKey()
   const fileKey = generatePrivateKey()
   beforeAll(async () => {
-    // Each wallet can afford exactly one $0.041 image, so the second request fails for funds.
+    // Each wallet can afford exactly one $0.043 image (gpt-image at 1536x1024), so the second request fails for funds.
     sandbox = await startSandbox({ jobMs: 50, fund: { [privateKeyToAccount(envKey).address]: 50_000n, [privateKeyToAccount(fileKey).address]: 50_000n } })
   })
   afterAll(async () => sandbox.close())

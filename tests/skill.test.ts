@@ -10,15 +10,25 @@ import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { findModel, MODELS } from '../server/catalog.js'
+import { bundledCatalog, DEFAULT_EDIT_MODEL, type ModelEntry } from '../server/catalog/index.js'
 import { formatUsd } from '../server/money.js'
 import { TOOLS } from '../plugin/tools.js'
 import { startStack, type Stack } from './helpers/stack.js'
 
 const ROOT = join(import.meta.dirname, '..')
 const SKILL = join(ROOT, 'skills/imagegen/SKILL.md')
-/** The sandbox's per-call fee (see server/sandbox/app.ts), which the skill mentions. */
+/** The gateway's per-call fee (the sandbox's, see server/sandbox/app.ts), which the skill mentions. */
 const FEE = 1000n
+const MODELS = bundledCatalog().models
+const findModel = (name: string): ModelEntry | undefined => bundledCatalog().find(name)?.model
+
+/** "$0.05", or "$0.02–$0.04" for a model whose size tiers differ. */
+function priceRange(model: ModelEntry): string {
+  const prices = Object.values(model.prices)
+  const low = prices.reduce((a, b) => (a < b ? a : b))
+  const high = prices.reduce((a, b) => (a > b ? a : b))
+  return low === high ? formatUsd(low) : `${formatUsd(low)}–${formatUsd(high)}`
+}
 
 type Frontmatter = Record<string, string>
 
@@ -92,20 +102,60 @@ describe('skill text', () => {
     }
   })
 
-  it('the model table is the catalog: alias, id, list price, sizes', async () => {
+  it('the model table is the catalog: alias, id, list price range, sizes, best for', async () => {
     const { body } = frontmatter(await readFile(SKILL, 'utf8'))
     const section = body.slice(body.indexOf('## Models'), body.indexOf('### Choosing the model'))
     const rows = section.split('\n').filter((line) => /^\| [a-z]/.test(line) && !line.startsWith('| Alias'))
-    expect(rows).toHaveLength(MODELS.length)
+    expect(rows.map((row) => row.split('|')[2]!.trim())).toEqual(MODELS.map((m) => m.id))
     for (const row of rows) {
-      const [alias, id, price, sizes] = row.split('|').slice(1, -1).map((cell) => cell.trim())
-      const model = findModel(id!)
-      expect(model, id).toBeDefined()
-      expect(model!.aliases[0]).toBe(alias)
-      expect(price).toBe(formatUsd(model!.price))
-      expect(sizes!.split(', ')).toEqual([...model!.sizes])
+      const [alias, id, price, sizes, bestFor] = row.split('|').slice(1, -1).map((cell) => cell.trim())
+      const model = findModel(id!)!
+      expect(model.aliases[0]).toBe(alias)
+      expect(price).toBe(priceRange(model))
+      expect(sizes!.split(', ')).toEqual([...model.sizes])
+      expect(bestFor).toBe(model.bestFor)
     }
-    expect(section).toContain(`about ${formatUsd(FEE)}`)
+    // Every dearer tier is named with its price and sizes, and nothing else is.
+    const tiers = [...section.replace(/\s+/g, ' ').matchAll(/([a-z0-9-]+) (\$[\d.]+) at ((?:\d+x\d+(?:,? and |, )?)+)/g)]
+    const named = new Set<string>()
+    for (const [, alias, usd, sizes] of tiers) {
+      const model = findModel(alias!)!
+      for (const size of sizes!.split(/,? and |, /).filter(Boolean)) {
+        expect(formatUsd(model.prices[size]!), `${alias} ${size}`).toBe(usd)
+        named.add(`${model.id} ${size}`)
+      }
+    }
+    for (const model of MODELS) {
+      const cheapest = Object.values(model.prices).reduce((a, b) => (a < b ? a : b))
+      for (const [size, price] of Object.entries(model.prices)) expect(named.has(`${model.id} ${size}`), `${model.id} ${size}`).toBe(price > cheapest)
+    }
+    // The margin and the fee, and the worked example.
+    expect(section).toContain(`adds 5% and a ${formatUsd(FEE)} fee`)
+    const nano = findModel('nano-banana')!
+    expect(section).toContain(`one nano-banana image costs ${formatUsd((nano.prices['1024x1024']! * 105n) / 100n + FEE)}`)
+    // The old names, on the models they now run on.
+    expect(section).toMatch(/dall-e-3 \(also dall-e, dalle\) was delisted by the gateway; it runs on\s+\*\*gpt-image-2\*\*/)
+    expect(bundledCatalog().find('dall-e-3')!.model.aliases[0]).toBe('gpt-image-2')
+    expect(bundledCatalog().find('flux')!.model.aliases[0]).toBe('grok-imagine')
+  })
+
+  it('the edit table is the catalog: every model that edits, its image limit, mask support and price; and the default edit model', async () => {
+    const { body } = frontmatter(await readFile(SKILL, 'utf8'))
+    const section = body.slice(body.indexOf('### Which model edits'), body.indexOf('### Combining several images'))
+    const rows = section.split('\n').filter((line) => /^\| [a-z]/.test(line) && !line.startsWith('| Model'))
+    expect(rows.map((row) => /\(([^)]+)\)/.exec(row)![1]).sort()).toEqual(MODELS.filter((m) => m.edit).map((m) => m.id).sort())
+    for (const row of rows) {
+      const [name, images, mask, price] = row.split('|').slice(1, -1).map((cell) => cell.trim())
+      const model = findModel(/\(([^)]+)\)/.exec(name!)![1]!)!
+      expect(name).toBe(`${model.aliases[0]} (${model.id})`)
+      expect(images).toBe(`1 to ${model.maxInputImages}`)
+      expect(mask).toBe(model.mask ? 'yes' : 'no')
+      expect(price).toBe(priceRange(model))
+    }
+    const defaultEdit = findModel(DEFAULT_EDIT_MODEL)!
+    const base = (model: ModelEntry) => model.prices['1024x1024']!
+    expect(body).toContain(`Without \`model\`, edits run on **${defaultEdit.aliases[0]}** (${defaultEdit.id}), the cheapest model that\n  edits (${formatUsd(base(defaultEdit))} per image)`)
+    expect(MODELS.filter((m) => m.edit).every((m) => base(m) >= base(defaultEdit))).toBe(true)
   })
 
   it('every size rule names only models that take that size', async () => {
@@ -123,10 +173,23 @@ describe('skill text', () => {
       }
     }
     expect(claims).toBeGreaterThanOrEqual(12)
-    const highRes = /High resolution: (\d+x\d+) or (\d+x\d+), ([a-z-]+) only/.exec(section)!
-    for (const size of [highRes[1]!, highRes[2]!]) expect(MODELS.filter((m) => m.sizes.includes(size)).map((m) => m.aliases[0])).toEqual([highRes[3]])
+    // Each rule lists every model that takes its sizes.
+    for (const match of section.matchAll(/(\d+x\d+) \(([^)]+)\)/g)) {
+      if (match[2] === 'every model') continue
+      const takers = MODELS.filter((m) => m.sizes.includes(match[1]!)).map((m) => m.aliases[0])
+      expect(section.replace(/\s+/g, ' '), match[1]).toMatch(new RegExp(`${match[1]} \\(${takers.join(', ')}\\)|${match[1]} or \\d+x\\d+ \\(${takers.join(', ')}\\)|\\d+x\\d+ or ${match[1]} \\(${takers.join(', ')}\\)`))
+    }
+    // The models said to have no portrait size have none.
+    const noPortrait = /Portrait: [^.]*\. ([a-z0-9, -]+) and ([a-z0-9 -]+) have no portrait size/.exec(section.replace(/\s+/g, ' '))!
+    for (const alias of [...noPortrait[1]!.split(', '), noPortrait[2]!]) {
+      const models = alias === 'the grok models' ? MODELS.filter((m) => m.provider === 'xai') : [findModel(alias)!]
+      for (const model of models) expect(model.sizes.some((size) => { const [w, h] = size.split('x').map(Number); return h! > w! }), alias).toBe(false)
+    }
     expect(section).toContain('Default: 1024x1024 (every model)')
     for (const model of MODELS) expect(model.sizes).toContain('1024x1024')
+    // quality: the models said to take it are the ones that do.
+    expect(section).toMatch(/`"quality": "hd"` \(or `"standard"`\) applies to cogview;/)
+    expect(MODELS.filter((m) => m.quality.hd).map((m) => m.aliases[0])).toEqual(['cogview'])
   })
 
   it('the tool signatures are the tools the MCP server and the plugin register', async () => {
@@ -171,7 +234,7 @@ describe('skill HTTP examples against the proxy and the sandbox', () => {
 
   /** Example inputs → what this test can serve: URLs to the local photo server, paths to files in the stack's home. */
   function localInputs(body: Record<string, unknown>): Record<string, unknown> {
-    const swap = (ref: unknown, file: string) => (typeof ref !== 'string' ? ref : ref.startsWith('https://') ? photoUrl : file)
+    const swap = (ref: unknown, file: string): unknown => (Array.isArray(ref) ? ref.map((item) => swap(item, file)) : typeof ref !== 'string' ? ref : ref.startsWith('https://') ? photoUrl : file)
     return {
       ...body,
       ...(body.image !== undefined ? { image: swap(body.image, photoPath) } : {}),
@@ -182,8 +245,9 @@ describe('skill HTTP examples against the proxy and the sandbox', () => {
   it('runs every POST example: a real image, paid once at the catalog price, answered in the documented shape', async () => {
     const { body } = frontmatter(await readFile(SKILL, 'utf8'))
     const posts = httpExamples(body).filter((e) => e.method === 'POST')
-    expect(posts.map((e) => e.path)).toEqual(['/v1/images/generations', '/v1/images/image2image', '/v1/images/image2image'])
-    expect(posts.filter((e) => e.body?.image !== undefined)).toHaveLength(2)
+    expect(posts.map((e) => e.path)).toEqual(['/v1/images/generations', '/v1/images/image2image', '/v1/images/image2image', '/v1/images/image2image'])
+    expect(posts.filter((e) => e.body?.image !== undefined)).toHaveLength(3)
+    expect(posts.some((e) => Array.isArray(e.body?.image) && e.body.model === 'google/nano-banana'), 'a fusion example on nano-banana').toBe(true)
     expect(posts.some((e) => e.body?.mask !== undefined)).toBe(true)
     expect(posts[0]!.response, 'the generation example shows its response').toBeDefined()
 
@@ -193,12 +257,13 @@ describe('skill HTTP examples against the proxy and the sandbox', () => {
       expect(response.status, `${example.path} ${JSON.stringify(response.body)}`).toBe(200)
       const model = findModel(response.body.model)!
       const n = (example.body!.n as number | undefined) ?? 1
+      const size = (example.body!.size as string | undefined) ?? '1024x1024'
       expect(response.body.data).toHaveLength(n)
       const meta = await sharp(await readFile(response.body.data[0].path)).metadata()
-      expect(`${meta.width}x${meta.height}`).toBe((example.body!.size as string | undefined) ?? '1024x1024')
-      // One settlement, for the list price plus the fee the skill mentions.
+      expect(`${meta.width}x${meta.height}`).toBe(size)
+      // One settlement, for the list price of the size with the 5% margin, plus the fee the skill mentions.
       expect(stack.sandbox.usdc.transfers.length).toBe(before + 1)
-      expect(stack.sandbox.usdc.transfers.at(-1)!.amount).toBe(model.price * BigInt(n) + FEE)
+      expect(stack.sandbox.usdc.transfers.at(-1)!.amount).toBe((model.prices[size]! * BigInt(n) * 105n) / 100n + FEE)
       if (example.body!.model !== undefined) expect(findModel(example.body!.model as string)).toBe(model)
       if (example.response) {
         expect(shape(response.body)).toEqual(shape(example.response))
@@ -206,6 +271,8 @@ describe('skill HTTP examples against the proxy and the sandbox', () => {
         expect(example.response.model).toBe(model.id)
         expect((example.response.cost as { amount: string; usd: string }).amount).toBe(response.body.cost.amount)
         expect((example.response.cost as { amount: string; usd: string }).usd).toBe(response.body.cost.usd)
+        expect(example.response.estimate).toEqual(response.body.estimate)
+        expect(example.response.notes).toEqual(response.body.notes)
         expect((example.response.data as Array<{ file: string; url: string; path: string }>)[0]!.url.endsWith(`/images/${(example.response.data as Array<{ file: string }>)[0]!.file}`)).toBe(true)
       }
     }
@@ -227,7 +294,7 @@ describe('skill HTTP examples against the proxy and the sandbox', () => {
     const fieldsFor: Record<string, string[]> = {
       '/v1/wallet': ['address', 'network', 'balanceUsd', 'balanceNote', 'fund'],
       '/v1/usage?days=7': ['totalUsd', 'payments', 'images', 'byDay', 'byModel', 'budget.dailyUsd', 'budget.spentLast24hUsd', 'budget.remainingUsd'],
-      '/v1/models': [],
+      '/v1/models': ['source'],
     }
     for (const path of gets) {
       const response = await stack.get(path)
@@ -239,7 +306,8 @@ describe('skill HTTP examples against the proxy and the sandbox', () => {
         if (tail) expect(json[head!], `${path} ${field}`).toHaveProperty(tail)
         expect(text, `the skills name ${field}`).toContain(`\`${tail ?? head}\``)
       }
-      if (path === '/v1/models') expect((json.data as Array<{ id: string }>).map((m) => m.id)).toEqual(MODELS.map((m) => m.id))
+      // The live list: every model of the table, and what only the (sandbox) gateway lists.
+      if (path === '/v1/models') expect((json.data as Array<{ id: string }>).map((m) => m.id)).toEqual([...MODELS.map((m) => m.id), 'sandbox/live-only-image'])
     }
   })
 })

@@ -23,8 +23,10 @@ import { EDIT_PRICE } from './helpers/edits.js'
 import { makeImage } from './helpers/images.js'
 import { readJsonResponse, startStack, tempHome, writeMnemonic, type Stack } from './helpers/stack.js'
 
-/** nano-banana's catalog price plus the sandbox's per-call fee, base units. */
-const BANANA = 51_000n
+/** nano-banana: $0.05 × 1.05 (the gateway's margin) + the $0.001 fee, base units. */
+const BANANA = 53_500n
+/** gpt-image-2, always a 202 job: $0.06 × 1.05 + $0.001. */
+const JOB_PRICE = 64_000n
 const generate = (stack: Stack, prompt = 'a lighthouse at dusk', model = 'google/nano-banana') => stack.post('/v1/images/generations', { model, prompt, size: '1024x1024' })
 
 describe('a Solana wallet pays for generations, edits and jobs', () => {
@@ -70,14 +72,14 @@ describe('a Solana wallet pays for generations, edits and jobs', () => {
     expect(stack.sandbox.solana.transfers.slice(before)).toEqual([expect.objectContaining({ from: payer, amount: EDIT_PRICE })])
   })
 
-  it('a 202 job (nano-banana-pro): every poll carries the Solana payment, settled once when collected', async () => {
+  it('a 202 job (gpt-image-2): every poll carries the Solana payment, settled once when collected', async () => {
     const before = stack.sandbox.solana.transfers.length
     const polls = stack.sandbox.polls.length
-    const response = await generate(stack, 'a slow one', 'google/nano-banana-pro')
+    const response = await generate(stack, 'a slow one', 'openai/gpt-image-2')
     expect(response.status, JSON.stringify(response.body)).toBe(200)
     expect(stack.sandbox.polls.length).toBeGreaterThan(polls)
     expect(stack.sandbox.polls.slice(polls).every((p) => p.paid)).toBe(true)
-    expect(stack.sandbox.solana.transfers.slice(before)).toEqual([expect.objectContaining({ from: payer, amount: 100_000n + 1000n })])
+    expect(stack.sandbox.solana.transfers.slice(before)).toEqual([expect.objectContaining({ from: payer, amount: JOB_PRICE })])
     expect(response.body.cost.transaction).toBe(stack.sandbox.solana.transfers.at(-1)!.transaction)
   })
 
@@ -126,7 +128,7 @@ describe('a job that outlives its blockhash', () => {
     // 150 blocks of 3 ms: each transaction lands for 450 ms, and the job takes 650 ms.
     const stack = await startStack({ chain: 'solana', sandbox: { solanaBlockMs: 3, jobMs: 650 } })
     try {
-      const response = await generate(stack, 'slow', 'google/nano-banana-pro')
+      const response = await generate(stack, 'slow', 'openai/gpt-image-2')
       expect(response.status, JSON.stringify(response.body)).toBe(200)
       const records = await readLedger(stack.home)
       expect(records.length).toBeGreaterThanOrEqual(2)
@@ -178,7 +180,7 @@ describe('one budget across Base and Solana', () => {
       const third = await post(solana.url, 'over budget')
       expect(third.status).toBe(402)
       expect(third.body.error.code).toBe('daily_budget')
-      expect(third.body.error.message).toMatch(/\$0\.102 spent or pending/)
+      expect(third.body.error.message).toMatch(/\$0\.107 spent or pending/)
       expect(solanaSandbox.counters.authorizations).toBe(1)
       const usage = (await readJsonResponse(await fetch(`${base.url}/v1/usage?days=1`))).body
       expect(usage.byNetwork).toEqual([

@@ -7,9 +7,12 @@ import { startStack, type Stack } from './helpers/stack.js'
 /** Each bad request: what to send, the expected `param`, and a phrase the message must contain. */
 const CASES: Array<{ name: string; body: unknown; param: string | null; says: RegExp }> = [
   { name: 'unknown model', body: { model: 'midjourney', prompt: 'x' }, param: 'model', says: /Unknown model "midjourney".*google\/nano-banana/ },
-  { name: 'size the model does not take', body: { model: 'dall-e-3', prompt: 'x', size: '1216x832' }, param: 'size', says: /1024x1024, 1792x1024, 1024x1792/ },
+  { name: 'size the model does not take (one the old skill taught for it)', body: { model: 'nano-banana', prompt: 'x', size: '1216x832' }, param: 'size', says: /google\/nano-banana does not take size 1216x832\. Sizes it accepts: 1024x1024\.$/ },
+  { name: 'malformed aspect ratio', body: { prompt: 'x', aspect_ratio: 'tall' }, param: 'aspect_ratio', says: /square, portrait, landscape/ },
+  { name: 'aspect ratio of zero', body: { prompt: 'x', aspect_ratio: '0:9' }, param: 'aspect_ratio', says: /two positive numbers/ },
+  { name: 'unknown quality', body: { prompt: 'x', quality: 'ultra' }, param: 'quality', says: /standard, hd/ },
   { name: 'malformed size', body: { prompt: 'x', size: 'big' }, param: 'size', says: /WIDTHxHEIGHT/ },
-  { name: 'n above the model limit', body: { model: 'dall-e-3', prompt: 'x', n: 2 }, param: 'n', says: /at most 1 image/ },
+  { name: 'n above the gateway limit', body: { prompt: 'x', n: 5 }, param: 'n', says: /at most 4/ },
   { name: 'n zero', body: { prompt: 'x', n: 0 }, param: 'n', says: /at least 1/ },
   { name: 'n not a whole number', body: { prompt: 'x', n: 1.5 }, param: 'n', says: /whole number/ },
   { name: 'n as a string', body: { prompt: 'x', n: '2' }, param: 'n', says: /number/ },
@@ -17,7 +20,7 @@ const CASES: Array<{ name: string; body: unknown; param: string | null; says: Re
   { name: 'prompt given as null', body: { prompt: null, size: null }, param: 'prompt', says: /^prompt is required$/ },
   { name: 'empty prompt', body: { prompt: '   ' }, param: 'prompt', says: /must not be empty/ },
   { name: 'prompt over every model limit', body: { prompt: 'x'.repeat(40_000) }, param: 'prompt', says: /longer than/ },
-  { name: 'prompt over this model limit', body: { model: 'dall-e-3', prompt: 'x'.repeat(5000) }, param: 'prompt', says: /4000 characters/ },
+  { name: 'prompt over this model limit', body: { model: 'nano-banana', prompt: 'x'.repeat(9000) }, param: 'prompt', says: /google\/nano-banana takes \(8000 characters\)/ },
   { name: 'bad response_format', body: { prompt: 'x', response_format: 'png' }, param: 'response_format', says: /url|b64_json/ },
   { name: 'invalid JSON', body: '{"prompt": ', param: null, says: /not valid JSON/ },
   { name: 'JSON nested too deep', body: `{"prompt":"x","a":${'['.repeat(100)}${']'.repeat(100)}}`, param: null, says: /nested deeper/ },
@@ -40,7 +43,10 @@ describe('bad input is refused before any upstream call or payment', () => {
   }
 
   it('made zero upstream requests and wrote nothing', async () => {
-    expect(stack.sandbox.counters.requests).toBe(0)
+    // Nothing but reads of the (free) model catalog, which the first request with a model name needs.
+    expect(stack.sandbox.counters.imageRequests).toBe(0)
+    expect(stack.sandbox.counters.requests).toBe(stack.sandbox.counters.catalogRequests)
+    expect(stack.sandbox.counters.catalogRequests).toBeLessThanOrEqual(1)
     expect(stack.sandbox.usdc.transfers).toHaveLength(0)
     const files = await readdir(join(stack.home, 'images')).catch(() => [])
     expect(files).toEqual([])

@@ -59,6 +59,9 @@ export type ImageGenerationRequest = {
   size?: string
   aspectRatio?: string
   resolution?: '1K' | '2K' | '4K'
+  quality?: string
+  outputFormat?: string
+  background?: string
   inputImages?: SourceImage[]
 }
 
@@ -74,8 +77,25 @@ export type ImageGenerationProvider = {
   models?: string[]
   capabilities: {
     generate: { maxCount?: number; supportsSize?: boolean; supportsAspectRatio?: boolean; supportsResolution?: boolean }
-    edit: { enabled: boolean; maxCount?: number; maxInputImages?: number; supportsSize?: boolean; supportsAspectRatio?: boolean; supportsResolution?: boolean }
-    geometry?: { sizes?: string[]; sizesByModel?: Record<string, string[]>; aspectRatios?: string[]; resolutions?: Array<'1K' | '2K' | '4K'>; resolutionsByModel?: Record<string, Array<'1K' | '2K' | '4K'>> }
+    edit: {
+      enabled: boolean
+      maxCount?: number
+      maxInputImages?: number
+      /** Per model id; OpenClaw checks a request's `inputImages` against it before calling. */
+      maxInputImagesByModel?: Record<string, number>
+      supportsSize?: boolean
+      supportsAspectRatio?: boolean
+      supportsResolution?: boolean
+    }
+    geometry?: {
+      sizes?: string[]
+      sizesByModel?: Record<string, string[]>
+      aspectRatios?: string[]
+      aspectRatiosByModel?: Record<string, string[]>
+      resolutions?: Array<'1K' | '2K' | '4K'>
+      resolutionsByModel?: Record<string, Array<'1K' | '2K' | '4K'>>
+    }
+    output?: { qualities?: string[]; qualitiesByModel?: Record<string, string[]> }
   }
   isConfigured?(ctx: unknown): boolean
   generateImage(req: ImageGenerationRequest): Promise<ImageGenerationResult>

@@ -7,9 +7,9 @@
  * file is read back and handed to OpenClaw, which writes its own copy where it was asked to.
  */
 import { readFile } from 'node:fs/promises'
-import { DEFAULT_EDIT_MODEL, DEFAULT_MODEL, findModel, MODELS } from '../../server/catalog.js'
+import { bundledCatalog, chooseSize, DEFAULT_EDIT_MODEL, DEFAULT_MODEL, matchesRatio, normaliseSize, QUALITIES, ratioLabel, resolutionOf, type ModelEntry, type Quality } from '../../server/catalog/index.js'
+import { MAX_N } from '../../server/schemas.js'
 import type { ImageResult } from '../../server/service.js'
-import { chooseSize, normaliseSize } from './geometry.js'
 import type { GeneratedImage, ImageGenerationProvider, ImageGenerationRequest } from './host.js'
 import type { CoreAccess } from './runtime.js'
 
@@ -29,21 +29,38 @@ export function providerTimeoutMs(access: CoreAccess): number {
   return (access.loaded.ok ? access.loaded.settings.upstreamTimeoutMs : FALLBACK_UPSTREAM_TIMEOUT_MS) + TIMEOUT_MARGIN_MS
 }
 
+/**
+ * What the provider declares is the bundled table's: registration must not touch the network. A
+ * model only the gateway's live catalog lists still works when named (`imagegen/<id>`): the core
+ * resolves it against the live catalog.
+ */
 export function imageGenerationProvider(access: CoreAccess): ImageGenerationProvider {
-  const editModel = findModel(DEFAULT_EDIT_MODEL)!
+  const { models } = bundledCatalog()
+  const editModels = models.filter((m) => m.edit)
+  const byModel = <T>(pick: (model: ModelEntry) => T[]) => Object.fromEntries(models.map((m) => [m.id, [...new Set(pick(m))]]))
   return {
     id: PROVIDER_ID,
     label: 'BlockRun images (paid from your x402 wallet)',
     defaultModel: access.loaded.ok ? access.loaded.settings.defaultModel : DEFAULT_MODEL,
     defaultTimeoutMs: providerTimeoutMs(access),
-    models: MODELS.map((m) => m.id),
+    models: models.map((m) => m.id),
     capabilities: {
-      generate: { maxCount: Math.max(...MODELS.map((m) => m.maxN)), supportsSize: true, supportsAspectRatio: true, supportsResolution: true },
-      edit: { enabled: true, maxCount: editModel.maxN, maxInputImages: 1, supportsSize: true, supportsAspectRatio: true },
-      geometry: {
-        sizesByModel: Object.fromEntries(MODELS.map((m) => [m.id, [...m.sizes]])),
-        resolutionsByModel: { 'google/nano-banana-pro': ['1K', '2K', '4K'] },
+      generate: { maxCount: MAX_N, supportsSize: true, supportsAspectRatio: true, supportsResolution: true },
+      edit: {
+        enabled: true,
+        maxCount: Math.max(...editModels.map((m) => m.maxN)),
+        maxInputImages: Math.max(...editModels.map((m) => m.maxInputImages)),
+        // A model that cannot edit has no entry: an edit asked of it runs on the default edit model.
+        maxInputImagesByModel: Object.fromEntries(editModels.map((m) => [m.id, m.maxInputImages])),
+        supportsSize: true,
+        supportsAspectRatio: true,
       },
+      geometry: {
+        sizesByModel: byModel((m) => [...m.sizes]),
+        aspectRatiosByModel: byModel((m) => m.sizes.map(ratioLabel)),
+        resolutionsByModel: byModel((m) => m.sizes.map(resolutionOf)),
+      },
+      output: { qualitiesByModel: Object.fromEntries(models.filter((m) => Object.keys(m.quality).length).map((m) => [m.id, Object.keys(m.quality)])) },
     },
     // The wallet is created on first use, so there is nothing to set up before the first call;
     // an unfunded wallet is reported by the call itself, with the address to fund.
@@ -54,37 +71,51 @@ export function imageGenerationProvider(access: CoreAccess): ImageGenerationProv
 
 async function generate(access: CoreAccess, request: ImageGenerationRequest): Promise<{ images: GeneratedImage[]; model: string; metadata: Record<string, unknown> }> {
   const notes: string[] = []
-  const asked = findModel(request.model)
-  if (!asked) throw new Error(`imagegen: unknown model "${request.model}". Models: ${MODELS.map((m) => m.id).join(', ')}.`)
+  const catalog = bundledCatalog()
   const inputs = request.inputImages ?? []
   const editing = inputs.length > 0
-  let model = asked
-  if (editing && !model.edit) {
-    // Only gpt-image-1 edits (and it is the cheapest): use it rather than fail an edit that
-    // arrived with the provider's default generation model.
-    model = findModel(DEFAULT_EDIT_MODEL)!
-    notes.push(`${asked.id} cannot edit images; the edit ran on ${model.id}.`)
+  // Unknown to the bundled table: possibly a model only the live catalog lists; the core decides.
+  let model = catalog.find(request.model)?.model
+  let modelName = request.model
+  if (editing && model && !model.edit) {
+    // Use the cheapest model that edits rather than fail an edit that arrived with a generation
+    // model (the provider's default, say).
+    const editor = catalog.find(DEFAULT_EDIT_MODEL)!.model
+    notes.push(`${model.id} cannot edit images; the edit ran on ${editor.id}.`)
+    model = editor
+    modelName = editor.id
   }
-  if (inputs.length > 1) notes.push(`only the first of ${inputs.length} input images was used.`)
-  const size = chooseSize(model, request)
-  if (size && request.size && size !== normaliseSize(request.size)) notes.push(`${model.id} does not make ${request.size}; made ${size}.`)
+  // More input images than the model takes is refused by the core before paying, naming the
+  // model and its limit (OpenClaw checks maxInputImagesByModel first): none is dropped silently.
+  const geometry = geometryFor(model, request, notes)
   // The provider advertises the largest count any model takes; a model that makes fewer per
-  // request (dall-e-3: one) makes what it can, in one paid request, rather than fail the call.
+  // request makes what it can, in one paid request, rather than fail the call.
   let count = request.count
-  if (count !== undefined && count > model.maxN) {
-    notes.push(`${model.id} makes at most ${model.maxN} image${model.maxN === 1 ? '' : 's'} per request; made ${model.maxN}, not ${count}.`)
-    count = model.maxN
+  const maxN = model?.maxN ?? MAX_N
+  if (count !== undefined && count > maxN) {
+    notes.push(`${model?.id ?? modelName} makes at most ${maxN} image${maxN === 1 ? '' : 's'} per request; made ${maxN}, not ${count}.`)
+    count = maxN
+  }
+  let quality: Quality | undefined
+  if (request.quality !== undefined) {
+    if ((QUALITIES as readonly string[]).includes(request.quality)) quality = request.quality as Quality
+    else notes.push(`quality ${request.quality} was not applied: the gateway takes ${QUALITIES.slice(0, 2).join(' or ')}.`)
   }
 
   const body = {
     prompt: request.prompt,
-    model: model.id,
-    ...(size ? { size } : {}),
+    model: modelName,
+    ...geometry,
     ...(count !== undefined ? { n: count } : {}),
+    // The core applies these where the model takes them and says so where it does not.
+    ...(quality && !editing ? { quality } : {}),
+    ...(request.outputFormat !== undefined ? { output_format: request.outputFormat } : {}),
+    ...(request.background !== undefined ? { background: request.background } : {}),
   }
+  if (quality && editing) notes.push(`quality ${quality} was not applied: the gateway's edit route takes no quality setting.`)
   const signal = AbortSignal.timeout(request.timeoutMs ?? providerTimeoutMs(access))
   const result: ImageResult = await access.run((core) =>
-    editing ? core.edit({ ...body, image: dataUri(inputs[0]!.buffer, inputs[0]!.mimeType) }, { signal }) : core.generate(body, { signal }),
+    editing ? core.edit({ ...body, image: inputs.length === 1 ? dataUri(inputs[0]!) : inputs.map(dataUri) }, { signal }) : core.generate(body, { signal }),
   )
   const images = await Promise.all(
     result.images.map(async (image) => ({
@@ -96,17 +127,41 @@ async function generate(access: CoreAccess, request: ImageGenerationRequest): Pr
     })),
   )
   const cost = result.cost
+  const allNotes = [...notes, ...result.notes]
   return {
     images,
     model: result.model,
     metadata: {
       size: result.size,
-      ...(notes.length ? { notes } : {}),
+      ...(result.requestedModel !== result.model ? { requestedModel: result.requestedModel } : {}),
+      ...(allNotes.length ? { notes: allNotes } : {}),
+      estimate: result.estimate === undefined ? null : { amount: result.estimate.toString() },
       cost: cost ? { usd: cost.usd, amount: cost.amount.toString(), network: cost.network, transaction: cost.transaction ?? null, status: cost.status } : null,
     },
   }
 }
 
-function dataUri(buffer: Buffer, mimeType: string): string {
+/**
+ * OpenClaw's geometry hints as our request: an exact size or a resolution picks the model's
+ * nearest size here (OpenClaw's own tools pass defaults on the agent's behalf, which must not fail
+ * a paid call); an aspect ratio alone goes to the core, which maps it and says so. For a model the
+ * bundled table does not know, the size is passed as asked and the core checks it.
+ */
+function geometryFor(model: ModelEntry | undefined, request: ImageGenerationRequest, notes: string[]): { size?: string; aspect_ratio?: string } {
+  if (!request.size && !request.resolution) return request.aspectRatio ? { aspect_ratio: request.aspectRatio } : {}
+  if (!model) {
+    if (request.resolution && !request.size) notes.push(`resolution ${request.resolution} was not applied: the sizes of ${request.model} are not in the bundled table.`)
+    return request.size ? { size: normaliseSize(request.size) } : request.aspectRatio ? { aspect_ratio: request.aspectRatio } : {}
+  }
+  const size = chooseSize(model, request)
+  if (!size) return {}
+  const asked = request.size ? normaliseSize(request.size) : undefined
+  if (asked && size !== asked) notes.push(`${model.id} does not make ${request.size}; made ${size}.`)
+  if (!asked) notes.push(`${[request.aspectRatio && `aspect ratio ${request.aspectRatio}`, `resolution ${request.resolution}`].filter(Boolean).join(' at ')} → ${size}.`)
+  if (asked && request.aspectRatio && !matchesRatio(size, request.aspectRatio)) notes.push(`aspect ratio ${request.aspectRatio} was not applied: the size given decides.`)
+  return { size }
+}
+
+function dataUri({ buffer, mimeType }: { buffer: Buffer; mimeType: string }): string {
   return `data:${mimeType || 'image/png'};base64,${Buffer.from(buffer).toString('base64')}`
 }

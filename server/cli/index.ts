@@ -25,8 +25,8 @@ const HELP = `imagegen ${VERSION}: image generation and editing paid with x402 f
 
 Usage:
   imagegen serve    [--port 8402] [--host 127.0.0.1] [--upstream URL]   run the local proxy
-  imagegen generate "<prompt>" [--model M] [--size WxH] [--n N] [--out PATH]
-  imagegen edit     <image> "<prompt>" [--mask PATH|URL] [--size WxH] [--out PATH]
+  imagegen generate "<prompt>" [--model M] [--size WxH | --aspect-ratio 16:9] [--quality hd] [--n N] [--out PATH]
+  imagegen edit     <image> "<prompt>" [--image MORE]... [--mask PATH|URL] [--model M] [--size WxH] [--out PATH]
   imagegen wallet                                                       address, balance, how to fund
   imagegen usage    [--days N]                                          spend per day and model
   imagegen mcp                                                          stdio MCP server

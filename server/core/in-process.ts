@@ -1,7 +1,6 @@
 /**
  * The core in this process: the ImageService with its wallet, ledger and store.
  */
-import { listModels } from '../catalog.js'
 import { DEFAULT_PORT, type Settings } from '../config.js'
 import { ImageService } from '../service.js'
 import { createInputResolver } from '../inputs/index.js'
@@ -18,7 +17,7 @@ export async function inProcessCore(settings: Settings): Promise<ImagegenCore & 
     service,
     generate: (input, options) => service.generate(input, options),
     edit: (input, options) => service.edit(input, options),
-    models: listModels,
+    models: () => service.models(),
     wallet: () => service.walletStatus(),
     usage: (days) => service.usage(days),
     close: () => service.close(),

@@ -5,7 +5,7 @@
 import { stat } from 'node:fs/promises'
 import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
-import { listModels } from '../catalog.js'
+import type { ModelList } from '../catalog/index.js'
 import { ImagegenError, upstreamError, type ImagegenErrorType, type OpenAIErrorBody } from '../errors.js'
 import type { ImagesResponseBody } from '../http/respond.js'
 import { SERVICE_NAME } from '../http/routes/info.js'
@@ -72,7 +72,7 @@ export function remoteCore(baseUrl: string): ImagegenCore {
     mode: 'remote',
     generate: (input, options) => post('/v1/images/generations', input, options),
     edit: (input, options) => post('/v1/images/image2image', input, options),
-    models: listModels,
+    models: () => call<ModelList>('/v1/models'),
     wallet: () => call('/v1/wallet'),
     usage: (days = 30) => call(`/v1/usage?days=${days}`),
     close: async () => {},
@@ -92,8 +92,12 @@ async function toResult(body: ImagesResponseBody): Promise<ImageResult> {
     requestId: '',
     created: body.created,
     model: body.model,
+    requestedModel: body.requested_model ?? body.model,
     size: body.size,
     images,
+    // A proxy of an older version sends neither.
+    notes: Array.isArray(body.notes) ? body.notes.filter((note): note is string => typeof note === 'string') : [],
+    estimate: typeof body.estimate?.amount === 'string' && /^\d+$/.test(body.estimate.amount) ? BigInt(body.estimate.amount) : undefined,
     cost: cost
       ? {
           id: '',

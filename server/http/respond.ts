@@ -2,13 +2,19 @@
  * The OpenAI-shaped bodies the proxy answers with.
  */
 import { readFile } from 'node:fs/promises'
+import { formatUsd } from '../money.js'
 import type { ImageResult } from '../service.js'
 
 export type ImagesResponseBody = {
   created: number
   data: Array<{ url: string; b64_json?: string; revised_prompt?: string; path: string; file: string }>
+  /** The model that ran. */
   model: string
+  /** The model as the request named it, when that differs from `model` (an alias, or an old name now run by another model). */
+  requested_model?: string
   size: string
+  /** What the catalog expected the gateway to ask, when it prices the model; `cost` is what was paid. */
+  estimate: null | { usd: string; amount: string }
   cost: null | {
     usd: string
     amount: string
@@ -19,6 +25,12 @@ export type ImagesResponseBody = {
     transaction: string | null
     status: string
   }
+  /**
+   * What ran differently from what was asked (an old model name run on its successor, the size an
+   * aspect ratio became, a setting the model ignores, an input downscaled, estimate vs paid);
+   * present only when there is something to say.
+   */
+  notes?: string[]
 }
 
 export async function imagesResponse(result: ImageResult, format: 'url' | 'b64_json' = 'url'): Promise<ImagesResponseBody> {
@@ -36,7 +48,9 @@ export async function imagesResponse(result: ImageResult, format: 'url' | 'b64_j
     created: result.created,
     data,
     model: result.model,
+    ...(result.requestedModel !== result.model ? { requested_model: result.requestedModel } : {}),
     size: result.size,
+    estimate: result.estimate === undefined ? null : { usd: formatUsd(result.estimate), amount: result.estimate.toString() },
     cost: cost
       ? {
           usd: cost.usd,
@@ -49,5 +63,6 @@ export async function imagesResponse(result: ImageResult, format: 'url' | 'b64_j
           status: cost.status,
         }
       : null,
+    ...(result.notes.length ? { notes: result.notes } : {}),
   }
 }

@@ -1,15 +1,18 @@
 /**
- * Every refusal of an edit input is a 400 that names the field (`image` or `mask`) and the thing
+ * Every refusal of an edit input is a 400 that names the field (`image`, `image[1]`, `mask`) and the thing
  * refused (the path, the URL, "the data URI"), and is raised before anything is uploaded or paid.
  * Messages never quote file contents or whole data URIs.
  */
 import { ImagegenError, invalidRequest } from '../errors.js'
 
-/** `image` or `mask`: the request field an input came from. */
-export type InputField = 'image' | 'mask'
+/**
+ * The request field an input came from: `image` (one image), `image[i]` (one of several, counted
+ * from 0 as in the JSON array) or `mask`. Messages start with it; `param` is the field's name.
+ */
+export type InputField = 'image' | 'mask' | `image[${number}]`
 
 export function refuseInput(field: InputField, message: string, code: string): ImagegenError {
-  return invalidRequest(`${field}: ${message}`, field, code)
+  return invalidRequest(`${field}: ${message}`, field === 'mask' ? 'mask' : 'image', code)
 }
 
 /** A URL as shown in messages: without user:password, and not absurdly long. */

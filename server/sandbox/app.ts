@@ -1,11 +1,12 @@
 /**
  * The sandbox upstream: a local BlockRun look-alike. Same routes and bodies as the gateway, under
- * the same `/api` prefix (`https://blockrun.ai/api/v1/images/generations`), prices from the
- * catalog (plus a per-call fee), a real x402 paywall on Base Sepolia USDC or, with
- * `network: SOLANA_DEVNET`, on Solana devnet USDC (nothing of value either way, so a real key
- * pointed here never signs anything valid on mainnet), slow models answered with paid 202 jobs
- * (jobs.ts), and real PNGs returned in each of the gateway's result forms. Its chain's JSON-RPC
- * (Base's `eth_call`s and Solana's methods) answers at `/rpc`.
+ * the same `/api` prefix (`https://blockrun.ai/api/v1/images/generations`), its own model catalog
+ * (./catalog.ts: sizes, list prices with the 5% margin, edit rules, result forms, `GET /v1/models`)
+ * plus a per-call fee, a real x402 paywall on Base Sepolia USDC or, with `network: SOLANA_DEVNET`,
+ * on Solana devnet USDC (nothing of value either way, so a real key pointed here never signs
+ * anything valid on mainnet), slow models answered with paid 202 jobs (jobs.ts), and real PNGs
+ * returned in each of the gateway's result forms. Its chain's JSON-RPC (Base's `eth_call`s and
+ * Solana's methods) answers at `/rpc`.
  *
  * Test-only knobs live here and only here (latency, result forms, noise images); the proxy talks
  * to this server with exactly the code it uses for the real gateway.
@@ -14,9 +15,9 @@ import { randomBytes } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Hono, type Context } from 'hono'
-import { findModel, parseSize, type ModelEntry } from '../catalog.js'
 import { BASE_SEPOLIA, chainOfAddress, SOLANA_DEVNET, type KnownNetwork } from '../payment/networks.js'
-import { checkEditInputs } from './edit-inputs.js'
+import { catalogBody, DELISTED, sandboxModel, sandboxPrice, type ResultForm, type SandboxModel } from './catalog.js'
+import { EditInbox } from './edit-inputs.js'
 import { SandboxFacilitator } from './facilitator.js'
 import { faultPicker, type Fault, type FaultMix } from './faults.js'
 import { newJobId, pollJob, type JobPollRecord, type SandboxJob } from './jobs.js'
@@ -27,17 +28,7 @@ import { SandboxSolana } from './solana.js'
 import { solanaRpcMethods } from './solana-rpc.js'
 import { SandboxUsdc } from './usdc.js'
 
-/** How the gateway hands back images: hosted URL, data URI, `b64_json`, or a `202` job to poll. */
-export type ResultForm = 'url' | 'data_uri' | 'b64_json' | 'job'
-
-/** Per model, the form the gateway uses (Google models answer with data URIs; slow ones with jobs). */
-export const GATEWAY_FORMS: Readonly<Record<string, ResultForm>> = {
-  'google/nano-banana': 'data_uri',
-  'google/nano-banana-pro': 'job',
-  'openai/dall-e-3': 'url',
-  'openai/gpt-image-1': 'b64_json',
-  'black-forest/flux-1.1-pro': 'url',
-}
+export type { ResultForm } from './catalog.js'
 
 export type SandboxOptions = {
   /** x402 protocol version the paywall speaks. */
@@ -56,7 +47,7 @@ export type SandboxOptions = {
   jobMs?: number
   /** The authorization lifetime the 402 asks (`maxTimeoutSeconds`; default the gateway's 600 s). */
   maxTimeoutSeconds?: number
-  /** One form for every model, or per model; default GATEWAY_FORMS. */
+  /** One form for every model, or per model; default each model's form in ./catalog.ts. */
   forms?: ResultForm | Partial<Record<string, ResultForm>>
   /** Render incompressible noise instead of pictures (large files, for benchmarks). */
   noise?: boolean
@@ -84,6 +75,8 @@ export type SandboxCounters = {
   polls: number
   /** Job polls that carried no payment (each answered 402). */
   unpaidPolls: number
+  /** Reads of the model catalog (`GET /v1/models`). */
+  catalogRequests: number
   /** Faults injected, by name. */
   faults: Partial<Record<Fault, number>>
   /** Solana JSON-RPC calls answered at /rpc, by method. */
@@ -105,7 +98,7 @@ export function createSandbox(options: SandboxOptions = {}) {
   const network = options.network ?? BASE_SEPOLIA
   const payTo = options.payTo ?? (network.chain === 'solana' ? SANDBOX_SOLANA_PAY_TO : SANDBOX_PAY_TO)
   const paywall = new Paywall({ facilitator, network, payTo, version: options.version ?? 2, maxTimeoutSeconds: options.maxTimeoutSeconds })
-  const counters: SandboxCounters = { requests: 0, imageRequests: 0, authorizations: 0, polls: 0, unpaidPolls: 0, faults: {}, solanaRpc: {} }
+  const counters: SandboxCounters = { requests: 0, imageRequests: 0, authorizations: 0, polls: 0, unpaidPolls: 0, catalogRequests: 0, faults: {}, solanaRpc: {} }
   const pickFault = faultPicker(options.faults)
   const files = new Map<string, Buffer>()
   const jobs = new Map<string, SandboxJob<ImageOut>>()
@@ -114,9 +107,10 @@ export function createSandbox(options: SandboxOptions = {}) {
   /** Knobs a test may turn while the sandbox runs (a price change, say). */
   const tuning = { fee: options.fee ?? 1000n }
   const jobMs = options.jobMs ?? 300
+  const edits = new EditInbox()
 
   const formFor = (model: string): ResultForm =>
-    typeof options.forms === 'string' ? options.forms : options.forms?.[model] ?? GATEWAY_FORMS[model] ?? 'b64_json'
+    typeof options.forms === 'string' ? options.forms : options.forms?.[model] ?? sandboxModel(model)?.form ?? 'b64_json'
 
   const app = new Hono()
   app.use(async (c, next) => {
@@ -129,18 +123,20 @@ export function createSandbox(options: SandboxOptions = {}) {
     counters.imageRequests++
     const body = (await c.req.json().catch(() => undefined)) as Record<string, unknown> | undefined
     if (!body || typeof body !== 'object') return c.json({ error: 'Invalid JSON body' }, 400)
-    const model = typeof body.model === 'string' ? findModel(body.model) : undefined
-    if (!model || model.id !== body.model) return c.json({ error: `Unknown model: ${String(body.model)}` }, 400)
+    if (typeof body.model === 'string' && DELISTED[body.model]) return c.json({ error: DELISTED[body.model] }, 400)
+    const model = typeof body.model === 'string' ? sandboxModel(body.model) : undefined
+    if (!model) return c.json({ error: `Unknown model: ${String(body.model)}` }, 400)
     if (edit && !model.edit) return c.json({ error: `Model ${model.id} does not support image editing` }, 400)
     const size = typeof body.size === 'string' ? body.size : '1024x1024'
-    if (!model.sizes.includes(size)) return c.json({ error: `Invalid size ${size} for ${model.id}. Accepted sizes: ${model.sizes.join(', ')}` }, 400)
+    if (model.prices[size] === undefined) return c.json({ error: `Invalid size ${size} for ${model.id}. Accepted sizes: ${Object.keys(model.prices).join(', ')}` }, 400)
+    if (body.quality !== undefined && model.qualities.length && !model.qualities.includes(String(body.quality))) return c.json({ error: `Invalid quality ${String(body.quality)} for ${model.id}. Accepted: ${model.qualities.join(', ')}` }, 400)
     const n = body.n === undefined ? 1 : Number(body.n)
     if (!Number.isInteger(n) || n < 1 || n > model.maxN) return c.json({ error: `n must be between 1 and ${model.maxN}` }, 400)
     const prompt = typeof body.prompt === 'string' ? body.prompt : ''
     if (!prompt) return c.json({ error: 'prompt is required' }, 400)
     let seed = ''
     if (edit) {
-      const checked = await checkEditInputs(body)
+      const checked = await edits.check(body, { edit: model.edit, mask: model.mask, maxImages: model.maxImages }, c.req.raw.headers)
       if ('error' in checked) return c.json({ error: checked.error }, 400)
       seed = checked.seed
     }
@@ -154,7 +150,7 @@ export function createSandbox(options: SandboxOptions = {}) {
       return true
     }
     if (!paid && inject('error-before-pay')) return c.json({ error: 'Upstream temporarily unavailable' }, Math.random() < 0.5 ? 500 : 503)
-    const quote = { amount: model.price * BigInt(n) + tuning.fee, resource: new URL(c.req.url).href, description: `${n} image(s) from ${model.id}` }
+    const quote = { amount: sandboxPrice(model, size, n) + tuning.fee, resource: new URL(c.req.url).href, description: `${n} image(s) from ${model.id}` }
     const outcome = await paywall.check(c.req.raw.headers, quote)
     if (outcome.kind === 'respond') {
       if (!paid && inject('malformed-402')) return c.json({ error: 'Payment required' }, 402, { 'PAYMENT-REQUIRED': '%%not-base64%%' })
@@ -200,8 +196,8 @@ export function createSandbox(options: SandboxOptions = {}) {
     return rendered.get(key)!
   }
 
-  const render = async (model: ModelEntry, size: string, n: number, prompt: string, fault?: Fault): Promise<ImageOut[]> => {
-    const { width, height } = parseSize(size)
+  const render = async (model: SandboxModel, size: string, n: number, prompt: string, fault?: Fault): Promise<ImageOut[]> => {
+    const [width, height] = size.split('x').map(Number) as [number, number]
     const form = formFor(model.id)
     const itemForm = fault ? 'url' : form === 'job' ? (model.provider === 'google' ? 'data_uri' : 'url') : form
     return Promise.all(
@@ -209,7 +205,7 @@ export function createSandbox(options: SandboxOptions = {}) {
         png: await picture({ prompt, width, height, index }),
         form: itemForm,
         fault,
-        ...(model.id === 'openai/dall-e-3' ? { revisedPrompt: `A detailed rendering of: ${prompt.slice(0, 200)}` } : {}),
+        ...(model.revisesPrompt ? { revisedPrompt: `A detailed rendering of: ${prompt.slice(0, 200)}` } : {}),
       })),
     )
   }
@@ -226,6 +222,11 @@ export function createSandbox(options: SandboxOptions = {}) {
 
   app.post('/v1/images/generations', imageRoute(false))
   app.post('/v1/images/image2image', imageRoute(true))
+  // The unified model catalog; `?format=json` (Franklin) and the plain path (the SDK) answer alike.
+  app.get('/v1/models', (c) => {
+    counters.catalogRequests++
+    return c.json(catalogBody(tuning.fee))
+  })
 
   const poll = pollJob({ paywall, jobs, polls, items: (c, job) => job.images.map((image) => toItem(image, origin(c))) })
   const countedPoll = async (c: Context) => {
@@ -258,6 +259,7 @@ export function createSandbox(options: SandboxOptions = {}) {
       jobs: [...jobs.values()].map((job) => ({ id: job.id, route: job.route, payer: job.payer, settled: job.settled?.transaction ?? null })),
     }),
   )
+  app.get('/_sandbox/received', (c) => c.json(edits.summary()))
   app.post('/_sandbox/fund', async (c) => {
     const body = (await c.req.json().catch(() => ({}))) as { address?: string; amount?: string }
     if (!body.address || !chainOfAddress(body.address) || !/^\d+$/.test(body.amount ?? '')) return c.json({ error: 'need address (0x or Solana base58) and amount (base units)' }, 400)
@@ -281,7 +283,7 @@ export function createSandbox(options: SandboxOptions = {}) {
     ]),
   )
   root.post('/rpc', rpcHandler(usdc, network.chain === 'base' ? network : BASE_SEPOLIA, solanaMethods))
-  return { app: root, usdc, solana, facilitator, counters, tuning, jobs, polls, network }
+  return { app: root, usdc, solana, facilitator, counters, tuning, jobs, polls, edits, network }
 }
 
 /** Drops the TCP connection without an answer, as a reset would. */

@@ -25,11 +25,28 @@ export async function makeMask(width: number, height: number, format: TestFormat
   return sharp(Buffer.from(svg)).toFormat(format).toBuffer()
 }
 
-/** A valid PNG of random pixels: incompressible, so its size is about width * height * 3 bytes. */
-export async function makeNoisePng(width: number, height: number): Promise<Buffer> {
+function noisePixels(width: number, height: number): Buffer {
   const pixels = Buffer.alloc(width * height * 3)
   for (let i = 0; i < pixels.length; i++) pixels[i] = (Math.imul(i + 1, 2654435761) >>> 13) & 0xff
-  return sharp(pixels, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 0 }).toBuffer()
+  return pixels
+}
+
+/** A valid PNG of random pixels: incompressible, so its size is about width * height * 3 bytes. */
+export async function makeNoisePng(width: number, height: number): Promise<Buffer> {
+  return sharp(noisePixels(width, height), { raw: { width, height, channels: 3 } }).png({ compressionLevel: 0 }).toBuffer()
+}
+
+/** A JPEG of random pixels, the size of a phone photo: 3200x2400 at quality 94 is about 6.2 MB. */
+export async function makeNoiseJpeg(width: number, height: number, quality = 94): Promise<Buffer> {
+  return sharp(noisePixels(width, height), { raw: { width, height, channels: 3 } }).jpeg({ quality }).toBuffer()
+}
+
+/** The alpha of each pixel of a PNG, row by row (255 where it has no alpha channel). */
+export async function alphaOf(png: Buffer): Promise<{ alpha: Buffer; width: number; height: number; at(x: number, y: number): number }> {
+  const { data, info } = await sharp(png).ensureAlpha().raw().toBuffer({ resolveWithObject: true })
+  const alpha = Buffer.alloc(info.width * info.height)
+  for (let i = 0; i < alpha.length; i++) alpha[i] = data[i * info.channels + info.channels - 1]!
+  return { alpha, width: info.width, height: info.height, at: (x, y) => alpha[y * info.width + x]! }
 }
 
 /**

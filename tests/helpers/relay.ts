@@ -2,7 +2,8 @@
  * A relay between the proxy and the sandbox, for tests of what the proxy does when an upstream
  * says what the sandbox never would: it can rewrite the payment header of paid requests, the
  * headers of 402 answers, and any answer whole (status, headers, body), or drop the connection
- * instead of answering. Everything else passes through untouched.
+ * instead of answering; and it shows a test what the proxy sent. Everything else passes through
+ * untouched.
  */
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -17,16 +18,19 @@ export type RelayHooks = {
   on402?: (headers: Record<string, string>, paid: boolean) => Record<string, string>
   /** Rewrites any answer; 'drop' closes the connection without one. Runs after `on402`. */
   answer?: (answer: RelayedAnswer) => RelayedAnswer | 'drop' | Promise<RelayedAnswer | 'drop'>
+  /** Sees every request the proxy sends upstream (method, path with query, body). */
+  observe?: (request: { method: string; path: string; body: Buffer }) => void
 }
 
 export type RelayedAnswer = { method: string; path: string; paid: boolean; status: number; headers: Record<string, string>; body: Buffer }
 
 export type Relay = { url: string; close(): Promise<void> }
 
-export async function startRelay(target: string, { payment, on402, answer }: RelayHooks): Promise<Relay> {
+export async function startRelay(target: string, { payment, on402, answer, observe }: RelayHooks): Promise<Relay> {
   const server: Server = createServer(async (request, response) => {
     const chunks: Buffer[] = []
     for await (const chunk of request) chunks.push(chunk as Buffer)
+    observe?.({ method: request.method ?? 'GET', path: request.url ?? '/', body: Buffer.concat(chunks) })
     const headers = new Headers()
     for (const [name, value] of Object.entries(request.headers)) if (typeof value === 'string' && !['host', 'connection', 'content-length'].includes(name)) headers.set(name, value)
     const signature = headers.get('payment-signature')
@@ -59,6 +63,8 @@ export type RelayedStack = {
   stack: Stack
   /** POSTs a generation to the proxy in front of the relay. */
   generate(body: Record<string, unknown>, init?: { signal?: AbortSignal }): Promise<{ status: number; body: any }>
+  /** GETs a path of the proxy in front of the relay, as JSON. */
+  get(path: string): Promise<{ status: number; body: any }>
   close(): Promise<void>
 }
 
@@ -75,6 +81,10 @@ export async function stackThroughRelay(hooks: (stack: Stack) => RelayHooks, opt
     stack,
     async generate(body, init = {}) {
       const response = await fetch(`${proxy.url}/v1/images/generations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), ...init })
+      return { status: response.status, body: await response.json() }
+    },
+    async get(path) {
+      const response = await fetch(`${proxy.url}${path}`)
       return { status: response.status, body: await response.json() }
     },
     async close() {

@@ -51,7 +51,7 @@ export async function run(args: string[]): Promise<number | void> {
         `  cost      ${result.cost?.usd} USDC (${result.cost?.amount} base units) on ${result.cost?.network}`,
         `  tx        ${result.cost?.transaction}`,
         `  wallet    ${payer}: ${formatUsd(balance)} test USDC left of $10.00`,
-        `  requests  ${sandbox.counters.requests} to the sandbox (402, then the paid retry)`,
+        `  requests  ${sandbox.counters.imageRequests} image requests to the sandbox (402, then the paid retry), ${sandbox.counters.catalogRequests} read of its model catalog`,
         '',
       ].join('\n'),
     )

@@ -5,6 +5,8 @@ import { runImageCommand } from './generate.js'
 export async function run(args: string[]): Promise<number | void> {
   const { values, positionals } = parseCommand(args, {
     mask: { type: 'string' },
+    // More reference images to combine with the first: --image logo.png --image pattern.jpg.
+    image: { type: 'string', short: 'i', multiple: true },
     model: { type: 'string', short: 'm' },
     size: { type: 'string', short: 's' },
     n: { type: 'string' },
@@ -14,14 +16,15 @@ export async function run(args: string[]): Promise<number | void> {
   const [image, ...words] = positionals
   const prompt = words.join(' ')
   if (!image || !prompt) {
-    process.stderr.write('usage: imagegen edit <image> "<prompt>" [--mask PATH|URL] [--size WxH] [--out PATH]\n')
+    process.stderr.write('usage: imagegen edit <image> "<prompt>" [--image MORE ...] [--mask PATH|URL] [--model M] [--size WxH] [--out PATH]\n')
     return 2
   }
   // The proxy refuses relative paths (its working directory is not ours), so they are made
   // absolute here, where "photo.png" means the file next to the user.
   const cwd = process.cwd()
+  const images = [image, ...(values.image ?? [])].map((reference) => absolutizeReference(reference, cwd))
   const input = {
-    image: absolutizeReference(image, cwd),
+    image: images.length === 1 ? images[0] : images,
     prompt,
     mask: values.mask === undefined ? undefined : absolutizeReference(values.mask, cwd),
     model: values.model,

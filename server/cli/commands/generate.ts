@@ -11,16 +11,25 @@ export async function run(args: string[]): Promise<number | void> {
   const { values, positionals } = parseCommand(args, {
     model: { type: 'string', short: 'm' },
     size: { type: 'string', short: 's' },
+    'aspect-ratio': { type: 'string', short: 'a' },
+    quality: { type: 'string', short: 'q' },
     n: { type: 'string' },
     out: { type: 'string', short: 'o' },
     json: { type: 'boolean' },
   })
   const prompt = positionals.join(' ')
   if (!prompt) {
-    process.stderr.write('usage: imagegen generate "<prompt>" [--model M] [--size WxH] [--n N] [--out PATH]\n')
+    process.stderr.write('usage: imagegen generate "<prompt>" [--model M] [--size WxH | --aspect-ratio 16:9] [--quality hd] [--n N] [--out PATH]\n')
     return 2
   }
-  const input = { prompt, model: values.model, size: values.size, n: values.n === undefined ? undefined : Number(values.n) }
+  const input = {
+    prompt,
+    model: values.model,
+    size: values.size,
+    aspect_ratio: values['aspect-ratio'],
+    quality: values.quality,
+    n: values.n === undefined ? undefined : Number(values.n),
+  }
   return runImageCommand(settingsFromFlags(values), (core, options) => core.generate(input, options), values)
 }
 
@@ -40,13 +49,14 @@ export async function runImageCommand(
     spinner.stop()
     const outputs = await copyOut(result, values.out)
     if (values.json) {
-      process.stdout.write(`${JSON.stringify({ ...result, cost: result.cost ? { ...result.cost, amount: result.cost.amount.toString() } : null, outputs }, null, 2)}\n`)
+      process.stdout.write(`${JSON.stringify({ ...result, estimate: result.estimate?.toString() ?? null, cost: result.cost ? { ...result.cost, amount: result.cost.amount.toString() } : null, outputs }, null, 2)}\n`)
     } else {
       for (const [index, image] of result.images.entries()) {
         process.stdout.write(`${outputs[index] ?? image.path}\n`)
         process.stderr.write(`  url  ${image.url}${core.mode === 'in-process' ? ' (served while `imagegen serve` runs)' : ''}\n`)
       }
       process.stderr.write(`  ${result.model} ${result.size}, cost ${describeCost(result.cost)}\n`)
+      for (const note of result.notes) process.stderr.write(`  note ${note}\n`)
     }
     return 0
   } catch (error) {

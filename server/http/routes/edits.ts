@@ -5,11 +5,17 @@
  * mask dimensions), the same payment, storage and response. A text field in place of a file (a
  * URL or a path) is taken as a reference, exactly as in the JSON route.
  *
- * OpenAI-only options the gateway has no use for (quality, background, output_format, user...)
- * are accepted and ignored; streaming is refused because the gateway does not stream edits.
+ * Several images (to fuse) come as repeated `image` parts or as `image[]` parts, which is how the
+ * openai SDK sends an array (`addFormValue` appends `[]` to an array's key); either way they
+ * become the `image` array, in the order sent. How many a model takes is the service's concern.
+ *
+ * OpenAI options the gateway's edit route has no use for (quality, background, output_format...)
+ * are passed on to the service, whose answer says they were not applied; `user` is not an image
+ * setting and is ignored. Streaming is refused because the gateway does not stream edits.
  */
 import { Hono } from 'hono'
 import { invalidRequest } from '../../errors.js'
+import { MAX_INPUT_IMAGES, UNSUPPORTED_OPENAI_FIELDS } from '../../schemas.js'
 import type { ImageService } from '../../service.js'
 import { imagesResponse } from '../respond.js'
 
@@ -36,32 +42,36 @@ async function readMultipartForm(request: Request): Promise<FormData> {
 
 type EditFormInput = {
   prompt?: string
-  image?: string
+  image?: string | string[]
   mask?: string
   model?: string
   size?: string
   n?: number | string
   response_format?: string
-}
+  aspect_ratio?: string
+} & Partial<Record<'quality' | (typeof UNSUPPORTED_OPENAI_FIELDS)[number], string>>
 
 /** The form as the EditRequest the service validates; files become data URIs. */
 async function editInputFromForm(form: FormData): Promise<EditFormInput> {
   const stream = text(form, 'stream')
   if (stream !== undefined && stream !== 'false') throw invalidRequest('Streaming edits are not supported.', 'stream', 'unsupported_stream')
   const images = [...form.getAll('image'), ...form.getAll('image[]')]
-  if (images.length > 1) throw invalidRequest('Send one image per edit.', 'image', 'too_many_images')
+  if (images.length > MAX_INPUT_IMAGES) throw invalidRequest(`The form has ${images.length} images; an edit takes at most ${MAX_INPUT_IMAGES}.`, 'image', 'too_many_images')
   const masks = form.getAll('mask')
   if (masks.length > 1) throw invalidRequest('Send at most one mask.', 'mask', 'too_many_masks')
   const n = text(form, 'n')
   const input: EditFormInput = {
     prompt: text(form, 'prompt'),
-    image: images[0] === undefined ? undefined : await asReference(images[0]),
+    image: images.length === 0 ? undefined : images.length === 1 ? await asReference(images[0]!) : await Promise.all(images.map(asReference)),
     mask: masks[0] === undefined ? undefined : await asReference(masks[0]),
     model: text(form, 'model'),
     size: text(form, 'size'),
     // Multipart sends text; a whole number becomes a number, anything else is left for the schema to refuse.
     n: n === undefined ? undefined : /^\d+$/.test(n) ? Number(n) : n,
     response_format: text(form, 'response_format'),
+    aspect_ratio: text(form, 'aspect_ratio'),
+    quality: text(form, 'quality'),
+    ...Object.fromEntries(UNSUPPORTED_OPENAI_FIELDS.map((name) => [name, text(form, name)])),
   }
   return Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined && value !== '')) as EditFormInput
 }

@@ -2,7 +2,6 @@
  * Read-only routes: `/health`, `/v1/models`, `/v1/wallet`, `/v1/usage`.
  */
 import { Hono } from 'hono'
-import { listModels } from '../../catalog.js'
 import { invalidRequest } from '../../errors.js'
 import type { ImageService } from '../../service.js'
 import { VERSION } from '../../version.js'
@@ -21,7 +20,8 @@ export function infoRoutes(service: ImageService): Hono {
       upstream: service.settings.upstream,
     }),
   )
-  routes.get('/v1/models', (c) => c.json(listModels()))
+  // The image models only, from the live catalog when it could be read (the body says which source and when).
+  routes.get('/v1/models', async (c) => c.json(await service.models()))
   routes.get('/v1/wallet', async (c) => c.json(await service.walletStatus()))
   routes.get('/v1/usage', async (c) => {
     const days = Number(c.req.query('days') ?? 30)
