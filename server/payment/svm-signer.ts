@@ -23,7 +23,8 @@ import { formatUsd } from '../money.js'
 import type { SolanaAccount } from '../wallet/key.js'
 import { base58Encode } from '../wallet/base58.js'
 import { findNetwork } from './networks.js'
-import type { SolanaRpc } from './solana-rpc.js'
+import { SolanaRpcError, type SolanaRpc } from './solana-rpc.js'
+import { ImagegenError } from '../errors.js'
 import type { BeforeSigning, X402Signer } from './x402.js'
 
 /** Where @x402/svm's client scheme keeps the mints it read (`${network}:${mint}`), pinned to @x402/svm ~2.27. */
@@ -39,9 +40,19 @@ export async function createSolanaX402Signer(account: SolanaAccount, rpc: Solana
       const requirement = required.accepts[0]
       const network = requirement ? findNetwork(requirement.network) : undefined
       if (!requirement || network?.chain !== 'solana') throw new Error('not a Solana requirement')
-      const [mint, recent] = await Promise.all([rpc.mint(network, requirement.asset), rpc.latestBlockhash(network, options?.fresh)])
+      if (required.x402Version !== 2) {
+        // BlockRun's Solana clients (its SDK, ClawRouter) pay x402 v2; no public source shows a v1 Solana gateway.
+        throw new ImagegenError({ status: 402, type: 'payment_not_allowed', code: 'x402_version_not_supported', message: `The upstream asks for an x402 v${required.x402Version} payment on ${network.label}; Solana is paid with x402 v2 only, so nothing was signed.` })
+      }
+      const [mint, recent] = await Promise.all([rpc.mint(network, requirement.asset), rpc.latestBlockhash(network, options?.fresh)]).catch((error: unknown) => {
+        // The RPC is the user's setting: say which one failed and how to change it.
+        if (error instanceof SolanaRpcError) throw new ImagegenError({ status: 502, type: 'upstream_error', code: 'solana_rpc_unavailable', message: `${error.message} Nothing was signed.`, cause: error })
+        throw error
+      })
       // Amounts are base units of USDC's 6 decimals everywhere here; a mint that says otherwise is not the USDC we price in.
-      if (mint.decimals !== network.decimals) throw new Error(`the mint ${requirement.asset} has ${mint.decimals} decimals, not USDC's ${network.decimals}`)
+      if (mint.decimals !== network.decimals) {
+        throw new ImagegenError({ status: 402, type: 'payment_not_allowed', code: 'asset_not_allowed', message: `The mint ${requirement.asset} has ${mint.decimals} decimals on ${network.label}, not USDC's ${network.decimals}, so nothing was signed.` })
+      }
       mintCache.set(`${requirement.network}:${requirement.asset}`, Promise.resolve(mint))
 
       const validBefore = String(Math.floor(Date.now() / 1000) + requirement.maxTimeoutSeconds)
