@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path'
 import { bundledCatalog, DEFAULT_MODEL } from './catalog/index.js'
 import { parseUsd } from './money.js'
 import { canonicalAddress, chainOfAddress, findNetwork, NETWORKS, networksOf, type KnownNetwork, type PaymentChain } from './payment/networks.js'
-import { checkUpstreamChain, choosePaymentChain, defaultUpstream } from './payment/chain.js'
+import { BASE_UPSTREAM, checkUpstreamChain, choosePaymentChain, defaultUpstream } from './payment/chain.js'
 
 export type SpendPolicy = {
   /** Largest single payment, base units. */
@@ -87,7 +87,8 @@ export type SettingsInput = Partial<{
 }>
 
 export const DEFAULT_PORT = 8402
-export const DEFAULT_UPSTREAM = 'https://blockrun.ai/api'
+/** BlockRun's Base gateway: the upstream when nothing else is set and the chain is Base (payment/chain.ts). */
+export const DEFAULT_UPSTREAM = BASE_UPSTREAM
 
 /** Reads the `BLOCKRUN_*` variables into a SettingsInput. */
 export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): SettingsInput {

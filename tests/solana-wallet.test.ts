@@ -18,6 +18,8 @@ import { privateKeyToAccount } from 'viem/accounts'
 import { afterAll, describe, expect, it } from 'vitest'
 import { resolveSettings, settingsFromEnv } from '../server/config.js'
 import { startProxy } from '../server/http/server.js'
+import { openCore } from '../server/core/index.js'
+import { walletStatusTool } from '../plugin/tools.js'
 import { SOLANA_UPSTREAM } from '../server/payment/chain.js'
 import { SOLANA_DEVNET } from '../server/payment/networks.js'
 import { startSandbox } from '../server/sandbox/server.js'
@@ -252,6 +254,23 @@ describe('the wallet report shows both accounts', () => {
       expect(Date.now() - started).toBeLessThan(5000)
       expect(offline.balanceNote).toMatch(/^balance unavailable \(the Solana devnet RPC could not be reached; set SOLANA_DEVNET_RPC_URL/)
     } finally {
+      await sandbox.close()
+    }
+  })
+
+  it('the wallet_status tool names the paying chain and both accounts', async () => {
+    const dir = await home({ mnemonic: `${ABANDON}\n` })
+    const sandbox = await startSandbox({ network: SOLANA_DEVNET, fund: { [ABANDON_SOLANA]: 1_500_000n } })
+    const core = await openCore(resolveSettings({ home: dir, port: 0, paymentChain: 'solana', upstream: sandbox.url, networks: SOLANA_DEVNET.caip2, solanaDevnetRpcUrl: sandbox.rpcUrl, rpcUrl: 'http://127.0.0.1:9' }))
+    try {
+      const result = await walletStatusTool.execute(core, { days: 1 }, {})
+      expect(result.text).toContain(`Wallet ${ABANDON_SOLANA} on ${SOLANA_DEVNET.caip2}.`)
+      expect(result.text).toContain('Balance: $1.50 USDC.')
+      expect(result.text).toContain('Pays on Solana.')
+      expect(result.text).toContain(`Base ${ABANDON_EVM}: balance unavailable`)
+      expect(result.text).toContain(`Solana ${ABANDON_SOLANA}: $1.50 USDC (pays).`)
+    } finally {
+      await core.close()
       await sandbox.close()
     }
   })
