@@ -132,6 +132,13 @@ export const walletStatusTool: ToolDefinition = {
     const text = [
       `Wallet ${wallet.address} on ${wallet.network}.`,
       `Balance: ${wallet.balanceUsd ? `${wallet.balanceUsd} USDC` : wallet.balanceNote ?? 'unavailable'}.`,
+      // A wallet with a Solana side: both accounts, and which chain pays.
+      ...(wallet.accounts && (wallet.accounts.length > 1 || wallet.paymentChain !== 'base')
+        ? [
+            `Pays on ${wallet.paymentChain === 'solana' ? 'Solana' : 'Base'}.`,
+            ...wallet.accounts.map((a) => `${a.chain === 'solana' ? 'Solana' : 'Base'} ${a.address}: ${a.balanceUsd ? `${a.balanceUsd} USDC` : a.balanceNote ?? 'unavailable'}${a.paying ? ' (pays)' : ''}.`),
+          ]
+        : []),
       `Spent in the last ${days} day(s): ${usage.totalUsd} in ${usage.payments} payment(s).`,
       `${describeBudget(usage.budget)}.`,
       wallet.fund,

@@ -7,7 +7,8 @@ import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { bundledCatalog, DEFAULT_MODEL } from './catalog/index.js'
 import { parseUsd } from './money.js'
-import { findNetwork, NETWORKS, type KnownNetwork } from './payment/networks.js'
+import { canonicalAddress, chainOfAddress, findNetwork, NETWORKS, networksOf, type KnownNetwork, type PaymentChain } from './payment/networks.js'
+import { BASE_UPSTREAM, checkUpstreamChain, choosePaymentChain, defaultUpstream } from './payment/chain.js'
 
 export type SpendPolicy = {
   /** Largest single payment, base units. */
@@ -55,6 +56,14 @@ export type Settings = {
   auth: AuthSetting
   /** Web origins allowed besides the proxy's own (`http://127.0.0.1:<port>`, `http://localhost:<port>`). */
   allowedOrigins: readonly string[]
+  /** The chain that pays (payment/chain.ts), and where that choice came from. */
+  paymentChain: PaymentChain
+  paymentChainSource: string
+  /** A Solana secret key from `BLOCKRUN_SOLANA_KEY`/`SOLANA_WALLET_KEY` or the plugin config; never logged. */
+  solanaKey: string | undefined
+  /** Solana JSON-RPC endpoints (mint, blockhash and balance reads): mainnet (`SOLANA_RPC_URL`) and devnet (`SOLANA_DEVNET_RPC_URL`). */
+  solanaRpcUrl: string
+  solanaDevnetRpcUrl: string
 }
 
 export type AuthSetting = 'auto' | 'token'
@@ -80,10 +89,17 @@ export type SettingsInput = Partial<{
   sepoliaRpcUrl: string
   auth: string
   allowedOrigins: string | readonly string[]
+  paymentChain: string
+  /** ClawRouter's `CLAWROUTER_PAYMENT_CHAIN`, read with ClawRouter's leniency (payment/chain.ts). */
+  clawRouterPaymentChain: string
+  solanaKey: string
+  solanaRpcUrl: string
+  solanaDevnetRpcUrl: string
 }>
 
 export const DEFAULT_PORT = 8402
-export const DEFAULT_UPSTREAM = 'https://blockrun.ai/api'
+/** BlockRun's Base gateway: the upstream when nothing else is set and the chain is Base (payment/chain.ts). */
+export const DEFAULT_UPSTREAM = BASE_UPSTREAM
 
 /** Reads the `BLOCKRUN_*` variables into a SettingsInput. */
 export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): SettingsInput {
@@ -108,6 +124,12 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): SettingsI
     sepoliaRpcUrl: pick('BASE_SEPOLIA_RPC_URL'),
     auth: pick('BLOCKRUN_AUTH'),
     allowedOrigins: pick('BLOCKRUN_ALLOWED_ORIGINS'),
+    paymentChain: pick('BLOCKRUN_PAYMENT_CHAIN'),
+    clawRouterPaymentChain: pick('CLAWROUTER_PAYMENT_CHAIN'),
+    // BlockRun's SDK reads SOLANA_WALLET_KEY and SOLANA_RPC_URL; ClawRouter CLAWROUTER_SOLANA_RPC_URL.
+    solanaKey: pick('BLOCKRUN_SOLANA_KEY') ?? pick('SOLANA_WALLET_KEY'),
+    solanaRpcUrl: pick('SOLANA_RPC_URL') ?? pick('CLAWROUTER_SOLANA_RPC_URL'),
+    solanaDevnetRpcUrl: pick('SOLANA_DEVNET_RPC_URL'),
   }
   return stripUndefined(input)
 }
@@ -124,14 +146,19 @@ export function resolveSettings(...layers: SettingsInput[]): Settings {
   const port = toInteger('port', merged.port ?? DEFAULT_PORT, 0, 65535)
   const defaultModel = canonicalModel(merged.defaultModel ?? DEFAULT_MODEL)
 
-  const networkNames = toList(merged.networks ?? NETWORKS.map((n) => n.caip2))
+  const { chain, source: chainSource } = choosePaymentChain(merged.paymentChain, merged.clawRouterPaymentChain, home)
+  const upstream = (merged.upstream ?? defaultUpstream(chain)).replace(/\/+$/, '')
+  checkUpstreamChain(upstream, chain)
+  // Only the paying chain's networks: a requirement on the other chain is refused, never paid from the other wallet.
+  const networkNames = toList(merged.networks ?? networksOf(chain).map((n) => n.caip2))
   const networks = networkNames.map((name) => {
     const network = findNetwork(name)
     if (!network) throw new Error(`allowed networks: unknown network "${name}" (known: ${NETWORKS.map((n) => n.caip2).join(', ')})`)
+    if (network.chain !== chain) throw new Error(`allowed networks: ${network.caip2} is not on the payment chain ${chain} (set BLOCKRUN_PAYMENT_CHAIN=${network.chain} to pay there)`)
     return network
   })
-  const payees = merged.payees === undefined ? null : toList(merged.payees).map((p) => p.toLowerCase())
-  for (const payee of payees ?? []) if (!/^0x[0-9a-f]{40}$/.test(payee)) throw new Error(`allowed payees: "${payee}" is not an address`)
+  const payees = merged.payees === undefined ? null : toList(merged.payees).map(canonicalAddress)
+  for (const payee of payees ?? []) if (!chainOfAddress(payee)) throw new Error(`allowed payees: "${payee}" is not an address`)
   const auth = (merged.auth ?? 'auto').trim().toLowerCase()
   if (auth !== 'auto' && auth !== 'token') throw new Error(`auth: expected "auto" or "token", got "${merged.auth}"`)
   const allowedOrigins = toList(merged.allowedOrigins ?? []).map(toOrigin)
@@ -139,7 +166,7 @@ export function resolveSettings(...layers: SettingsInput[]): Settings {
   return redactKey({
     host: merged.host ?? '127.0.0.1',
     port,
-    upstream: (merged.upstream ?? DEFAULT_UPSTREAM).replace(/\/+$/, ''),
+    upstream,
     home,
     walletKey: merged.walletKey,
     defaultModel,
@@ -158,6 +185,12 @@ export function resolveSettings(...layers: SettingsInput[]): Settings {
     sepoliaRpcUrl: merged.sepoliaRpcUrl ?? 'https://sepolia.base.org',
     auth,
     allowedOrigins,
+    paymentChain: chain,
+    paymentChainSource: chainSource,
+    solanaKey: merged.solanaKey,
+    // ClawRouter's default (and @x402/svm's): the public RPC of each cluster.
+    solanaRpcUrl: merged.solanaRpcUrl ?? 'https://api.mainnet-beta.solana.com',
+    solanaDevnetRpcUrl: merged.solanaDevnetRpcUrl ?? 'https://api.devnet.solana.com',
   })
 }
 
@@ -181,18 +214,20 @@ const INSPECT = Symbol.for('nodejs.util.inspect.custom')
  * silently falls back to another wallet.
  */
 function redactKey(settings: Settings): Settings {
-  let key = settings.walletKey
-  Object.defineProperty(settings, 'walletKey', {
-    enumerable: true,
-    configurable: true,
-    get: () => key,
-    set: (value: string | undefined) => {
-      key = value
-    },
-  })
+  const keys = { walletKey: settings.walletKey, solanaKey: settings.solanaKey }
+  for (const name of ['walletKey', 'solanaKey'] as const) {
+    Object.defineProperty(settings, name, {
+      enumerable: true,
+      configurable: true,
+      get: () => keys[name],
+      set: (value: string | undefined) => {
+        keys[name] = value
+      },
+    })
+  }
   const redacted = () => {
-    const { toJSON: _toJSON, [INSPECT]: _inspect, walletKey: _key, ...plain } = settings as Settings & { toJSON?: unknown; [INSPECT]?: unknown }
-    return { ...plain, walletKey: key === undefined ? undefined : '[redacted]' }
+    const { toJSON: _toJSON, [INSPECT]: _inspect, walletKey: _key, solanaKey: _solana, ...plain } = settings as Settings & { toJSON?: unknown; [INSPECT]?: unknown }
+    return { ...plain, walletKey: keys.walletKey === undefined ? undefined : '[redacted]', solanaKey: keys.solanaKey === undefined ? undefined : '[redacted]' }
   }
   return Object.assign(settings, { toJSON: redacted, [INSPECT]: redacted })
 }

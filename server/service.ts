@@ -19,7 +19,7 @@ import { EditRequest, GenerateRequest, parseInput, unsupportedFields } from './s
 import { Catalog, DEFAULT_EDIT_MODEL, describeEstimate, type ModelList } from './catalog/index.js'
 import { ImageStore, type StoredImage } from './store/images.js'
 import { UpstreamClient, type UpstreamImage, type UpstreamRoute } from './upstream/blockrun.js'
-import { loadWallet, type Wallet } from './wallet/key.js'
+import { loadWallet, WalletKeyError, type Wallet } from './wallet/key.js'
 import type { InputResolver } from './inputs/resolve.js'
 import { streamDownload } from './inputs/download.js'
 import { summariseUsage, type UsageReport } from './payment/usage.js'
@@ -27,6 +27,7 @@ import { walletStatus, type WalletStatus } from './wallet/status.js'
 import { readUsdcBalance, rpcUrlFor } from './wallet/balance.js'
 import { startDeadline } from './deadline.js'
 import { authorizationStateReader } from './payment/chain-state.js'
+import { SolanaRpc } from './payment/solana-rpc.js'
 
 export type Progress = { message: string; elapsedMs: number }
 
@@ -84,17 +85,24 @@ export class ImageService {
     this.store = new ImageStore(settings.home)
     this.ledger = new Ledger(settings.home)
     this.inputs = inputs
+    // One Solana RPC client for the process: the mint is read once, a blockhash reused for seconds.
+    const solanaRpc = wallet.solana ? new SolanaRpc((network) => rpcUrlFor(settings, network)) : undefined
     // Read lazily: nothing is fetched until a request needs the catalog.
     this.catalog = new Catalog({ upstream: settings.upstream, home: settings.home })
     const payer = new Payer({
       address: wallet.address,
       account: wallet.account,
+      solana: wallet.solana,
+      solanaRpc,
       policy: settings.policy,
       ledger: this.ledger,
       // Only payment errors read the balance (to say how much the wallet holds), within a short bound.
-      readBalance: (network) => readUsdcBalance(rpcUrlFor(settings, network), wallet.address, network, 1500),
+      readBalance: async (network) => {
+        const address = network.chain === 'solana' ? wallet.solana?.address : wallet.address
+        return address ? readUsdcBalance(rpcUrlFor(settings, network), address, network, 1500) : undefined
+      },
       // Only a payment the budget would decline asks the chain (expired authorizations that never settled stop counting).
-      authorizationState: authorizationStateReader((network) => rpcUrlFor(settings, network)),
+      authorizationState: authorizationStateReader((network) => rpcUrlFor(settings, network), 3000, solanaRpc),
     })
     // Decoded results go straight into the store as they arrive, never whole in memory.
     this.upstream = new UpstreamClient({
@@ -109,7 +117,14 @@ export class ImageService {
 
   /** Loads (or creates) the wallet named by the settings and builds the service. */
   static async create(settings: Settings, options: Omit<ImageServiceParameters, 'settings' | 'wallet'>): Promise<ImageService> {
-    const wallet = await loadWallet({ home: settings.home, key: settings.walletKey })
+    const wallet = await loadWallet({ home: settings.home, key: settings.walletKey, solanaKey: settings.solanaKey })
+    if (settings.paymentChain === 'solana' && !wallet.solana) {
+      // ClawRouter falls back to Base here; paying from a wallet the user did not choose is worse than not starting.
+      throw new WalletKeyError(
+        `The payment chain is Solana (${settings.paymentChainSource}) but this wallet has no Solana key: ${wallet.solanaNote ?? `no mnemonic in ${settings.home}`} and no BLOCKRUN_SOLANA_KEY. ` +
+          'Set BLOCKRUN_SOLANA_KEY, restore the mnemonic, or pay on Base with BLOCKRUN_PAYMENT_CHAIN=base.',
+      )
+    }
     return new ImageService({ settings, wallet, ...options })
   }
 
@@ -145,7 +160,7 @@ export class ImageService {
 
   /** Address, network, balance (when readable) and how to fund. */
   walletStatus(): Promise<WalletStatus> {
-    return walletStatus(this.settings, this.wallet.address, this.wallet.source)
+    return walletStatus(this.settings, this.wallet)
   }
 
   /** Spend per day and model over the last `days` days, with the budget left. */

@@ -32,8 +32,8 @@ Usage:
   imagegen usage    [--days N]                                          spend per day and model
   imagegen token    [--browser [--next /images/FILE]]                   the proxy token, or a one-time browser link
   imagegen mcp                                                          stdio MCP server
-  imagegen sandbox  [--port 9402] [--fund 0xADDR=10] [--latency MS] [--x402 v1|v2]
-  imagegen demo                                                         offline end-to-end demo
+  imagegen sandbox  [--port 9402] [--chain base|solana] [--fund ADDRESS=10] [--latency MS] [--x402 v1|v2]
+  imagegen demo     [--chain base|solana]                               offline end-to-end demo
 
 Spend limits (flags or env): --max-per-request 0.50 (BLOCKRUN_MAX_PER_REQUEST),
   --daily-budget 5.00 (BLOCKRUN_DAILY_BUDGET), --networks (BLOCKRUN_ALLOWED_NETWORKS),
@@ -42,7 +42,10 @@ Who may call the proxy: --auth auto|token (BLOCKRUN_AUTH; auto = your user only 
   --allowed-origins http://localhost:3000,... (BLOCKRUN_ALLOWED_ORIGINS; web pages besides its own).
 Other: --upstream (BLOCKRUN_API_URL), --home (BLOCKRUN_HOME, default ~/.openclaw/blockrun),
   --timeout-seconds 300 (BLOCKRUN_TIMEOUT_SECONDS), --rpc-url (BASE_RPC_URL).
-The wallet key comes from BLOCKRUN_WALLET_KEY or $BLOCKRUN_HOME/wallet.key, never from a flag.
+Chain: --chain base|solana (BLOCKRUN_PAYMENT_CHAIN; default ClawRouter's $BLOCKRUN_HOME/payment-chain,
+  else base), --solana-rpc-url (SOLANA_RPC_URL).
+The wallet key comes from BLOCKRUN_WALLET_KEY, $BLOCKRUN_HOME/wallet.key or $BLOCKRUN_HOME/mnemonic,
+  the Solana key from BLOCKRUN_SOLANA_KEY or the mnemonic; never from a flag.
 `
 
 async function main(argv: string[]): Promise<number> {

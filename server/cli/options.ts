@@ -24,6 +24,8 @@ export const SETTINGS_FLAGS = {
   'rpc-url': { type: 'string' },
   auth: { type: 'string' },
   'allowed-origins': { type: 'string' },
+  chain: { type: 'string' },
+  'solana-rpc-url': { type: 'string' },
 } as const satisfies ParseArgsConfig['options']
 
 export function parseCommand<const O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O) {
@@ -48,6 +50,8 @@ export function settingsFromFlags(values: Record<string, unknown>): Settings {
     rpcUrl: values['rpc-url'] as string | undefined,
     auth: values.auth as string | undefined,
     allowedOrigins: values['allowed-origins'] as string | undefined,
+    paymentChain: values.chain as string | undefined,
+    solanaRpcUrl: values['solana-rpc-url'] as string | undefined,
   }
   return resolveSettings(flags, settingsFromEnv())
 }

@@ -18,7 +18,10 @@ import type { SpendPolicy } from '../config.js'
 import { ImagegenError } from '../errors.js'
 import { reclaimExpired, type AuthorizationStateReader } from './chain-state.js'
 import type { Ledger, ReserveEntry } from './ledger.js'
+import type { PaymentChain } from './networks.js'
 import { choosePayment, type PaymentOption } from './policy.js'
+import type { SolanaRpc } from './solana-rpc.js'
+import type { SolanaAccount } from '../wallet/key.js'
 import { createX402Signer, type AuthorizationTerms, type X402Signer } from './x402.js'
 
 /** What the ledger records about the request a payment is for. */
@@ -49,36 +52,69 @@ export type AuthorizeParameters = {
   replaces?: string | undefined
   /** Checks the option the policy chose before anything is reserved (a renewal must keep its terms). */
   accept?: ((option: PaymentOption) => void) | undefined
+  /** Build on fresh chain state (Solana: a new blockhash); renewals always do. */
+  fresh?: boolean | undefined
 }
 
 /** Clock difference allowed between this machine and the scheme's idea of now, when checking validBefore. */
 const VALID_BEFORE_SLACK_SECONDS = 60
 
-export class Authorizer {
-  private signer: Promise<X402Signer> | undefined
+export type AuthorizerParameters = {
+  /** The EVM (Base) address and account. */
+  address: `0x${string}`
+  account: () => Promise<LocalAccount>
+  /** The Solana account and the RPC its payments read the mint and a blockhash through (svm-signer.ts). */
+  solana?: SolanaAccount | undefined
+  solanaRpc?: SolanaRpc | undefined
+  policy: SpendPolicy
+  ledger: Ledger
+  /** Asks the chain whether expired authorizations were used, when the budget would decline (chain-state.ts). */
+  authorizationState?: AuthorizationStateReader | undefined
+}
 
-  constructor(
-    private readonly parameters: {
-      address: `0x${string}`
-      account: () => Promise<LocalAccount>
-      policy: SpendPolicy
-      ledger: Ledger
-      /** Asks the chain whether expired authorizations were used, when the budget would decline (chain-state.ts). */
-      authorizationState?: AuthorizationStateReader | undefined
-    },
-  ) {}
+export class Authorizer {
+  /** One signer per chain, each scheme loaded with the first payment on its chain. */
+  private readonly signers = new Map<PaymentChain, Promise<X402Signer>>()
+
+  constructor(private readonly parameters: AuthorizerParameters) {}
+
+  /** The wallet's address on `chain` (the payer a payment on it names), when the wallet has one there. */
+  addressOn(chain: PaymentChain): string | undefined {
+    return chain === 'solana' ? this.parameters.solana?.address : this.parameters.address
+  }
+
+  private signer(chain: PaymentChain): Promise<X402Signer> {
+    let signer = this.signers.get(chain)
+    if (!signer) {
+      const { policy, account, solana, solanaRpc } = this.parameters
+      signer =
+        chain === 'solana'
+          ? solana && solanaRpc
+            ? import('./svm-signer.js').then(({ createSolanaX402Signer }) => createSolanaX402Signer(solana, solanaRpc, policy.maxPerRequest))
+            : Promise.reject(new Error('this wallet has no Solana key'))
+          : account().then((signingAccount) => createX402Signer(signingAccount, policy.maxPerRequest))
+      // A failed load (a missing package, say) is tried again by the next payment.
+      signer.catch(() => this.signers.delete(chain))
+      this.signers.set(chain, signer)
+    }
+    return signer
+  }
 
   /**
    * Chooses, reserves and signs. Throws the policy's or the budget's refusal (nothing signed), or
    * a signing error (the reservation released). The policy runs on every call, cached
    * requirements included.
    */
-  async authorize({ required, context, replaces, accept }: AuthorizeParameters): Promise<SignedAuthorization> {
-    const { policy, ledger, account, address } = this.parameters
+  async authorize({ required, context, replaces, accept, fresh }: AuthorizeParameters): Promise<SignedAuthorization> {
+    const { policy, ledger } = this.parameters
     const decision = choosePayment(required, policy)
     if (!decision.allowed) throw decision.error
     const { option } = decision
     accept?.(option)
+    const address = this.addressOn(option.network.chain)
+    if (!address) {
+      throw new ImagegenError({ status: 402, type: 'payment_not_allowed', code: 'no_key_for_chain', message: `The upstream asks for payment on ${option.network.label}, but this wallet has no key there, so nothing was signed.` })
+    }
     const id = await reserveOrReclaim(
       ledger,
       {
@@ -104,8 +140,7 @@ export class Authorizer {
     let headers: Record<string, string>
     try {
       context.signal?.throwIfAborted()
-      this.signer ??= account().then((signingAccount) => createX402Signer(signingAccount, policy.maxPerRequest))
-      const signer = await this.signer
+      const signer = await this.signer(option.network.chain)
       // The `signed` line is written and fsync'd while the signature is computed; the payload
       // comes back only once the line is on disk. Only the payment's own authorization is
       // recorded: a scheme extension may sign more, and those calls wait for the same line.
@@ -121,7 +156,8 @@ export class Authorizer {
         }
       }
       let recorded: Promise<void> | undefined
-      payload = await signer.sign(chosen, (terms) => (recorded ??= recordSigned(terms)))
+      // A renewal is signed on fresh chain state (Solana: its blockhash may be what expired).
+      payload = await signer.sign(chosen, (terms) => (recorded ??= recordSigned(terms)), { fresh: fresh === true || replaces !== undefined })
       headers = signer.headers(payload)
     } catch (error) {
       if (ledgerError !== undefined) {

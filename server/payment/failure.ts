@@ -21,8 +21,18 @@ import { BASE, type KnownNetwork } from './networks.js'
 import { readPaymentRequired } from './x402.js'
 import type { PaymentRequired } from '@x402/core/types'
 
-/** The sentence every payment error ends with. */
+/** The sentence every payment error on Base ends with. */
 export const FUND_ADVICE = 'Fund your wallet with USDC on Base at blockrun.ai.'
+
+/** How to fund the wallet for a payment on `network`: the chain named, and on Solana how to switch back. */
+export function fundAdvice(network: KnownNetwork | undefined): string {
+  if (network?.chain === 'solana') {
+    const base = 'Fund your Solana address with USDC on Solana at blockrun.ai, or pay on Base instead with BLOCKRUN_PAYMENT_CHAIN=base'
+    return network.testnet ? `${base} (this upstream asked for test USDC on ${network.label}).` : `${base}.`
+  }
+  const testnet = network?.testnet ?? false
+  return testnet ? `${FUND_ADVICE.slice(0, -1)} (this upstream asked for test USDC on ${network!.label}).` : FUND_ADVICE
+}
 
 const FUNDS_PATTERN = /insufficient[_ ]?(funds|balance)|exceeds balance|transfer amount exceeds/i
 
@@ -32,6 +42,7 @@ const EXPLANATIONS: ReadonlyArray<readonly [RegExp, string]> = [
   [/nonce/i, 'this authorization was already used (its nonce was spent), so it was refused as a replay'],
   [/signature/i, 'the payment signature did not verify (it was not made by this wallet for this token, or was altered)'],
   [/eip712|domain/i, 'the payment was signed for the wrong token domain'],
+  [/blockhash/i, 'the Solana transaction was built on a blockhash that expired before the upstream checked it'],
   [/valid_?before|expired/i, 'the authorization expired before the upstream checked it'],
   [/valid_?after/i, 'the authorization is not valid yet (check the system clock)'],
   [/recipient|pay_?to/i, 'the authorization pays a different address than the upstream expects'],
@@ -57,6 +68,17 @@ export type PaymentFailureParameters = {
 /** True when the reasons say the wallet is short of funds (no new signature can help). */
 export function isFundsFailure(reasons: readonly (string | undefined)[]): boolean {
   return FUNDS_PATTERN.test(reasons.filter(Boolean).join(' '))
+}
+
+/**
+ * True when the reasons say a Solana transfer's blockhash went stale before it was verified: the
+ * signals BlockRun's SDK reads (`isSafeStaleBlockhashResponse`): code `payment_blockhash_stale`,
+ * `BlockhashNotFound` / `BlockHeightExceeded` from simulation, or `expired_signature`. A refusal
+ * in verification settled nothing, so a new transfer on a fresh blockhash is safe.
+ */
+export function isStaleBlockhash(reasons: readonly (string | undefined)[]): boolean {
+  const text = reasons.filter(Boolean).join(' ').toLowerCase().replace(/[_\-\s:]/g, '')
+  return /settlementfailed/.test(text) ? false : /blockhashstale|blockhashnotfound|blockheightexceeded|expiredsignature/.test(text)
 }
 
 /** Pulls every human-readable reason out of a failure body, including JSON nested in strings. */
@@ -116,8 +138,7 @@ export function paymentFailure({ reasons, wallet, network, amount, balance }: Pa
   const label = network?.label ?? BASE.label
   const price = amount === undefined ? 'this payment' : `the payment of ${formatUsd(amount)}`
   const balanceText = balance === undefined ? 'balance unknown' : `balance ${formatUsd(balance)} USDC on ${label}`
-  const testnet = network?.testnet ?? /sepolia|testnet/i.test(label)
-  const advice = testnet ? `${FUND_ADVICE.slice(0, -1)} (this upstream asked for test USDC on ${label}).` : FUND_ADVICE
+  const advice = fundAdvice(network)
   if (isFundsFailure(reasons)) {
     return new ImagegenError({
       status: 402,

@@ -49,10 +49,19 @@ export type ReserveEntry = {
   replaces?: string
 }
 
+/**
+ * What identifies a signed authorization and when it can no longer be used. EVM (EIP-3009): the
+ * nonce and `validBefore`. Solana: `nonce` is the payer's signature of the transfer (base58), and
+ * `blockhash` + `lastValidBlockHeight` bound its life; `validBefore` is then the time the
+ * requirement's lifetime ends, conservatively later than the blockhash's expiry in practice (the
+ * chain is asked before anything stops counting, chain-state.ts).
+ */
+export type SignedDetails = { nonce: string; validBefore: string; x402Version: number; payer: string; blockhash?: string; lastValidBlockHeight?: string }
+
 /** One line of the file. Amounts are decimal strings of base units; `t` is epoch ms. */
 export type LedgerLine =
   | ({ kind: 'reserve'; t: number } & Omit<ReserveEntry, 'amount'> & { amount: string })
-  | { kind: 'signed'; t: number; id: string; nonce: string; validBefore: string; x402Version: number; payer: string }
+  | ({ kind: 'signed'; t: number; id: string } & SignedDetails)
   | { kind: 'settled'; t: number; id: string; transaction: string }
   | { kind: ClosedKind; t: number; id: string; reason: string }
   /** What the chain says of an expired authorization that did not settle as far as we knew (chain-state.ts). */
@@ -75,6 +84,8 @@ export type PaymentRecord = Omit<ReserveEntry, 'amount'> & {
   validBefore?: number
   /** The wallet that signed it (from the signed line). */
   payer?: string
+  /** Solana: the blockhash the transfer was built on (from the signed line). */
+  blockhash?: string
   /**
    * The chain's verdict on an authorization that expired without a known settlement: `unused`
    * (EIP-3009 authorizationState false: it can never settle, so it stops counting against the
@@ -146,7 +157,7 @@ export class Ledger {
    * line is on disk. The payer calls it as the signature is computed, so the fdatasync runs on
    * the thread pool while the main thread signs, and awaits it before the request may leave.
    */
-  signed(id: string, details: { nonce: string; validBefore: string; x402Version: number; payer: string }): Promise<void> {
+  signed(id: string, details: SignedDetails): Promise<void> {
     this.write({ kind: 'signed', t: Date.now(), id, ...details })
     return this.sync()
   }
@@ -337,6 +348,7 @@ function foldOutcome(record: PaymentRecord, line: Exclude<LedgerLine, { kind: 'r
     if (record.status === 'reserved') record.status = 'signed'
     record.nonce = line.nonce
     if (typeof line.payer === 'string') record.payer = line.payer
+    if (typeof line.blockhash === 'string') record.blockhash = line.blockhash
     const validBefore = Number(line.validBefore)
     if (Number.isFinite(validBefore) && validBefore > 0) record.validBefore = validBefore
   } else if (line.kind === 'settled') {

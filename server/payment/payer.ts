@@ -18,16 +18,12 @@
  *
  * @see https://github.com/coinbase/x402/blob/main/specs/x402-specification.md
  */
-import type { LocalAccount } from 'viem'
 import type { PaymentRequired } from '@x402/core/types'
-import type { SpendPolicy } from '../config.js'
 import { ImagegenError, upstreamError } from '../errors.js'
 import { formatUsd } from '../money.js'
-import { Authorizer, type PaymentContext } from './authorize.js'
-import type { AuthorizationStateReader } from './chain-state.js'
-import { balanceWithin, isFundsFailure, paymentFailure, readRefusal, summariseReasons, type PaymentFailureParameters } from './failure.js'
-import type { Ledger } from './ledger.js'
-import type { KnownNetwork } from './networks.js'
+import { Authorizer, type AuthorizerParameters, type PaymentContext } from './authorize.js'
+import { balanceWithin, isFundsFailure, isStaleBlockhash, paymentFailure, readRefusal, summariseReasons, type PaymentFailureParameters } from './failure.js'
+import { sameAddress, type KnownNetwork } from './networks.js'
 import type { PaymentOption } from './policy.js'
 import { RequirementsCache } from './requirements-cache.js'
 import { sentPayment, type SentPayment } from './sent-payment.js'
@@ -42,8 +38,12 @@ export type SendRequest = (headers: Record<string, string>) => Promise<Response>
 
 export type PaidResponse = { response: Response; payment: SentPayment | undefined }
 
-/** A pre-paid attempt the upstream refused: `required` holds the 402's fresh requirements when it had readable ones. */
-type PaidAttempt = ({ kind: 'sent' } & PaidResponse) | { kind: 'rejected'; required: PaymentRequired | undefined }
+/**
+ * A pre-paid attempt the upstream refused (`rejected`), or a Solana transfer it refused because
+ * its blockhash went stale before it was verified (`stale`): `required` holds the 402's fresh
+ * requirements when it had readable ones.
+ */
+type PaidAttempt = ({ kind: 'sent' } & PaidResponse) | { kind: 'rejected' | 'stale'; required: PaymentRequired | undefined }
 
 /**
  * Authorizations one user request may sign: two rounds at most (a pre-paid attempt the upstream
@@ -52,21 +52,13 @@ type PaidAttempt = ({ kind: 'sent' } & PaidResponse) | { kind: 'rejected'; requi
  */
 export const MAX_SIGNATURES_PER_REQUEST = 3
 
-export type PayerParameters = {
-  /** The wallet's address, known without loading the signer. */
-  address: `0x${string}`
-  /** The signing account, built on the first payment. */
-  account: () => Promise<LocalAccount>
-  policy: SpendPolicy
-  ledger: Ledger
+export type PayerParameters = AuthorizerParameters & {
   /**
    * Reads the wallet's USDC balance on a network, for payment error messages only (never on the
    * happy path). Bounded by `balanceTimeoutMs`.
    */
   readBalance?: ((network: KnownNetwork) => Promise<bigint | undefined>) | undefined
   balanceTimeoutMs?: number
-  /** Reads EIP-3009 authorization states, so expired authorizations that never settled stop counting (chain-state.ts). */
-  authorizationState?: AuthorizationStateReader | undefined
 }
 
 export class Payer {
@@ -99,7 +91,11 @@ export class Payer {
         if (first.status !== 402) return { response: first, payment: undefined }
         required = await readRequirements(first)
       }
-      const attempt = await this.pay(send, required, context, false, known ? 2 : 1)
+      const signatures = known ? 2 : 1
+      let attempt = await this.pay(send, required, context, false, signatures)
+      // A Solana transfer refused in verification for a stale blockhash settled nothing: it is
+      // signed once more on a fresh blockhash, as BlockRun's SDK does (its stale-blockhash re-sign).
+      if (attempt.kind === 'stale') attempt = await this.pay(send, attempt.required ?? required, context, false, signatures + 1)
       // Only a pre-paid attempt comes back rejected; an ordinary one throws its refusal.
       if (attempt.kind !== 'sent') throw new Error('an ordinary payment attempt came back rejected')
       return attempt
@@ -121,7 +117,7 @@ export class Payer {
     await previous.refused(`refused on a poll of its job: ${summariseReasons(refusal.reasons)}`)
     if (isFundsFailure(refusal.reasons)) {
       const { option } = previous
-      throw await this.failure({ reasons: refusal.reasons, wallet: this.address, network: option.network, amount: option.amount })
+      throw await this.failure({ reasons: refusal.reasons, wallet: this.payerOn(option), network: option.network, amount: option.amount })
     }
     if (previous.signatures >= MAX_SIGNATURES_PER_REQUEST) {
       throw upstreamError(
@@ -145,8 +141,9 @@ export class Payer {
    * returned (with the fresh requirements, when the 402 carried readable ones) instead of thrown.
    */
   private async pay(send: SendRequest, required: PaymentRequired, context: PaymentContext, prepaid: boolean, signatures = 1): Promise<PaidAttempt> {
-    const { ledger, address } = this.parameters
-    const authorization = await this.authorizer.authorize({ required, context })
+    const { ledger } = this.parameters
+    // Every attempt after the first builds on fresh chain state (Solana: a new blockhash).
+    const authorization = await this.authorizer.authorize({ required, context, fresh: signatures > 1 })
     const { id, option, headers } = authorization
     // Only a fresh 402 refreshes the cache, so a route in steady use still expires; and only
     // requirements that the policy allowed and that signed are kept.
@@ -180,14 +177,21 @@ export class Payer {
       // A rejected pre-paid attempt falls back to one ordinary round (with the 402's own fresh
       // requirements when it had readable ones, else by asking unpaid), unless no new payment
       // could succeed either.
-      if (prepaid && !isFundsFailure(reasons)) return { kind: 'rejected', required: fresh && Array.isArray(fresh.accepts) ? fresh : undefined }
-      throw await this.failure({ reasons, wallet: address, network: option.network, amount: option.amount })
+      const freshRequired = fresh && Array.isArray(fresh.accepts) ? fresh : undefined
+      if (prepaid && !isFundsFailure(reasons)) return { kind: 'rejected', required: freshRequired }
+      if (option.network.chain === 'solana' && isStaleBlockhash(reasons) && signatures < MAX_SIGNATURES_PER_REQUEST) return { kind: 'stale', required: freshRequired }
+      throw await this.failure({ reasons, wallet: this.payerOn(option), network: option.network, amount: option.amount })
     }
     return { kind: 'sent', response, payment: this.sent(authorization, signatures) }
   }
 
   private sent(authorization: Parameters<typeof sentPayment>[0]['authorization'], signatures: number): SentPayment {
-    return sentPayment({ authorization, ledger: this.parameters.ledger, payer: this.parameters.address, signatures, failure: (parameters) => this.failure(parameters) })
+    return sentPayment({ authorization, ledger: this.parameters.ledger, payer: this.payerOn(authorization.option), signatures, failure: (parameters) => this.failure(parameters) })
+  }
+
+  /** The wallet's address on the option's chain: the one that signed, and the one to fund. */
+  private payerOn(option: PaymentOption): string {
+    return this.authorizer.addressOn(option.network.chain) ?? this.parameters.address
   }
 
   /** A payment error with the wallet's balance on that network, read within a short bound. */
@@ -219,10 +223,7 @@ function afterRefusedAttempt(error: unknown): unknown {
 /** A renewal pays the same party the same (or a lower) price on the same network and asset. */
 function keepsTerms(previous: PaymentOption, next: PaymentOption): void {
   const same =
-    next.network === previous.network &&
-    next.asset.toLowerCase() === previous.asset.toLowerCase() &&
-    next.payTo.toLowerCase() === previous.payTo.toLowerCase() &&
-    next.amount <= previous.amount
+    next.network === previous.network && sameAddress(next.asset, previous.asset) && sameAddress(next.payTo, previous.payTo) && next.amount <= previous.amount
   if (same) return
   throw new ImagegenError({
     status: 402,

@@ -12,15 +12,17 @@ import type { PaymentRequired, PaymentRequirements } from '@x402/core/types'
 import type { SpendPolicy } from '../config.js'
 import { ImagegenError } from '../errors.js'
 import { formatUsd } from '../money.js'
-import { findNetwork, type KnownNetwork } from './networks.js'
+import { canonicalAddress, findNetwork, isAddressOn, sameAddress, type KnownNetwork } from './networks.js'
 
 /** A requirement from either protocol version, with its amount as a bigint. */
 export type PaymentOption = {
   x402Version: 1 | 2
   scheme: string
   network: KnownNetwork
-  asset: `0x${string}`
-  payTo: `0x${string}`
+  /** The token: an ERC-20 contract on EVM networks, an SPL mint on Solana. */
+  asset: string
+  /** The payee, in its chain's form (0x hex, or base58 on Solana). */
+  payTo: string
   amount: bigint
   maxTimeoutSeconds: number
   /** The requirement exactly as the server sent it (v2 servers match it by deep equality). */
@@ -77,12 +79,13 @@ export function checkRequirement(raw: PaymentRequirements, version: 1 | 2, polic
   if (!network || !policy.networks.includes(network)) {
     return refuse('network', `network ${String(candidate.network)} is not allowed (allowed: ${policy.networks.map((n) => n.caip2).join(', ') || 'none'})`)
   }
-  if (typeof candidate.asset !== 'string' || candidate.asset.toLowerCase() !== network.usdc.toLowerCase()) {
+  if (typeof candidate.asset !== 'string' || !sameAddress(candidate.asset, network.usdc)) {
     return refuse('asset', `asset ${String(candidate.asset)} is not USDC on ${network.label} (${network.usdc})`)
   }
   const payTo = typeof candidate.payTo === 'string' ? candidate.payTo : ''
-  if (!/^0x[0-9a-fA-F]{40}$/.test(payTo)) return refuse('payee', `payTo ${JSON.stringify(candidate.payTo)} is not an address`)
-  if (policy.payees && !policy.payees.includes(payTo.toLowerCase())) return refuse('payee', `payee ${payTo} is not on the allowed payee list`)
+  // Each chain its own address form: an EVM payee on a Solana requirement (or the reverse) is refused.
+  if (!isAddressOn(network.chain, payTo)) return refuse('payee', `payTo ${JSON.stringify(candidate.payTo)} is not an address on ${network.label}`)
+  if (policy.payees && !policy.payees.includes(canonicalAddress(payTo))) return refuse('payee', `payee ${payTo} is not on the allowed payee list`)
   if (amount === undefined || amount <= 0n) return refuse('amount', `amount ${JSON.stringify(amountText)} is not a positive whole number of base units`)
   // A number, not anything Number() reads as one: the scheme adds it to the clock to get the
   // authorization's validBefore, and a string "300" would be appended instead (now + "300"), signing
@@ -93,7 +96,7 @@ export function checkRequirement(raw: PaymentRequirements, version: 1 | 2, polic
   }
   if (timeout > policy.maxTimeoutSeconds) return refuse('timeout', `authorization lifetime ${timeout} s exceeds the allowed ${policy.maxTimeoutSeconds} s`)
   if (amount > policy.maxPerRequest) return refuse('max_per_request', `asks ${formatUsd(amount)}, over the per-request cap of ${formatUsd(policy.maxPerRequest)}`)
-  return { x402Version: version, scheme: 'exact', network, asset: candidate.asset as `0x${string}`, payTo: payTo as `0x${string}`, amount, maxTimeoutSeconds: timeout, raw }
+  return { x402Version: version, scheme: 'exact', network, asset: candidate.asset, payTo, amount, maxTimeoutSeconds: timeout, raw }
 }
 
 /** Chooses the cheapest acceptable requirement. */

@@ -71,7 +71,8 @@ export type SentPayment = {
 export type SentPaymentParameters = {
   authorization: SignedAuthorization
   ledger: Ledger
-  payer: `0x${string}`
+  /** The address that signed (on the payment's chain). */
+  payer: string
   signatures: number
   /** Builds the user's error for a failed settlement (with the balance, when readable). */
   failure: (parameters: PaymentFailureParameters) => Promise<ImagegenError>

@@ -31,6 +31,8 @@ export type UsageReport = {
   declined: number
   byDay: Array<{ day: string; amount: string; usd: string; payments: number; images: number }>
   byModel: Array<{ model: string; amount: string; usd: string; payments: number; images: number }>
+  /** Spent per network (CAIP-2), e.g. Base and Solana: one budget covers them all. */
+  byNetwork: Array<{ network: string; amount: string; usd: string; payments: number; images: number }>
   budget: {
     daily: string
     dailyUsd: string
@@ -57,11 +59,13 @@ export function summariseUsage(records: readonly PaymentRecord[], options: { day
   const counted = inWindow.filter((r) => SPENT_STATUSES.has(r.status) && r.chain !== 'unused')
   const byDay = new Map<string, Tally>()
   const byModel = new Map<string, Tally>()
+  const byNetwork = new Map<string, Tally>()
   const total: Tally = { amount: 0n, payments: 0, images: 0 }
   for (const record of counted) {
     add(total, record)
     add(tally(byDay, new Date(record.time).toISOString().slice(0, 10)), record)
     add(tally(byModel, record.model), record)
+    add(tally(byNetwork, record.network), record)
   }
   let spent = 0n
   let held = 0n
@@ -86,6 +90,7 @@ export function summariseUsage(records: readonly PaymentRecord[], options: { day
     byModel: [...byModel]
       .sort(([ma, a], [mb, b]) => (a.amount === b.amount ? ma.localeCompare(mb) : b.amount > a.amount ? 1 : -1))
       .map(([model, t]) => ({ model, ...figures(t) })),
+    byNetwork: [...byNetwork].sort(([a], [b]) => a.localeCompare(b)).map(([network, t]) => ({ network, ...figures(t) })),
     budget: {
       daily: options.dailyBudget.toString(),
       dailyUsd: formatUsd(options.dailyBudget),

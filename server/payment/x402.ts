@@ -1,7 +1,8 @@
 /**
  * The official x402 packages, loaded on first use (they pull in viem's crypto, which an MCP server
  * answering `tools/list` never needs). Header codecs, requirement parsing and EIP-3009 signing all
- * come from @x402/core and @x402/evm; nothing here re-derives the protocol.
+ * come from @x402/core and @x402/evm; nothing here re-derives the protocol. The Solana scheme
+ * (@x402/svm) sits beside it in svm-signer.ts, loaded only when a Solana payment is signed.
  */
 import type { LocalAccount } from 'viem'
 import type { PaymentPayload, PaymentRequired, SettleResponse } from '@x402/core/types'
@@ -9,19 +10,28 @@ import { formatUsd } from '../money.js'
 import { findNetwork } from './networks.js'
 import type { TypedDataInput } from './typed-data-signer.js'
 
-/** What an authorization commits to, as it is about to be signed. */
-export type AuthorizationTerms = { nonce: string; validBefore: string }
+/**
+ * What an authorization commits to, as it is signed. EVM: the EIP-3009 nonce and `validBefore`.
+ * Solana: `nonce` is the payer's signature of the transfer, with the blockhash that bounds its life.
+ */
+export type AuthorizationTerms = { nonce: string; validBefore: string; blockhash?: string; lastValidBlockHeight?: string }
 
 /**
- * Called with the terms of each authorization just before its signature is computed. The
- * signature is returned only after the promise resolves, so whatever it records (the ledger's
- * `signed` line) is done before the payment can be used, and its I/O overlaps the signing.
+ * Called with the terms of each authorization as it is signed (EVM: just before the signature is
+ * computed, so its I/O overlaps the signing; Solana: once our signature exists, since it is what
+ * identifies the transfer). The signature is returned only after the promise resolves, so
+ * whatever it records (the ledger's `signed` line) is done before the payment can be used.
  */
 export type BeforeSigning = (terms: AuthorizationTerms) => Promise<void>
 
+export type SignOptions = {
+  /** Build on fresh chain state (Solana: a new blockhash), for a payment that renews a refused one. */
+  fresh?: boolean
+}
+
 export type X402Signer = {
   /** Signs a payment for `required`, which must list exactly the one requirement the policy chose. */
-  sign(required: PaymentRequired, beforeSigning: BeforeSigning): Promise<PaymentPayload>
+  sign(required: PaymentRequired, beforeSigning: BeforeSigning, options?: SignOptions): Promise<PaymentPayload>
   /** The request headers that carry `payload` (v2 `PAYMENT-SIGNATURE`, v1 `X-PAYMENT`). */
   headers(payload: PaymentPayload): Record<string, string>
 }
@@ -46,7 +56,7 @@ function load() {
   return modules
 }
 
-/** Builds a signer for `account`; the library's own spend control is set to our cap as a second fence. */
+/** Builds the EVM signer for `account`; the library's own spend control is set to our cap as a second fence. */
 export async function createX402Signer(account: LocalAccount, maxPerRequest: bigint): Promise<X402Signer> {
   const { core, evm, codec, signTypedData } = await load()
   const maxAmountPerPayment = formatUsd(maxPerRequest)

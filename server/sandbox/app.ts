@@ -2,9 +2,11 @@
  * The sandbox upstream: a local BlockRun look-alike. Same routes and bodies as the gateway, under
  * the same `/api` prefix (`https://blockrun.ai/api/v1/images/generations`), its own model catalog
  * (./catalog.ts: sizes, list prices with the 5% margin, edit rules, result forms, `GET /v1/models`)
- * plus a per-call fee, a real x402 paywall on Base Sepolia USDC (nothing of value, so a
- * real key pointed here never signs anything valid on mainnet), slow models answered with paid
- * 202 jobs (jobs.ts), and real PNGs returned in each of the gateway's result forms.
+ * plus a per-call fee, a real x402 paywall on Base Sepolia USDC or, with `network: SOLANA_DEVNET`,
+ * on Solana devnet USDC (nothing of value either way, so a real key pointed here never signs
+ * anything valid on mainnet), slow models answered with paid 202 jobs (jobs.ts), and real PNGs
+ * returned in each of the gateway's result forms. Its chain's JSON-RPC (Base's `eth_call`s and
+ * Solana's methods) answers at `/rpc`.
  *
  * Test-only knobs live here and only here (latency, result forms, noise images); the proxy talks
  * to this server with exactly the code it uses for the real gateway.
@@ -13,7 +15,7 @@ import { randomBytes } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Hono, type Context } from 'hono'
-import { BASE_SEPOLIA, type KnownNetwork } from '../payment/networks.js'
+import { BASE_SEPOLIA, chainOfAddress, SOLANA_DEVNET, type KnownNetwork } from '../payment/networks.js'
 import { catalogBody, DELISTED, sandboxModel, sandboxPrice, type ResultForm, type SandboxModel } from './catalog.js'
 import { EditInbox } from './edit-inputs.js'
 import { SandboxFacilitator } from './facilitator.js'
@@ -22,6 +24,8 @@ import { newJobId, pollJob, type JobPollRecord, type SandboxJob } from './jobs.j
 import { Paywall } from './paywall.js'
 import { renderImage, renderNoise } from './render.js'
 import { rpcHandler } from './rpc.js'
+import { SandboxSolana } from './solana.js'
+import { solanaRpcMethods } from './solana-rpc.js'
 import { SandboxUsdc } from './usdc.js'
 
 export type { ResultForm } from './catalog.js'
@@ -29,8 +33,12 @@ export type { ResultForm } from './catalog.js'
 export type SandboxOptions = {
   /** x402 protocol version the paywall speaks. */
   version?: 1 | 2
+  /** The network the paywall asks for: Base Sepolia (default) or Solana devnet. */
   network?: KnownNetwork
-  payTo?: `0x${string}`
+  /** The payee, in the network's address form (default SANDBOX_PAY_TO, or SANDBOX_SOLANA_PAY_TO on Solana). */
+  payTo?: string
+  /** Milliseconds per Solana block (default 400): a blockhash expires after 150 blocks. */
+  solanaBlockMs?: number
   /** Added to every paid call, base units (the gateway charges about $0.001). */
   fee?: bigint
   /** Delay added before answering every request, ms (stands for the internet). */
@@ -48,7 +56,7 @@ export type SandboxOptions = {
    * sandbox's own rendering time out of round-trip comparisons).
    */
   renderOnce?: boolean
-  /** Wallets funded at start: address → base units. */
+  /** Wallets funded at start: address (0x on Base, base58 on Solana) → base units. */
   fund?: Record<string, bigint>
   /** A random mix of upstream faults (a `[fault:<name>]` marker in a prompt works regardless). */
   faults?: FaultMix
@@ -71,19 +79,26 @@ export type SandboxCounters = {
   catalogRequests: number
   /** Faults injected, by name. */
   faults: Partial<Record<Fault, number>>
+  /** Solana JSON-RPC calls answered at /rpc, by method. */
+  solanaRpc: Record<string, number>
 }
 
 type ImageOut = { png: Buffer; form: Exclude<ResultForm, 'job'>; revisedPrompt?: string; fault?: Fault | undefined }
 
 export const SANDBOX_PAY_TO: `0x${string}` = '0x000000000000000000000000000000000000b10c'
+/** The sandbox's Solana payee (a fixed, valid 32-byte public key). */
+export const SANDBOX_SOLANA_PAY_TO = 'B1ockRunSandboxPayee11111111111111111111111'
 
 export function createSandbox(options: SandboxOptions = {}) {
   const usdc = new SandboxUsdc()
-  for (const [address, amount] of Object.entries(options.fund ?? {})) usdc.fund(address, amount)
-  const facilitator = new SandboxFacilitator(usdc)
+  const solana = new SandboxSolana(options.solanaBlockMs)
+  const fund = (address: string, amount: bigint) => (chainOfAddress(address) === 'solana' ? solana.fund(address, amount) : usdc.fund(address, amount))
+  for (const [address, amount] of Object.entries(options.fund ?? {})) fund(address, amount)
+  const facilitator = new SandboxFacilitator(usdc, solana)
   const network = options.network ?? BASE_SEPOLIA
-  const paywall = new Paywall({ facilitator, network, payTo: options.payTo ?? SANDBOX_PAY_TO, version: options.version ?? 2, maxTimeoutSeconds: options.maxTimeoutSeconds })
-  const counters: SandboxCounters = { requests: 0, imageRequests: 0, authorizations: 0, polls: 0, unpaidPolls: 0, catalogRequests: 0, faults: {} }
+  const payTo = options.payTo ?? (network.chain === 'solana' ? SANDBOX_SOLANA_PAY_TO : SANDBOX_PAY_TO)
+  const paywall = new Paywall({ facilitator, network, payTo, version: options.version ?? 2, maxTimeoutSeconds: options.maxTimeoutSeconds })
+  const counters: SandboxCounters = { requests: 0, imageRequests: 0, authorizations: 0, polls: 0, unpaidPolls: 0, catalogRequests: 0, faults: {}, solanaRpc: {} }
   const pickFault = faultPicker(options.faults)
   const files = new Map<string, Buffer>()
   const jobs = new Map<string, SandboxJob<ImageOut>>()
@@ -237,9 +252,9 @@ export function createSandbox(options: SandboxOptions = {}) {
       version: options.version ?? 2,
       counters,
       facilitator: facilitator.stats,
-      settled: usdc.transfers.length,
-      settledTotal: usdc.settledTotal().toString(),
-      transfers: usdc.transfers.map((t) => ({ ...t, amount: t.amount.toString() })),
+      settled: usdc.transfers.length + solana.transfers.length,
+      settledTotal: (usdc.settledTotal() + solana.settledTotal()).toString(),
+      transfers: [...usdc.transfers, ...solana.transfers].map((t) => ({ ...t, amount: t.amount.toString() })),
       polls,
       jobs: [...jobs.values()].map((job) => ({ id: job.id, route: job.route, payer: job.payer, settled: job.settled?.transaction ?? null })),
     }),
@@ -247,17 +262,28 @@ export function createSandbox(options: SandboxOptions = {}) {
   app.get('/_sandbox/received', (c) => c.json(edits.summary()))
   app.post('/_sandbox/fund', async (c) => {
     const body = (await c.req.json().catch(() => ({}))) as { address?: string; amount?: string }
-    if (!body.address || !/^0x[0-9a-fA-F]{40}$/.test(body.address) || !/^\d+$/.test(body.amount ?? '')) return c.json({ error: 'need address and amount (base units)' }, 400)
-    usdc.fund(body.address, BigInt(body.amount!))
-    return c.json({ address: body.address, balance: usdc.balanceOf(body.address).toString() })
+    if (!body.address || !chainOfAddress(body.address) || !/^\d+$/.test(body.amount ?? '')) return c.json({ error: 'need address (0x or Solana base58) and amount (base units)' }, 400)
+    fund(body.address, BigInt(body.amount!))
+    return c.json({ address: body.address, balance: balanceOf(body.address).toString() })
   })
-  app.get('/_sandbox/balance/:address', (c) => c.json({ balance: usdc.balanceOf(c.req.param('address')).toString() }))
+  const balanceOf = (address: string) => (chainOfAddress(address) === 'solana' ? solana.balanceOf(address) : usdc.balanceOf(address))
+  app.get('/_sandbox/balance/:address', (c) => c.json({ balance: balanceOf(c.req.param('address')).toString() }))
 
   // The gateway's API lives under /api; the chain's JSON-RPC (rpc.ts) beside it, as its own endpoint.
   const root = new Hono()
   root.route('/api', app)
-  root.post('/rpc', rpcHandler(usdc, network))
-  return { app: root, usdc, facilitator, counters, tuning, jobs, polls, edits }
+  const solanaNetwork = network.chain === 'solana' ? network : SOLANA_DEVNET
+  const solanaMethods = Object.fromEntries(
+    Object.entries(solanaRpcMethods(solana, solanaNetwork)).map(([name, method]) => [
+      name,
+      (params: unknown[]) => {
+        counters.solanaRpc[name] = (counters.solanaRpc[name] ?? 0) + 1
+        return method(params)
+      },
+    ]),
+  )
+  root.post('/rpc', rpcHandler(usdc, network.chain === 'base' ? network : BASE_SEPOLIA, solanaMethods))
+  return { app: root, usdc, solana, facilitator, counters, tuning, jobs, polls, edits, network }
 }
 
 /** Drops the TCP connection without an answer, as a reset would. */

@@ -1,13 +1,16 @@
 /**
- * An in-process x402 facilitator over the sandbox USDC ledger. It implements the official
+ * An in-process x402 facilitator over the sandbox USDC ledgers. It implements the official
  * `FacilitatorClient` interface, so the official resource server drives it, and checks what a real
  * one checks for an EVM `exact` payment: the EIP-712 signature recovers to `from` (viem), `to` is the
  * payee, `value` equals the price, the time window holds, the nonce is fresh, the balance covers it.
+ * A Solana `exact` payment is checked and landed by the sandbox's Solana (solana.ts), and the
+ * facilitator's fee payer is advertised in the supported kinds, as `extra.feePayer` reaches a 402.
  */
 import type { FacilitatorClient } from '@x402/core/server'
 import type { PaymentPayload, PaymentRequirements, SettleResponse, SupportedResponse, VerifyResponse } from '@x402/core/types'
 import { getAddress, verifyTypedData } from 'viem'
-import { findNetwork } from '../payment/networks.js'
+import { findNetwork, SOLANA, SOLANA_DEVNET } from '../payment/networks.js'
+import type { SandboxSolana } from './solana.js'
 import type { SandboxUsdc } from './usdc.js'
 
 type Authorization = { from: string; to: string; value: string; validAfter: string; validBefore: string; nonce: string }
@@ -39,7 +42,10 @@ export class SandboxFacilitator implements FacilitatorClient {
    */
   private readonly signatureChecks = new Map<string, boolean>()
 
-  constructor(private readonly usdc: SandboxUsdc) {}
+  constructor(
+    private readonly usdc: SandboxUsdc,
+    private readonly solana?: SandboxSolana,
+  ) {}
 
   async getSupported(): Promise<SupportedResponse> {
     return {
@@ -48,6 +54,7 @@ export class SandboxFacilitator implements FacilitatorClient {
         { x402Version: 2, scheme: 'exact', network: 'eip155:8453' },
         { x402Version: 1, scheme: 'exact', network: 'base-sepolia' },
         { x402Version: 1, scheme: 'exact', network: 'base' },
+        ...(this.solana ? [SOLANA_DEVNET, SOLANA].map((n) => ({ x402Version: 2, scheme: 'exact', network: n.caip2, extra: { feePayer: this.solana!.feePayer } })) : []),
       ],
       extensions: [],
       signers: {},
@@ -55,6 +62,7 @@ export class SandboxFacilitator implements FacilitatorClient {
   }
 
   async verify(payload: PaymentPayload, requirements: PaymentRequirements): Promise<VerifyResponse> {
+    if (findNetwork(requirements.network)?.chain === 'solana') return this.verifySolana(payload, requirements)
     const reason = await this.check(payload, requirements)
     const payer = (payload.payload as ExactPayload).authorization?.from
     if (reason) {
@@ -66,6 +74,7 @@ export class SandboxFacilitator implements FacilitatorClient {
   }
 
   async settle(payload: PaymentPayload, requirements: PaymentRequirements): Promise<SettleResponse> {
+    if (findNetwork(requirements.network)?.chain === 'solana') return this.settleSolana(payload, requirements)
     const network = requirements.network
     const reason = await this.check(payload, requirements)
     const auth = (payload.payload as ExactPayload).authorization
@@ -74,6 +83,34 @@ export class SandboxFacilitator implements FacilitatorClient {
     if (typeof result === 'string') return { success: false, errorReason: result === 'nonce_used' ? 'invalid_exact_evm_payload_authorization_nonce_used' : 'insufficient_funds', transaction: '', network, payer: auth.from } as SettleResponse
     this.stats.settled++
     return { success: true, transaction: result.transaction, network, payer: auth.from } as SettleResponse
+  }
+
+  private async checkSolana(payload: PaymentPayload, requirements: PaymentRequirements) {
+    const transaction = (payload.payload as { transaction?: unknown } | undefined)?.transaction
+    if (!this.solana || typeof transaction !== 'string') return { ok: false as const, reason: 'invalid_exact_svm_payload_transaction' }
+    if (payload.accepted?.scheme !== 'exact' || requirements.scheme !== 'exact') return { ok: false as const, reason: 'invalid_exact_svm_unsupported_scheme' }
+    if (payload.accepted?.network !== requirements.network) return { ok: false as const, reason: 'invalid_exact_svm_network_mismatch' }
+    return this.solana.check(transaction, requirements)
+  }
+
+  private async verifySolana(payload: PaymentPayload, requirements: PaymentRequirements): Promise<VerifyResponse> {
+    const checked = await this.checkSolana(payload, requirements)
+    if (!checked.ok) {
+      this.stats.rejected++
+      return { isValid: false, invalidReason: checked.reason, ...(checked.payer ? { payer: checked.payer } : {}) } as VerifyResponse
+    }
+    this.stats.verified++
+    return { isValid: true, payer: checked.payer } as VerifyResponse
+  }
+
+  private async settleSolana(payload: PaymentPayload, requirements: PaymentRequirements): Promise<SettleResponse> {
+    const network = requirements.network
+    const checked = await this.checkSolana(payload, requirements)
+    if (!checked.ok) return { success: false, errorReason: checked.reason, transaction: '', network, payer: checked.payer } as SettleResponse
+    const landed = this.solana!.settle(checked.transfer, network)
+    if (typeof landed === 'string') return { success: false, errorReason: landed, transaction: '', network, payer: checked.payer } as SettleResponse
+    this.stats.settled++
+    return { success: true, transaction: landed.transaction, network, payer: checked.payer } as SettleResponse
   }
 
   /** Returns the first reason the payment is invalid, or undefined. */
@@ -87,7 +124,7 @@ export class SandboxFacilitator implements FacilitatorClient {
     if (scheme !== 'exact' || requirements.scheme !== 'exact') return 'unsupported_scheme'
     if (payloadNetwork !== requirements.network) return 'invalid_network'
     const network = findNetwork(requirements.network)
-    if (!network) return 'invalid_network'
+    if (!network || network.chain !== 'base') return 'invalid_network'
     const extra = requirements.extra as { name?: string; version?: string } | undefined
     if (!extra?.name || !extra.version) return 'invalid_exact_evm_missing_eip712_domain'
     const domain = { name: extra.name, version: extra.version, chainId: network.chainId, asset: requirements.asset }

@@ -15,12 +15,19 @@
  *   with `data`; the job stays claimable by its payer afterwards without settling again ("jobs
  *   stay claimable", SDK changelog);
  * - a job nobody collects is never settled.
+ *
+ * On Solana, a paid transaction lives as long as its blockhash (150 blocks, about a minute), and no
+ * public source says how the gateway treats a job that outlives it. The sandbox assumes it treats
+ * it as an expired EVM authorization: the poll re-verifies the payment, finds the blockhash stale
+ * and answers 402 with the job's requirements, and the client re-signs with the same wallet, as
+ * ClawRouter's paying fetch does on any 402 and BlockRun's SDK does on a stale blockhash.
  */
 import { randomBytes } from 'node:crypto'
 import { decodePaymentSignatureHeader } from '@x402/core/http'
 import type { Context } from 'hono'
 import type { Fault } from './faults.js'
 import type { Paywall, Quote } from './paywall.js'
+import { solanaPayerOf } from './solana.js'
 
 export type JobSettlement = { headers: Record<string, string>; transaction: string }
 
@@ -105,13 +112,14 @@ async function refuse(c: Context, paywall: Paywall, job: SandboxJob<unknown>, er
   return c.json({ error, details }, 402, headers)
 }
 
-/** The wallet a payment header names (EVM `exact`: the authorization's `from`), lower case. */
+/** The wallet a payment header names (EVM `exact`: the authorization's `from`; SVM `exact`: the transfer's authority), lower case. */
 export function payerOf(headers: Headers): string | undefined {
   const v2 = headers.get('payment-signature')
   const v1 = headers.get('x-payment')
   try {
     const payload = v2 ? decodePaymentSignatureHeader(v2) : v1 ? (JSON.parse(Buffer.from(v1, 'base64').toString('utf8')) as { payload?: unknown }) : undefined
-    const from = (payload?.payload as { authorization?: { from?: unknown } } | undefined)?.authorization?.from
+    const inner = payload?.payload as { authorization?: { from?: unknown }; transaction?: unknown } | undefined
+    const from = typeof inner?.transaction === 'string' ? solanaPayerOf(inner.transaction) : inner?.authorization?.from
     return typeof from === 'string' ? from.toLowerCase() : undefined
   } catch {
     return undefined

@@ -6,11 +6,16 @@
  *
  * A settled payment's answer also carries `X-Payment-Receipt` with the transaction: BlockRun's SDK
  * reads that header on its paid responses (REFERENCE.md §1).
+ *
+ * On Solana the requirement is built by the official `@x402/svm` server scheme (the facilitator's
+ * fee payer in `extra.feePayer`, from its supported kinds), in x402 v2 only: BlockRun's Solana
+ * clients (its SDK, ClawRouter) pay v2, and no public source shows the gateway speaking v1 there.
  */
 import { x402ResourceServer } from '@x402/core/server'
 import { decodePaymentSignatureHeader, encodePaymentRequiredHeader, encodePaymentResponseHeader } from '@x402/core/http'
 import type { PaymentPayload, PaymentRequirements, SettleResponse } from '@x402/core/types'
 import { ExactEvmScheme } from '@x402/evm/exact/server'
+import { ExactSvmScheme } from '@x402/svm/exact/server'
 import type { KnownNetwork } from '../payment/networks.js'
 import type { SandboxFacilitator } from './facilitator.js'
 
@@ -31,7 +36,7 @@ export type PaywallOutcome =
 export type PaywallParameters = {
   facilitator: SandboxFacilitator
   network: KnownNetwork
-  payTo: `0x${string}`
+  payTo: string
   version: 1 | 2
   maxTimeoutSeconds?: number
 }
@@ -52,7 +57,12 @@ export class Paywall {
 
   constructor(private readonly parameters: PaywallParameters) {
     this.server = new x402ResourceServer(parameters.facilitator)
-    this.server.register(parameters.network.caip2, new ExactEvmScheme())
+    if (parameters.network.chain === 'solana') {
+      if (parameters.version === 1) throw new Error('the sandbox speaks x402 v1 on EVM networks only')
+      this.server.register(parameters.network.caip2, new ExactSvmScheme())
+    } else {
+      this.server.register(parameters.network.caip2, new ExactEvmScheme())
+    }
   }
 
   /** Checks the request's payment header against `quote`. */
@@ -69,7 +79,7 @@ export class Paywall {
       payTo,
       network: network.caip2,
       maxTimeoutSeconds: this.parameters.maxTimeoutSeconds ?? DEFAULT_MAX_TIMEOUT_SECONDS,
-      price: { amount: quote.amount.toString(), asset: network.usdc, extra: { ...network.usdcDomain } },
+      price: { amount: quote.amount.toString(), asset: network.usdc, extra: network.chain === 'base' ? { ...network.usdcDomain } : {} },
     })
   }
 
@@ -126,7 +136,7 @@ export class Paywall {
       payTo,
       maxTimeoutSeconds: this.parameters.maxTimeoutSeconds ?? DEFAULT_MAX_TIMEOUT_SECONDS,
       asset: network.usdc,
-      extra: { ...network.usdcDomain },
+      extra: network.chain === 'base' ? { ...network.usdcDomain } : {},
     } as unknown as PaymentRequirements
     const unpaid = (error: string): PaywallOutcome => ({ kind: 'respond', status: 402, body: { x402Version: 1, error, accepts: [requirement] }, headers: {} })
     const header = headers.get('x-payment')

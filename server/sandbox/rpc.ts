@@ -2,7 +2,8 @@
  * The few JSON-RPC calls the product makes to a chain, answered from the sandbox's own USDC, so
  * the product's real RPC code (viem's public client) runs against it: pointed at
  * `<sandbox origin>/rpc` (BASE_RPC_URL / BASE_SEPOLIA_RPC_URL), it reads balances and
- * authorization states as it would from Base.
+ * authorization states as it would from Base. Solana's methods (solana-rpc.ts) share the
+ * endpoint: JSON-RPC method names do not overlap.
  *
  * - `eth_chainId`: the sandbox network's chain id;
  * - `eth_call` to the USDC contract of `balanceOf(address)` (ERC-20) and of
@@ -13,17 +14,21 @@
  */
 import type { Context } from 'hono'
 import { decodeFunctionData, encodeFunctionResult, getAddress, type Hex } from 'viem'
-import type { KnownNetwork } from '../payment/networks.js'
+import type { EvmNetwork } from '../payment/networks.js'
 import { USDC_VIEWS } from '../payment/usdc-abi.js'
 import type { SandboxUsdc } from './usdc.js'
 
 
 type RpcRequest = { jsonrpc?: string; id?: unknown; method?: unknown; params?: unknown }
 
-export function rpcHandler(usdc: SandboxUsdc, network: KnownNetwork) {
-  const answer = (request: RpcRequest) => {
+type SolanaMethods = Record<string, (params: unknown[]) => Promise<{ result: unknown } | { error: { code: number; message: string } }> | { result: unknown } | { error: { code: number; message: string } }>
+
+export function rpcHandler(usdc: SandboxUsdc, network: EvmNetwork, solana: SolanaMethods = {}) {
+  const answer = async (request: RpcRequest) => {
     const id = request?.id ?? null
     const fail = (code: number, message: string) => ({ jsonrpc: '2.0', id, error: { code, message } })
+    const method = typeof request?.method === 'string' ? request.method : ''
+    if (Object.hasOwn(solana, method)) return { jsonrpc: '2.0', id, ...(await solana[method]!(Array.isArray(request.params) ? request.params : [])) }
     if (request?.method === 'eth_chainId') return { jsonrpc: '2.0', id, result: `0x${network.chainId.toString(16)}` }
     if (request?.method !== 'eth_call') return fail(-32601, `method ${String(request?.method)} is not available in the sandbox`)
     const [call] = Array.isArray(request.params) ? (request.params as Array<{ to?: string; data?: string; input?: string }>) : []
@@ -42,6 +47,6 @@ export function rpcHandler(usdc: SandboxUsdc, network: KnownNetwork) {
   return async (c: Context) => {
     const body = (await c.req.json().catch(() => undefined)) as RpcRequest | RpcRequest[] | undefined
     if (!body) return c.json({ jsonrpc: '2.0', id: null, error: { code: -32700, message: 'parse error' } })
-    return c.json(Array.isArray(body) ? body.map(answer) : answer(body))
+    return c.json(Array.isArray(body) ? await Promise.all(body.map(answer)) : await answer(body))
   }
 }

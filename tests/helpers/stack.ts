@@ -2,13 +2,14 @@
  * Test stacks: a sandbox upstream on a real port, a funded wallet in a throwaway home, and the
  * real proxy in front. Nothing is mocked; tests talk HTTP to real sockets.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
 import { request } from 'node:http'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { resolveSettings, type SettingsInput } from '../../server/config.js'
 import { startProxy, type RunningProxy } from '../../server/http/server.js'
 import { parseUsd } from '../../server/money.js'
+import { SOLANA_DEVNET } from '../../server/payment/networks.js'
 import type { SandboxOptions } from '../../server/sandbox/app.js'
 import { startSandbox, type RunningSandbox } from '../../server/sandbox/server.js'
 import { loadWallet, type Wallet } from '../../server/wallet/key.js'
@@ -31,6 +32,12 @@ export type StackOptions = {
   settings?: SettingsInput
   /** Test USDC for the wallet, dollars (default 10; "0" for an unfunded wallet). */
   fund?: string
+  /**
+   * The chain that pays (default base). `solana`: the home holds a new BIP-39 mnemonic, as a
+   * ClawRouter install has, the sandbox asks for Solana devnet USDC, and the proxy's Solana RPC is
+   * the sandbox's.
+   */
+  chain?: 'base' | 'solana'
 }
 
 /** The wallet a proxy pays from, as its identity answer names it (/health does not). */
@@ -68,16 +75,29 @@ export async function readJsonResponse(response: Response): Promise<JsonResponse
   return { status: response.status, body, headers: response.headers }
 }
 
+/** Writes a new BIP-39 mnemonic into `home`, as ClawRouter does for a new install (mode 0600). */
+export async function writeMnemonic(home: string, mnemonic?: string): Promise<string> {
+  const { generateMnemonic } = await import('@scure/bip39')
+  const { wordlist } = await import('@scure/bip39/wordlists/english')
+  const phrase = mnemonic ?? generateMnemonic(wordlist, 256)
+  await writeFile(join(home, 'mnemonic'), `${phrase}\n`, { mode: 0o600 })
+  return phrase
+}
+
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const home = await tempHome()
+  const solana = options.chain === 'solana'
+  if (solana) await writeMnemonic(home)
   const wallet = await loadWallet({ home })
   const fund = parseUsd(options.fund ?? '10')
-  const sandbox = await startSandbox({ jobMs: 50, ...options.sandbox, fund: fund > 0n ? { [wallet.address]: fund } : {} })
+  const payer = solana ? wallet.solana!.address : wallet.address
+  const sandbox = await startSandbox({ jobMs: 50, ...(solana ? { network: SOLANA_DEVNET } : {}), ...options.sandbox, fund: fund > 0n ? { [payer]: fund } : {} })
   // No test reaches the internet: balance reads (payment errors only) go to a closed local port.
   // Jobs are polled every 50 ms rather than BlockRun's 3 s, so tests of jobs take milliseconds;
   // tests of the cadence itself set pollIntervalSeconds.
+  const chainSettings: SettingsInput = solana ? { paymentChain: 'solana', solanaRpcUrl: 'http://127.0.0.1:9', solanaDevnetRpcUrl: sandbox.rpcUrl } : {}
   const proxy = await startProxy(
-    resolveSettings({ home, upstream: sandbox.url, port: 0, rpcUrl: 'http://127.0.0.1:9', sepoliaRpcUrl: 'http://127.0.0.1:9', pollIntervalSeconds: 0.05, ...options.settings }),
+    resolveSettings({ home, upstream: sandbox.url, port: 0, rpcUrl: 'http://127.0.0.1:9', sepoliaRpcUrl: 'http://127.0.0.1:9', pollIntervalSeconds: 0.05, ...chainSettings, ...options.settings }),
   )
   return {
     home,

@@ -10,9 +10,17 @@ export async function run(args: string[]): Promise<number | void> {
   process.stderr.write(
     `imagegen proxy listening on ${proxy.url}\n` +
       `  wallet   ${service.wallet.address} (${service.wallet.source === 'created' ? `new, saved to ${service.wallet.path}` : service.wallet.source === 'env' ? 'from BLOCKRUN_WALLET_KEY' : service.wallet.path})\n` +
-      `  upstream ${settings.upstream}\n  images   ${service.store.dir}\n` +
-      `  callers  ${describeCallers(proxy)}\n` +
-      (settings.allowedOrigins.length ? `  origins  ${settings.allowedOrigins.join(', ')} (besides the proxy's own)\n` : ''),
+      (service.wallet.solana ? `  solana   ${service.wallet.solana.address} (${service.wallet.solana.source === 'env' ? 'from BLOCKRUN_SOLANA_KEY' : 'from the mnemonic'})
+` : '') +
+      `  pays on  ${settings.paymentChain === 'solana' ? 'Solana' : 'Base'}
+` +
+      `  upstream ${settings.upstream}
+  images   ${service.store.dir}
+` +
+      `  callers  ${describeCallers(proxy)}
+` +
+      (settings.allowedOrigins.length ? `  origins  ${settings.allowedOrigins.join(', ')} (besides the proxy's own)
+` : ''),
   )
   if (proxy.auth.exposed)
     process.stderr.write(

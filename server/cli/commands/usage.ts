@@ -19,6 +19,11 @@ export async function run(args: string[]): Promise<number | void> {
     for (const day of report.byDay) lines.push(`  ${day.day}  ${day.usd.padStart(10)}  ${day.payments} payment(s)`)
     if (report.byModel.length) lines.push('By model:')
     for (const model of report.byModel) lines.push(`  ${model.model.padEnd(28)} ${model.usd.padStart(10)}  ${model.images} image(s)`)
+    // Shown once a second network has been paid on (a Base and a Solana wallet share one budget).
+    if ((report.byNetwork?.length ?? 0) > 1) {
+      lines.push('By network:')
+      for (const network of report.byNetwork) lines.push(`  ${network.network.padEnd(48)} ${network.usd.padStart(10)}  ${network.payments} payment(s)`)
+    }
     lines.push(describeBudget(report.budget))
     if (report.declined) lines.push(`  ${report.declined} request(s) declined by the budget in ${days} day(s) (nothing signed)`)
     process.stdout.write(`${lines.join('\n')}\n`)
