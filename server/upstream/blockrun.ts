@@ -17,9 +17,10 @@ import { upstreamFetch } from './http-client.js'
 import { memorySink, storedSink, takeImages, type DecodedImage, type UpstreamImage } from './images.js'
 import { followJob, type JobTiming } from './job.js'
 import { pollTarget } from './poll-url.js'
+import { readPaidResult } from './paid-result.js'
 import { limitedSinks } from './result-limits.js'
 import { encodeJsonBody } from './request-body.js'
-import { readResultBody, type ImageSink, type ResultBody } from './result-body.js'
+import type { ImageSink } from './result-body.js'
 
 export type { ImageSink } from './result-body.js'
 export type { UpstreamImage } from './images.js'
@@ -90,7 +91,12 @@ export class UpstreamClient {
     // This answer's images go to disk under limits the upstream cannot raise (result-limits.ts).
     const sinks = limitedSinks(this.openSink, { images: context.n, bytesPerImage: this.maxImageBytes })
     try {
-      if (response.status === 202) return await this.job(await readJson(response), payment, sinks, context)
+      if (response.status === 202) {
+        // A ticket that already shows the settlement: recorded now, so the job is never renewed
+        // and its end is reported as charged, whatever happens next.
+        if (payment && hasSettlementEvidence(response.headers)) await payment.finish(response)
+        return await this.job(await readJson(response), payment, sinks, context)
+      }
       return await this.finish(response, payment, sinks, context)
     } catch (error) {
       // Whatever went wrong after the paid request left, the ledger gets an outcome (a no-op
@@ -105,17 +111,7 @@ export class UpstreamClient {
       if (payment) await payment.finish(response)
       throw errorFromUpstream(response.status, await readJson(response))
     }
-    // With settlement evidence, the settlement is recorded (a durable ledger write) while the
-    // body streams to the store; both are awaited before any outcome is decided. Without it, the
-    // body decides first: a job ticket or a refusal is not "no settlement header".
-    const evidence = Boolean(payment) && hasSettlementEvidence(response.headers)
-    const [settled, read] = await Promise.allSettled([evidence ? payment!.finish(response) : Promise.resolve(undefined), readResultBody(response, sinks)])
-    if (settled.status === 'rejected') {
-      if (read.status === 'fulfilled') await read.value.discard()
-      throw settled.reason
-    }
-    if (read.status === 'rejected') throw read.reason
-    const result = read.value
+    const { result, settled } = await readPaidResult(response, payment, sinks)
     const data = (result.value as { data?: unknown } | undefined)?.data
     const hasImages = Array.isArray(data) && data.length > 0
     const said = statusOf(result.value)
@@ -127,10 +123,10 @@ export class UpstreamClient {
     const refusal = hasImages ? undefined : refusalOf(result.value)
     if (refusal) {
       await result.discard()
-      const charged = settled.value ?? (await payment?.failed(response, `refused: ${refusal}`))
+      const charged = settled ?? (await payment?.failed(response, `refused: ${refusal}`))
       throw refusedByUpstream(refusal, charged?.status === 'settled' ? `${charged.usd}, tx ${charged.transaction}` : undefined)
     }
-    const receipt = settled.value ?? (payment ? await payment.finish(response).catch(async (error: unknown) => {
+    const receipt = settled ?? (payment ? await payment.finish(response).catch(async (error: unknown) => {
       await result.discard()
       throw error
     }) : undefined)
