@@ -234,11 +234,13 @@ function lazyCore(settings: Settings | ImagegenError, log: (line: string) => voi
 
 /**
  * Where result URLs work: in-process, they point at the proxy port, served only while a proxy of
- * ours runs there; when another program holds the port, they would reach it, so only the paths count.
+ * ours runs there; when another program holds the port (or the port is 0) they are the files'
+ * own file:// URLs, so only the paths count.
  */
 function urlNote(core: ImagegenCore, settings: Settings | ImagegenError): string | undefined {
   if (core.mode === 'remote' || settings instanceof ImagegenError) return undefined
   if (core.why) return `Open the file paths, not the URLs: ${core.why}`
+  if (settings.port === 0) return undefined
   return `The URLs are served while \`imagegen serve\` runs on port ${settings.port}; the file paths work now.`
 }
 

@@ -196,7 +196,7 @@ export function parseInput<S extends v.GenericSchema>(schema: S, input: unknown)
   const where = v.getDotPath(issue)?.replace(/\.(\d+)/g, '[$1]') ?? undefined
   const param = where?.replace(/\[.*$/, '')
   // A missing key is reported by the object schema in valibot's own words; say it plainly.
-  const missing = issue.type === 'object' && issue.input === undefined && where !== undefined
+  const missing = (issue.type === 'object' || issue.type === 'strict_object') && issue.input === undefined && where !== undefined
   const message = missing ? `${where} is required` : where && !issue.message.startsWith(where) ? `${where}: ${issue.message}` : issue.message
   throw invalidRequest(message, param, param ? `invalid_${param}` : 'invalid_body')
 }
