@@ -4,6 +4,7 @@
  * paid image is and what it cost, errors that name the upstream's URL, no URL on a port that is
  * not ours, and `usage` saying why the budget counts more than was spent. Needs `npm run build`.
  */
+import { existsSync } from 'node:fs'
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -137,6 +138,7 @@ describe('small things a newcomer meets', () => {
       const run = await runCli(['generate', 'a cat'], { env: { BLOCKRUN_HOME: stack.home, BLOCKRUN_API_URL: dead, BLOCKRUN_PROXY_PORT: '0' } })
       expect(run.code).toBe(1)
       expect(run.stderr).toContain(`The upstream at ${dead}/v1/images/generations could not be reached (ECONNREFUSED)`)
+      expect(existsSync(join(stack.home, 'ledger.jsonl'))).toBe(false) // nothing was signed
     } finally {
       await stack.close()
     }
