@@ -45,7 +45,7 @@ describe('help', () => {
     for (const name of COMMANDS) expect(help.stdout).toMatch(new RegExp(`^  ${name} +\\S`, 'm'))
     for (const [flag, spec] of Object.entries(SETTINGS_FLAGS)) {
       expect(help.stdout).toContain(`--${flag}`)
-      for (const variable of spec.env) expect(help.stdout.replace(/\s+/g, ' ')).toContain(variable)
+      for (const variable of spec.env ?? []) expect(help.stdout.replace(/\s+/g, ' ')).toContain(variable)
     }
   })
 
