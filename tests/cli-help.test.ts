@@ -6,13 +6,13 @@
  * Needs `npm run build` first.
  */
 import { existsSync } from 'node:fs'
-import { mkdir, readFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { flagsOf, parseCommand, UsageError, type CommandSpec } from '../server/cli/flags.js'
 import { SETTINGS_FLAGS } from '../server/cli/settings-flags.js'
 import { CLI, runCli } from './helpers/processes.js'
-import { startStack, type Stack } from './helpers/stack.js'
+import { startCliStack, type Stack } from './helpers/stack.js'
 
 import { spec as demo } from '../server/cli/commands/demo.js'
 import { spec as edit } from '../server/cli/commands/edit.js'
@@ -103,10 +103,7 @@ describe('mistakes are refused with exit code 2, before anything is signed', () 
   let work: string
 
   beforeAll(async () => {
-    stack = await startStack()
-    work = join(stack.home, 'work')
-    await mkdir(work)
-    env = { BLOCKRUN_HOME: stack.home, BLOCKRUN_API_URL: stack.sandbox.url, BLOCKRUN_PROXY_PORT: '0', HOME: stack.home }
+    ;({ stack, work, env } = await startCliStack())
   })
   afterAll(async () => stack.close())
 

@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CLI, freePort, runCli } from './helpers/processes.js'
-import { startStack, type Stack } from './helpers/stack.js'
+import { startCliStack, startStack, type Stack } from './helpers/stack.js'
 
 const NANO_BANANA = 53_500n // $0.05 × 1.05 + $0.001
 
@@ -23,10 +23,7 @@ describe('--out writes the format its extension names', () => {
   let env: Record<string, string>
 
   beforeAll(async () => {
-    stack = await startStack()
-    work = join(stack.home, 'work')
-    await mkdir(work)
-    env = { BLOCKRUN_HOME: stack.home, BLOCKRUN_API_URL: stack.sandbox.url, BLOCKRUN_PROXY_PORT: '0', HOME: stack.home }
+    ;({ stack, work, env } = await startCliStack())
   })
   afterAll(async () => stack.close())
 
