@@ -127,6 +127,13 @@ describe('OpenAI image parameters', () => {
     expect(refused.status).toBe(400)
     expect(((await refused.json()) as { error: { message: string } }).error.message).toMatch(/^Unknown field "sharpness": nothing was paid\. Fields this request takes: prompt, image, mask, /)
     expect(imageRequests).toBe(before)
+    const fileAsPrompt = new FormData()
+    fileAsPrompt.append('prompt', new Blob(['a prompt in a file']), 'prompt.txt')
+    fileAsPrompt.append('image', new Blob([new Uint8Array(png)]), 'a.png')
+    const prompted = await fetch(`${relayed.url}/v1/images/edits`, { method: 'POST', body: fileAsPrompt })
+    expect(prompted.status).toBe(400)
+    expect(((await prompted.json()) as { error: { message: string } }).error.message).toBe('prompt must be a text field, not a file; only image and mask take files.')
+    expect(imageRequests).toBe(before)
   })
 })
 

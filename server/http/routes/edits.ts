@@ -16,7 +16,7 @@
  */
 import { Hono } from 'hono'
 import { invalidRequest } from '../../errors.js'
-import { MAX_INPUT_IMAGES } from '../../schemas.js'
+import { EditRequest, MAX_INPUT_IMAGES } from '../../schemas.js'
 import type { ImageService } from '../../service.js'
 import { imagesResponse } from '../respond.js'
 
@@ -59,7 +59,9 @@ async function editInputFromForm(form: FormData): Promise<EditFormInput> {
   for (const name of new Set(form.keys())) {
     if (name === 'image' || name === 'image[]' || name === 'mask' || name === 'stream') continue
     const value = form.get(name)
-    input[name] = typeof value === 'string' ? value : `(a file, ${value?.name || 'unnamed'})`
+    // A file in a field the request defines is a mistake; in one it does not, the service names the field.
+    if (typeof value !== 'string' && Object.hasOwn(EditRequest.entries, name)) throw invalidRequest(`${name} must be a text field, not a file; only image and mask take files.`, name, 'invalid_multipart')
+    input[name] = typeof value === 'string' ? value : 'a file'
   }
   // Multipart sends text; a whole number becomes a number, anything else is left for the schema to refuse.
   if (typeof input.n === 'string' && /^\d+$/.test(input.n)) input.n = Number(input.n)
