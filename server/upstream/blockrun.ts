@@ -87,7 +87,9 @@ export class UpstreamClient {
         signal: context.signal,
       })
     }
-    const { response, payment } = await this.payer.send(send, context)
+    const { response, payment } = await this.payer.send(send, context).catch((error: unknown) => {
+      throw namingUrl(error, url)
+    })
     // This answer's images go to disk under limits the upstream cannot raise (result-limits.ts).
     const sinks = limitedSinks(this.openSink, { images: context.n, bytesPerImage: this.maxImageBytes })
     try {
@@ -137,6 +139,16 @@ export class UpstreamClient {
     const target = pollTarget({ pollUrl: (ticket as { poll_url?: unknown } | undefined)?.poll_url, baseUrl: this.baseUrl, allowPrivate: this.allowPrivateUrls })
     return followJob({ target, payment, payer: this.payer, openSink: sinks, timing: this.timing, context })
   }
+}
+
+/** Errors of a request that did not reach the upstream, or whose answer was lost: they say where it went. */
+const TRANSPORT_CODES: ReadonlySet<string> = new Set(['upstream_unreachable', 'upstream_lost'])
+
+/** "The upstream could not be reached" → "The upstream at https://… could not be reached": a wrong URL shows at once. */
+function namingUrl(error: unknown, url: string): unknown {
+  if (!(error instanceof ImagegenError) || !TRANSPORT_CODES.has(error.code ?? '') || error.message.includes(url)) return error
+  const message = error.message.replace(/^The (paid request to the )?upstream\b/, (match) => `${match} at ${url}`)
+  return new ImagegenError({ status: error.status, type: error.type, message, param: error.param, code: error.code, cause: error.cause })
 }
 
 /** A non-2xx upstream answer: its 4xx are the caller's problem (400), the rest ours (502). */
