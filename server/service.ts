@@ -240,15 +240,20 @@ export class ImageService {
     } catch (error) {
       if (error instanceof ImagegenError && error.code === 'max_per_request') throw withCountAdvice(error, job, this.settings.policy.maxPerRequest)
       if (deadline.expired && !options.signal?.aborted) {
-        throw new ImagegenError({
+        // What the deadline interrupted decides what is true to say: an abandoned job is not
+        // charged, but a paid answer still in flight may have settled (withPaymentOutcome says so).
+        const outcomes = (await this.ledger.payments().catch(() => [])).filter((record) => record.requestId === requestId)
+        const abandoned = outcomes.some((record) => record.status === 'abandoned') && !outcomes.some((record) => record.status === 'settled' || record.status === 'unknown')
+        const timeout = new ImagegenError({
           status: 504,
           type: 'timeout_error',
           code: 'upstream_timeout',
           message:
             `${job.model.id} did not finish within ${Math.round(this.settings.upstreamTimeoutMs / 1000)} s. ` +
-            'A job still running was abandoned: BlockRun settles a job only when a poll collects it, so an abandoned job is not charged. ' +
-            'Every authorization signed is recorded in the ledger. Try again or raise BLOCKRUN_TIMEOUT_SECONDS.',
+            (abandoned ? 'The job still running was abandoned: BlockRun settles a job only when a poll collects it, so it is not charged. ' : '') +
+            'Try again or raise BLOCKRUN_TIMEOUT_SECONDS.',
         })
+        throw await this.withPaymentOutcome(timeout, requestId, images)
       }
       throw await this.withPaymentOutcome(error, requestId, images)
     } finally {

@@ -4,6 +4,7 @@
  * after settling, a requirement asking for a transfer method other than EIP-3009.
  */
 import { createServer, type Server } from 'node:http'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { AddressInfo } from 'node:net'
 import { decodePaymentSignatureHeader } from '@x402/core/http'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -97,6 +98,35 @@ describe('a job whose payment settled before it completed', () => {
     expect(stack.sandbox.usdc.transfers).toHaveLength(1)
     const ledger = await readLedger(stack.home)
     expect(ledger.map((p) => [p.status, p.transaction])).toEqual([['settled', stack.sandbox.usdc.transfers[0]!.transaction]])
+  })
+})
+
+describe('a deadline says what it interrupted', () => {
+  it('a paid answer still in flight: the 504 says the payment may have settled, never "not charged"', async () => {
+    const { stack, generate } = await relayed(
+      () => ({
+        answer: async (answer) => {
+          if (answer.paid && answer.method === 'POST') await sleep(2500)
+          return answer
+        },
+      }),
+      { settings: { timeoutSeconds: 1 } },
+    )
+    const { status, body } = await generate({ prompt: 'slow answer' })
+    expect(status).toBe(504)
+    expect(body.error.message).not.toMatch(/not charged/)
+    expect(body.error.message).toMatch(/may have been paid/)
+    await sleep(2000) // the upstream settles after we gave up
+    expect(stack.sandbox.usdc.transfers).toHaveLength(1)
+    expect((await readLedger(stack.home)).map((p) => p.status)).toEqual(['unknown'])
+  })
+
+  it('a job still running: the 504 says it was abandoned and is not charged', async () => {
+    const { stack, generate } = await relayed(() => ({}), { sandbox: { jobMs: 5000 }, settings: { timeoutSeconds: 1 } })
+    const { status, body } = await generate({ model: 'gpt-image-2', prompt: 'too slow' })
+    expect(status).toBe(504)
+    expect(body.error.message).toMatch(/abandoned.*not charged/)
+    expect((await readLedger(stack.home)).map((p) => p.status)).toEqual(['abandoned'])
   })
 })
 
