@@ -5,7 +5,10 @@
  * caps tool output at ~25k tokens, Claude Desktop rejects results over 1 MB, and vision APIs refuse
  * images over 8000 px (2000 px when a request holds many). A 512 px JPEG is usually 20–50 KB.
  *
- * sharp is loaded on first use only, so listing tools never pays for libvips.
+ * sharp is loaded on first use only, so listing tools never pays for libvips. Where it cannot
+ * load (a platform whose native build was not installed, e.g. a Claude Desktop extension unpacked
+ * on a system it carries no build for), previews are skipped and the front doors say so once in
+ * the tool text (`ImageLibraryUnavailable`); the files themselves are unaffected.
  */
 import { readFile } from 'node:fs/promises'
 
@@ -18,6 +21,26 @@ export const MAX_PREVIEW_EDGE = 2000
  * whatever edge is configured: past this, quality and then size go down until it fits.
  */
 export const MAX_PREVIEW_BASE64_CHARS = 75_000
+
+/** sharp (libvips) could not load on this machine: no previews, said once in the answer's text. */
+export class ImageLibraryUnavailable extends Error {
+  override readonly name = 'ImageLibraryUnavailable'
+  /** The sentence a tool result carries instead of its previews. */
+  readonly note = `No inline preview: the image library (sharp) has no build for this system (${process.platform}-${process.arch}); the image files above are complete.`
+}
+
+let sharpLoading: Promise<typeof import('sharp')['default']> | undefined
+
+/** sharp, loaded once; an ImageLibraryUnavailable when its native part is missing here. */
+async function loadSharp(): Promise<typeof import('sharp')['default']> {
+  sharpLoading ??= import('sharp').then(
+    (module) => module.default,
+    (error: unknown) => {
+      throw new ImageLibraryUnavailable(`sharp could not load: ${(error as Error).message.split('\n')[0]}`, { cause: error })
+    },
+  )
+  return sharpLoading
+}
 
 export type PreviewSetting = { enabled: false } | { enabled: true; maxEdge: number }
 
@@ -67,7 +90,7 @@ const LOWER_QUALITIES = [65, 50] as const
  * The source is decoded once per edge; only encoding repeats.
  */
 export async function renderPreview(source: string | Uint8Array, options: PreviewOptions = {}): Promise<Preview> {
-  const { default: sharp } = await import('sharp')
+  const sharp = await loadSharp()
   const budget = options.maxBase64Chars ?? MAX_PREVIEW_BASE64_CHARS
   // Read the bytes ourselves: sharp's file cache would otherwise keep the file open.
   const input = typeof source === 'string' ? await readFile(source) : source

@@ -204,7 +204,8 @@ describe('tools, provider and service against the sandbox', () => {
     expect(geometry.aspectRatiosByModel['bytedance/seedream-5-pro']).toEqual(['1:1', '2:1', '4:3', '16:9'])
     expect(geometry.resolutionsByModel['google/nano-banana-pro']).toEqual(['1K', '2K', '4K'])
     expect(geometry.resolutionsByModel['google/nano-banana']).toEqual(['1K'])
-    expect(output.qualitiesByModel).toEqual({ 'zai/cogview-4': ['standard', 'hd'] })
+    // In OpenClaw's words (low|medium|high|...): the ones that land on a quality the model takes.
+    expect(output.qualitiesByModel).toEqual({ 'zai/cogview-4': ['medium', 'high'] })
     const before = sandbox.usdc.transfers.length
     const models = await registered.tools.find((t) => t.name === 'list_image_models').execute('c', {})
     expect(models.content[0].text).toContain('google/nano-banana-pro')
@@ -258,7 +259,7 @@ describe('tools, provider and service against the sandbox', () => {
     }
   })
 
-  it("reuses BlockRun's own proxy (status ok + wallet) and keeps the tools working in-process", async () => {
+  it("leaves the port to a ClawRouter running outside OpenClaw (status ok + wallet) and keeps the tools working in-process", async () => {
     const port = await freePort()
     const clawRouter = await listen((_request, response) => {
       response.writeHead(200, { 'content-type': 'application/json' })
@@ -269,7 +270,7 @@ describe('tools, provider and service against the sandbox', () => {
       const { api, registered } = fakeApi('full', config(port))
       entry.register(api)
       await registered.services[0].start({})
-      expect(registered.logs.some((l) => l.level === 'info' && l.message.includes("BlockRun's proxy already answers") && l.message.includes(address))).toBe(true)
+      expect(registered.logs.some((l) => l.level === 'info' && l.message.includes('ClawRouter') && l.message.includes('does not start') && l.message.includes(address))).toBe(true)
       const before = sandbox.usdc.transfers.length
       const result = await registered.tools.find((t) => t.name === 'generate_image').execute('c', { prompt: 'in-process beside ClawRouter' })
       expect(await readFile(result.details.images[0].path)).toBeTruthy()
@@ -369,7 +370,19 @@ describe('tools, provider and service against the sandbox', () => {
     entry.register(api)
     const [provider] = registered.providers
     const edit = provider.capabilities.edit
-    expect(edit.maxInputImagesByModel).toEqual({ 'google/nano-banana': 3, 'google/nano-banana-pro': 3, 'openai/gpt-image-1': 4, 'openai/gpt-image-2': 4 })
+    // Every model is declared: 0 where the gateway does not edit, so OpenClaw refuses such an edit before calling.
+    expect(edit.maxInputImagesByModel).toEqual({
+      'google/nano-banana': 3,
+      'google/nano-banana-2': 0,
+      'google/nano-banana-pro': 3,
+      'openai/gpt-image-1': 4,
+      'openai/gpt-image-2': 4,
+      'bytedance/seedream-5-pro': 0,
+      'xai/grok-imagine-image': 0,
+      'xai/grok-imagine-image-pro': 0,
+      'zai/cogview-4': 0,
+    })
+    expect(edit.supportsResolution).toBe(true)
     expect(edit.maxInputImages).toBe(4)
 
     const inputs = await Promise.all([1, 2].map((seed) => sharp({ create: { width: 64, height: 48, channels: 3, background: { r: seed * 90, g: 40, b: 200 } } }).png().toBuffer()))
