@@ -4,9 +4,6 @@
  * for our code: the tools, provider and service run for real against the sandbox on real ports.
  * The real host is exercised by tests/acceptance/openclaw.sh.
  */
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { connect } from 'node:net'
 import { readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import sharp from 'sharp'
@@ -17,65 +14,9 @@ import { resolveSettings } from '../server/config.js'
 import { startProxy } from '../server/http/server.js'
 import { startSandbox, type RunningSandbox } from '../server/sandbox/server.js'
 import { loadWallet } from '../server/wallet/key.js'
+import { close, fakeApi, listen, listening, loadEntry, ROOT } from './helpers/openclaw-host.js'
+import { freePort } from './helpers/processes.js'
 import { proxyWallet, tempHome } from './helpers/stack.js'
-
-const ROOT = join(import.meta.dirname, '..')
-const ENTRY = join(ROOT, 'dist/plugin/openclaw.js')
-
-type Registered = {
-  tools: any[]
-  services: any[]
-  providers: any[]
-  logs: Array<{ level: string; message: string }>
-}
-
-/** A recording stand-in for OpenClaw's plugin API. */
-function fakeApi(registrationMode: string, pluginConfig: Record<string, unknown> = {}) {
-  const registered: Registered = { tools: [], services: [], providers: [], logs: [] }
-  const log = (level: string) => (message: string) => registered.logs.push({ level, message })
-  const api = {
-    id: 'imagegen',
-    registrationMode,
-    pluginConfig,
-    logger: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') },
-    registerTool: (tool: unknown) => registered.tools.push(tool),
-    registerService: (service: unknown) => registered.services.push(service),
-    registerImageGenerationProvider: (provider: unknown) => registered.providers.push(provider),
-  }
-  return { api, registered }
-}
-
-async function loadEntry(): Promise<{ id: string; name: string; description: string; register(api: unknown): void }> {
-  return (await import(ENTRY)).default
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
-
-/** True when something accepts TCP connections on the port. */
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ port, host: '127.0.0.1' })
-    socket.once('connect', () => {
-      socket.destroy()
-      resolve(true)
-    })
-    socket.once('error', () => resolve(false))
-  })
-}
-
-async function listen(handler: Parameters<typeof createServer>[1], port: number): Promise<Server> {
-  const server = createServer(handler)
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
-  return server
-}
-
-const close = (server: Server) => new Promise((resolve) => server.close(resolve))
 
 describe('OpenClaw entry and manifest', () => {
   it('exports the plugin the manifest and package.json describe', async () => {
@@ -87,7 +28,8 @@ describe('OpenClaw entry and manifest', () => {
     expect(typeof entry.register).toBe('function')
     expect(pkg.openclaw.extensions).toEqual(['./dist/plugin/openclaw.js'])
     expect(pkg.dependencies.openclaw).toBeUndefined()
-    for (const shipped of ['dist/plugin', 'dist/server', 'skills', 'SKILL.md', 'openclaw.plugin.json']) expect(pkg.files).toContain(shipped)
+    // What the package carries in full is checked on the packed tarball (tests/package.test.ts).
+    for (const shipped of ['dist/plugin/openclaw.js', 'dist/chunks/', 'skills/', 'SKILL.md', 'openclaw.plugin.json']) expect(pkg.files).toContain(shipped)
     expect(manifest.skills).toEqual(['./skills'])
     expect(manifest.activation).toEqual({ onStartup: true })
     expect(manifest.uiHints.walletKey.sensitive).toBe(true)
@@ -434,6 +376,31 @@ describe('tools, provider and service against the sandbox', () => {
     const liveOnly = await provider.generateImage({ provider: 'imagegen', model: 'sandbox/live-only-image', prompt: 'only the gateway knows me', size: '1536x1024', cfg: {} })
     expect(liveOnly.model).toBe('sandbox/live-only-image')
     expect(liveOnly.metadata).toMatchObject({ size: '1536x1024', estimate: { amount: '32500' }, cost: { amount: '32500' } })
+  })
+
+  it('the image provider answers with the settings that ran (model, size, shape, resolution, count, quality) and the cost', async () => {
+    const entry = await loadEntry()
+    const { api, registered } = fakeApi('tool-discovery', config(await freePort()))
+    entry.register(api)
+    const [provider] = registered.providers
+    const before = sandbox.usdc.transfers.length
+    // OpenClaw's "high" is the gateway's "hd" on cogview, the one model with a quality setting.
+    const result = await provider.generateImage({ provider: 'imagegen', model: 'zai/cogview-4', prompt: 'a tall lighthouse', aspectRatio: '9:16', quality: 'high', count: 2, cfg: {} })
+    expect(result.images).toHaveLength(2)
+    expect(result.metadata.applied).toEqual({ model: 'zai/cogview-4', size: '768x1344', aspectRatio: '4:7', resolution: '1K', count: 2, quality: 'hd', mode: 'generate' })
+    // Nothing the request asked went unapplied except the exact shape, which the core states.
+    expect(result.metadata.notes).toEqual(['aspect_ratio 9:16 → 768x1344 (4:7), the nearest shape zai/cogview-4 takes.'])
+    const transfer = sandbox.usdc.transfers.at(-1)!
+    expect(sandbox.usdc.transfers.length).toBe(before + 1)
+    expect(result.metadata.cost).toEqual({ usd: '$0.0325', amount: '32500', network: 'eip155:84532', payer: address, transaction: transfer.transaction, status: 'settled' })
+    expect(result.metadata.estimate).toEqual({ amount: '32500', usd: '$0.0325' })
+    // A quality word no model takes is reported, in the words asked.
+    const plain = await provider.generateImage({ provider: 'imagegen', model: 'google/nano-banana', prompt: 'a fox', quality: 'high', cfg: {} })
+    expect(plain.metadata.applied).toEqual({ model: 'google/nano-banana', size: '1024x1024', aspectRatio: '1:1', resolution: '1K', count: 1, mode: 'generate' })
+    expect(plain.metadata.notes).toEqual(['quality high was not applied: google/nano-banana takes no quality setting.'])
+    // An edit says so, with how many images it took in.
+    const edited = await provider.generateImage({ provider: 'imagegen', model: 'openai/gpt-image-1', prompt: 'snow', resolution: '1K', inputImages: [{ buffer: plain.images[0].buffer, mimeType: 'image/png' }], cfg: {} })
+    expect(edited.metadata.applied).toMatchObject({ model: 'openai/gpt-image-1', size: '1024x1024', mode: 'edit', inputImages: 1, count: 1 })
   })
 
   it('config errors are logged and returned by the tools, never thrown from register or start, and never echo the key', async () => {
