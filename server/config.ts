@@ -103,7 +103,9 @@ export const DEFAULT_UPSTREAM = BASE_UPSTREAM
 
 /** Reads the `BLOCKRUN_*` variables into a SettingsInput. */
 export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): SettingsInput {
-  const pick = (name: string) => (env[name] === undefined || env[name] === '' ? undefined : env[name])
+  // Unset: absent, empty, or a `${user_config.x}` placeholder a Claude Desktop extension host
+  // passed through unexpanded for an optional field left blank.
+  const pick = (name: string) => (env[name] === undefined || env[name] === '' || /^\$\{user_config\.[\w-]+\}$/.test(env[name]!) ? undefined : env[name])
   const input: SettingsInput = {
     host: pick('BLOCKRUN_HOST'),
     port: pick('BLOCKRUN_PROXY_PORT'),
