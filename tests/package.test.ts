@@ -49,6 +49,26 @@ async function installedPackages(nodeModules: string): Promise<string[]> {
   return names.sort()
 }
 
+describe('MCP Registry and extension metadata', () => {
+  it('server.json names the npm package as published (name, version, command) and only settings the server reads', async () => {
+    const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8'))
+    const server = JSON.parse(await readFile(join(ROOT, 'server.json'), 'utf8'))
+    const manifest = JSON.parse(await readFile(join(ROOT, 'mcpb', 'manifest.json'), 'utf8'))
+    // The registry checks the npm package's mcpName against the server name, and takes descriptions of at most 100 characters.
+    expect(server.name).toBe(pkg.mcpName)
+    expect(server.description.length).toBeLessThanOrEqual(100)
+    expect([server.version, manifest.version]).toEqual([pkg.version, pkg.version])
+    const [npm] = server.packages
+    expect(npm).toMatchObject({ registryType: 'npm', identifier: pkg.name, version: pkg.version, transport: { type: 'stdio' } })
+    // `npx blockrun-imagegen mcp`: npx runs a package's only command.
+    expect(Object.keys(pkg.bin)).toEqual(['imagegen'])
+    expect(npm.packageArguments).toEqual([{ type: 'positional', value: 'mcp' }])
+    expect(npm.environmentVariables.find((v: { name: string }) => v.name === 'BLOCKRUN_WALLET_KEY')).toMatchObject({ isSecret: true })
+    const { settingsFromEnv } = await import('../server/config.js')
+    for (const { name } of npm.environmentVariables as Array<{ name: string }>) expect(Object.keys(settingsFromEnv({ [name]: 'x' })), name).toHaveLength(1)
+  })
+})
+
 describe('the packed package, installed', () => {
   let work: string
   let packed: PackedFile[]
