@@ -8,9 +8,12 @@
  * sharp is loaded on first use only, so listing tools never pays for libvips. Where it cannot
  * load (a platform whose native build was not installed, e.g. a Claude Desktop extension unpacked
  * on a system it carries no build for), previews are skipped and the front doors say so once in
- * the tool text (`ImageLibraryUnavailable`); the files themselves are unaffected.
+ * the tool text (`ImageLibraryUnavailable`, server/image-library.ts); the files are unaffected.
  */
 import { readFile } from 'node:fs/promises'
+import { loadSharp } from '../server/image-library.js'
+
+export { ImageLibraryUnavailable } from '../server/image-library.js'
 
 export const DEFAULT_PREVIEW_EDGE = 512
 /** Smallest and largest long edge a user may ask for (2000 px keeps multi-image requests valid). */
@@ -21,26 +24,6 @@ export const MAX_PREVIEW_EDGE = 2000
  * whatever edge is configured: past this, quality and then size go down until it fits.
  */
 export const MAX_PREVIEW_BASE64_CHARS = 75_000
-
-/** sharp (libvips) could not load on this machine: no previews, said once in the answer's text. */
-export class ImageLibraryUnavailable extends Error {
-  override readonly name = 'ImageLibraryUnavailable'
-  /** The sentence a tool result carries instead of its previews. */
-  readonly note = `No inline preview: the image library (sharp) has no build for this system (${process.platform}-${process.arch}); the image files above are complete.`
-}
-
-let sharpLoading: Promise<typeof import('sharp')['default']> | undefined
-
-/** sharp, loaded once; an ImageLibraryUnavailable when its native part is missing here. */
-async function loadSharp(): Promise<typeof import('sharp')['default']> {
-  sharpLoading ??= import('sharp').then(
-    (module) => module.default,
-    (error: unknown) => {
-      throw new ImageLibraryUnavailable(`sharp could not load: ${(error as Error).message.split('\n')[0]}`, { cause: error })
-    },
-  )
-  return sharpLoading
-}
 
 export type PreviewSetting = { enabled: false } | { enabled: true; maxEdge: number }
 

@@ -131,6 +131,12 @@ describe('the .mcpb extension', () => {
       else {
         expect(previews).toHaveLength(0)
         expect(text).toContain(`No inline preview: the image library (sharp) has no build for this system (${process.platform}-${process.arch})`)
+        // An edit needs the library to check its inputs: refused, in those words, before anything is paid.
+        const imagePath = new RegExp(`${join(home, 'images')}/\\S+\\.png`).exec(text)![0]
+        const edit = (await mcp.client.callTool({ name: 'edit_image', arguments: { prompt: 'snow', image: [imagePath] } })) as CallToolResult
+        expect(edit.isError).toBe(true)
+        expect(walletText(edit)).toContain(`The image library (sharp) could not load on this system (${process.platform}-${process.arch})`)
+        expect(sandbox.usdc.transfers).toHaveLength(1)
       }
     } finally {
       await mcp.close()

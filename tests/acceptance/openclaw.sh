@@ -214,8 +214,8 @@ wait_for_log gateway-clawrouter-a "imagegen: ClawRouter (BlockRun's own proxy) i
 grep -q "takes port $CLAW_PORT, so the image proxy does not start there" "$WORK/gateway-clawrouter-a.out" "$WORK/gateway-clawrouter-a.err" || fail "the gateway log does not say imagegen left port $CLAW_PORT to ClawRouter"
 invoke generate_image '{"prompt":"a lighthouse beside ClawRouter"}' clawrouter-tool.json
 image_generate '{"prompt":"a fox beside ClawRouter","model":"imagegen/google/nano-banana"}' clawrouter-image-generate
-curl -fsS "http://127.0.0.1:$CLAW_PORT/health" | grep -q '"status":"ok"' || fail "ClawRouter no longer answers its port"
 [ "$(clawrouter_requests)" = "[]" ] || fail "requests of ours reached ClawRouter: $(clawrouter_requests)"
+curl -fsS "http://127.0.0.1:$CLAW_PORT/health" | grep -q '"status":"ok"' || fail "ClawRouter no longer answers its port"
 stop_gateway
 curl -fsS "http://127.0.0.1:$CLAW_PORT/health" >/dev/null || fail "stopping the gateway stopped ClawRouter's proxy, which imagegen did not own"
 kill "$CLAWROUTER_PID"; wait "$CLAWROUTER_PID" 2>/dev/null || true; CLAWROUTER_PID=
