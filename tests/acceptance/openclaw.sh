@@ -222,11 +222,13 @@ kill "$CLAWROUTER_PID"; wait "$CLAWROUTER_PID" 2>/dev/null || true; CLAWROUTER_P
 echo "imagegen left port $CLAW_PORT to ClawRouter; its tools paid in-process; ClawRouter heard nothing from it"
 
 step "(b) ClawRouter's service starts after ours in the same gateway"
-export FAKE_CLAWROUTER_LOG=$WORK/clawrouter-plugin-b.log FAKE_CLAWROUTER_DELAY_MS=4000
+export FAKE_CLAWROUTER_LOG=$WORK/clawrouter-plugin-b.log FAKE_CLAWROUTER_DELAY_MS=10000
 start_gateway gateway-clawrouter-b
+wait_for_log gateway-clawrouter-b "takes port $CLAW_PORT, so the image proxy does not start there"
+grep -q "\[ClawRouter\]" "$FAKE_CLAWROUTER_LOG" 2>/dev/null && fail "ClawRouter's service started before ours: this case needs it second ($(cat "$FAKE_CLAWROUTER_LOG"))"
 wait_for_log gateway-clawrouter-b "\[ClawRouter\] \(listening\|Port .* already in use\|proxy failed\)" "$FAKE_CLAWROUTER_LOG"
 grep -q "listening on http://127.0.0.1:$CLAW_PORT" "$FAKE_CLAWROUTER_LOG" || { cat "$FAKE_CLAWROUTER_LOG" >&2; fail "ClawRouter, starting second, did not get its port"; }
-grep -q "takes port $CLAW_PORT, so the image proxy does not start there" "$WORK/gateway-clawrouter-b.out" "$WORK/gateway-clawrouter-b.err" || fail "the gateway log does not say imagegen left port $CLAW_PORT to ClawRouter"
+curl -fsS "http://127.0.0.1:$CLAW_PORT/health" | grep -q '"status":"ok"' || fail "ClawRouter does not answer its port"
 stop_gateway
 unset FAKE_CLAWROUTER_LOG FAKE_CLAWROUTER_DELAY_MS BLOCKRUN_PROXY_PORT
 echo "ClawRouter, starting after imagegen, listens on $CLAW_PORT"
