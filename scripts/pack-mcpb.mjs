@@ -79,7 +79,7 @@ try {
 
 function npm(args, cwd) {
   // npm's own CLI under this Node, so the same npm runs everywhere (no shell lookup of `npm`).
-  const npmCli = process.env.npm_execpath && process.env.npm_execpath.endsWith('.js') ? process.env.npm_execpath : undefined
+  const npmCli = /(^|[\\/])npm-cli\.js$/.test(process.env.npm_execpath ?? '') ? process.env.npm_execpath : undefined
   if (npmCli) execFileSync(process.execPath, [npmCli, ...args], { cwd, stdio: ['ignore', 'ignore', 'inherit'] })
   else execFileSync(process.platform === 'win32' ? 'npm.cmd' : 'npm', args, { cwd, stdio: ['ignore', 'ignore', 'inherit'] })
 }
