@@ -4,7 +4,20 @@
  * answering GET /health. Both run against a home that already holds a wallet, the usual case.
  */
 import { spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { CLI, listeningUrl } from './processes.js'
+
+/**
+ * The bundle's file that holds `source` (a path as esbuild's metafile, dist/bundle-meta.json, names
+ * it): the chunk a dynamic import of it loads, else the shared chunk it went into.
+ */
+export function bundleChunk(source: string): string {
+  const meta = JSON.parse(readFileSync(new URL('../../dist/bundle-meta.json', import.meta.url), 'utf8')) as { outputs: Record<string, { entryPoint?: string; inputs: Record<string, unknown> }> }
+  const outputs = Object.entries(meta.outputs)
+  const found = outputs.find(([, output]) => output.entryPoint === source) ?? outputs.find(([, output]) => source in output.inputs)
+  if (!found) throw new Error(`no file of the bundle holds ${source}`)
+  return found[0]
+}
 
 export async function mcpColdStart(env: NodeJS.ProcessEnv): Promise<number> {
   const started = performance.now()

@@ -9,7 +9,7 @@
  *   --concurrent-images N   images per concurrent run (default 320)
  *   --cold-runs N           spawns per cold-start figure (default 10)
  *   --jobs N                202 jobs timed at BlockRun's polling cadence (default 6)
- *   --skip PART             leave out a part: compare, overhead, jobs, memory, cold, caller (repeatable)
+ *   --skip PART             leave out a part: compare, overhead, jobs, memory, cold, caller, openclaw (repeatable)
  */
 import { cpus, loadavg } from 'node:os'
 import { mkdtemp, readdir, readFile, writeFile, stat } from 'node:fs/promises'
@@ -19,7 +19,8 @@ import { parseArgs } from 'node:util'
 import { privateKeyToAccount, generatePrivateKey } from 'viem/accounts'
 import { presignedClient, proxyClient, sdkClient, x402FetchClient, type Client, type ImageRequest } from './clients.js'
 import { callerCheck } from './caller-check.js'
-import { mcpColdStart, nodeRun, serveColdStart } from './cold-start.js'
+import { bundleChunk, mcpColdStart, nodeRun, serveColdStart } from './cold-start.js'
+import { openclawInspect } from './openclaw-inspect.js'
 import { cpuTimeOf, memoryOf, resetPeak, startPassthroughProcess, startProxyProcess, startSandboxProcess, type ProxyProcess, type SandboxProcess } from './processes.js'
 import { openAtomicFile } from '../server/store/atomic.js'
 import type { SandboxChildOptions, SandboxChildState } from './sandbox-child.js'
@@ -411,14 +412,15 @@ async function cold() {
     const mid = median(times)
     rows.push({ measure: `(6) cold start, imagegen ${name} → ${what}, median of ${COLD_RUNS}`, value: `${ms(mid)} (min ${ms(Math.min(...times))}, max ${ms(Math.max(...times))})`, target: '≤ 400 ms', met: mid <= 400 })
   }
-  // Where a cold start goes: node itself, then each static import graph and the wallet key.
-  const dist = new URL('..', import.meta.url).href
+  // Where a cold start goes: node itself, then each command's static graph in the bundle, the
+  // wallet key, and what the first payment adds.
+  const chunk = (source: string) => new URL(bundleChunk(source), new URL('../../', import.meta.url)).href
   const parts = [
     ['node with nothing to run', '0'],
-    ['import dist/plugin/mcp.js (the MCP static graph)', `await import('${dist}plugin/mcp.js')`],
-    ['import dist/server/http/server.js (the serve static graph)', `await import('${dist}server/http/server.js')`],
-    ['derive the wallet address natively (serve, before listening)', `const { addressOfKey } = await import('${dist}server/wallet/address.js'); addressOfKey('0x${'11'.repeat(32)}')`],
-    ['import viem/accounts (at the first payment, not at start)', `await import('viem/accounts')`],
+    ['import the `imagegen mcp` chunks (the MCP static graph)', `await import('${chunk('plugin/mcp.ts')}')`],
+    ['import the `imagegen serve` chunks (the serve static graph)', `await import('${chunk('server/cli/commands/serve.ts')}')`],
+    ['load the wallet file and derive its address (serve, before listening)', `const { loadWallet } = await import('${chunk('server/wallet/key.ts')}'); await loadWallet({ home: ${JSON.stringify(home)} })`],
+    ['import the viem/accounts chunk (at the first payment, not at start)', `await import('${chunk('node_modules/viem/_esm/accounts/index.js')}')`],
   ] as const
   const parts_: string[] = []
   for (const [label, code] of parts) {
@@ -440,7 +442,7 @@ async function main() {
     `settings: latency ${LATENCY} ms, ${IMAGES} sequential images per client, concurrency ${CONCURRENCY} over ${CONCURRENT_IMAGES} images, ${COLD_RUNS} cold starts, model ${MODEL} ${SIZE}`,
   ]
   process.stderr.write(`${header.join('\n')}\n`)
-  for (const [name, part] of [['compare', compare], ['overhead', overhead], ['jobs', jobs], ['memory', memory], ['cold', cold], ['caller', () => callerCheck(rows)]] as const) {
+  for (const [name, part] of [['compare', compare], ['overhead', overhead], ['jobs', jobs], ['memory', memory], ['cold', cold], ['caller', () => callerCheck(rows)], ['openclaw', () => openclawInspect(rows)]] as const) {
     if (skip.has(name)) continue
     const t0 = Date.now()
     await part()

@@ -4,7 +4,8 @@
  * is inert until called. The only thing that opens a socket is the proxy service, and it starts
  * only when the gateway starts a service that came from a `full` registration.
  *
- * - service `imagegen-proxy`: the local proxy on the configured port (or a compatible one reused);
+ * - service `imagegen-proxy`: the local proxy on the configured port (or a compatible one reused;
+ *   or none when ClawRouter, configured in the same OpenClaw, takes that port: ./openclaw/clawrouter.ts);
  * - tools generate_image, edit_image, list_image_models, wallet_status (shared with the MCP server);
  * - image generation provider `imagegen` for `image_generate` and `openclaw infer image ...`.
  *
@@ -12,6 +13,7 @@
  * logged and returned by every tool call; it never throws out of `register`.
  */
 import { agentTools } from './openclaw/agent-tools.js'
+import { clawRouterInConfig } from './openclaw/clawrouter.js'
 import { loadPluginSettings } from './openclaw/config.js'
 import type { OpenClawPluginApi } from './openclaw/host.js'
 import { imageGenerationProvider } from './openclaw/provider.js'
@@ -30,7 +32,7 @@ const plugin = {
   register(api: OpenClawPluginApi): void {
     if (METADATA_ONLY.has(api.registrationMode)) return
     const loaded = loadPluginSettings(api.pluginConfig)
-    const access = new CoreAccess(loaded, api.logger)
+    const access = new CoreAccess(loaded, api.logger, clawRouterInConfig(api.config))
     const previewEdge = loaded.ok ? loaded.previewEdge : 0
     if (!loaded.ok && api.registrationMode === 'full')
       api.logger.error(`imagegen: ${loaded.error} Until it is fixed the image proxy does not start and the imagegen tools and provider report this error.`)

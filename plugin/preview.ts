@@ -5,9 +5,15 @@
  * caps tool output at ~25k tokens, Claude Desktop rejects results over 1 MB, and vision APIs refuse
  * images over 8000 px (2000 px when a request holds many). A 512 px JPEG is usually 20–50 KB.
  *
- * sharp is loaded on first use only, so listing tools never pays for libvips.
+ * sharp is loaded on first use only, so listing tools never pays for libvips. Where it cannot
+ * load (a platform whose native build was not installed, e.g. a Claude Desktop extension unpacked
+ * on a system it carries no build for), previews are skipped and the front doors say so once in
+ * the tool text (`ImageLibraryUnavailable`, server/image-library.ts); the files are unaffected.
  */
 import { readFile } from 'node:fs/promises'
+import { loadSharp } from '../server/image-library.js'
+
+export { ImageLibraryUnavailable } from '../server/image-library.js'
 
 export const DEFAULT_PREVIEW_EDGE = 512
 /** Smallest and largest long edge a user may ask for (2000 px keeps multi-image requests valid). */
@@ -67,7 +73,7 @@ const LOWER_QUALITIES = [65, 50] as const
  * The source is decoded once per edge; only encoding repeats.
  */
 export async function renderPreview(source: string | Uint8Array, options: PreviewOptions = {}): Promise<Preview> {
-  const { default: sharp } = await import('sharp')
+  const sharp = await loadSharp()
   const budget = options.maxBase64Chars ?? MAX_PREVIEW_BASE64_CHARS
   // Read the bytes ourselves: sharp's file cache would otherwise keep the file open.
   const input = typeof source === 'string' ? await readFile(source) : source

@@ -135,7 +135,9 @@ export const SETTINGS_ENV = {
 
 /** Reads the `BLOCKRUN_*` variables (SETTINGS_ENV) into a SettingsInput. */
 export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): SettingsInput {
-  const pick = (name: string) => (env[name] === undefined || env[name] === '' ? undefined : env[name])
+  // Unset: absent, empty, or a `${user_config.x}` placeholder a Claude Desktop extension host
+  // passed through unexpanded for an optional field left blank.
+  const pick = (name: string) => (env[name] === undefined || env[name] === '' || /^\$\{user_config\.[\w-]+\}$/.test(env[name]!) ? undefined : env[name])
   const input: Record<string, string | undefined> = {}
   for (const [setting, names] of Object.entries(SETTINGS_ENV)) input[setting] = names.map(pick).find((value) => value !== undefined)
   return stripUndefined(input) as SettingsInput

@@ -4,15 +4,13 @@
  * mocked; what the tests read back is what an MCP client would see, plus the sandbox's transfers
  * and the ledger on disk.
  */
-import { existsSync, statSync } from 'node:fs'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { createServer as createHttpServer, request as httpRequest } from 'node:http'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
-import { Client } from '@modelcontextprotocol/sdk/client/index.js'
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
+import { fileURLToPath } from 'node:url'
 import type { CallToolResult, Progress } from '@modelcontextprotocol/sdk/types.js'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -24,48 +22,14 @@ import { startProxy, type RunningProxy } from '../server/http/server.js'
 import type { SandboxOptions } from '../server/sandbox/app.js'
 import { startSandbox, type RunningSandbox } from '../server/sandbox/server.js'
 import { loadWallet, walletPath, type Wallet } from '../server/wallet/key.js'
+import { assertBundleFresh, loadTracer } from './helpers/bundle.js'
+import { CLI, startMcp } from './helpers/mcp-client.js'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const CLI = join(ROOT, 'dist/server/cli/index.js')
 /** A squatter's own address, which it would like the user to fund. */
 const SQUATTER_ADDRESS = '0x5qua77e5qua77e5qua77e5qua77e5qua77e5qua7'.replace(/[^0-9a-fx]/g, '0')
 /** What a preview may weigh (base64 characters): the issue's "well under 100 KB". */
 const PREVIEW_LIMIT = 100_000
-
-type McpRun = {
-  client: Client
-  /** Everything the server wrote to stderr so far. */
-  stderr(): string
-  /** Milliseconds from spawn to the tools/list answer. */
-  coldStartMs: number
-  close(): Promise<void>
-}
-
-/**
- * Spawns `imagegen mcp` with exactly `env` (plus PATH/HOME from the SDK's safe defaults) and lists
- * tools. `protocolVersion` makes the client ask for that version at initialize, as an older client would.
- */
-async function startMcp(env: Record<string, string>, { protocolVersion }: { protocolVersion?: string } = {}): Promise<McpRun & { tools: Awaited<ReturnType<Client['listTools']>>['tools'] }> {
-  const started = performance.now()
-  const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp'], env, stderr: 'pipe', cwd: ROOT })
-  if (protocolVersion) {
-    const send = transport.send.bind(transport)
-    transport.send = (message) => send('method' in message && message.method === 'initialize' ? { ...message, params: { ...message.params, protocolVersion } } : message)
-  }
-  let stderr = ''
-  transport.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')))
-  const client = new Client({ name: 'imagegen-test', version: '1.0.0' })
-  let tools
-  try {
-    await client.connect(transport)
-    ;({ tools } = await client.listTools())
-  } catch (error) {
-    await client.close().catch(() => {})
-    throw new Error(`imagegen mcp did not start: ${error instanceof Error ? error.message : String(error)}\nstderr:\n${stderr}`)
-  }
-  const coldStartMs = Math.round(performance.now() - started)
-  return { client, tools, coldStartMs, stderr: () => stderr, close: () => client.close() }
-}
 
 async function freePort(): Promise<number> {
   const server = createServer()
@@ -129,36 +93,22 @@ async function expectPreviews(result: CallToolResult, count: number, maxEdge: nu
 }
 
 beforeAll(() => {
-  // The tests drive the built CLI: make sure it is there and not older than the sources.
-  if (!existsSync(CLI)) throw new Error('dist/ is missing: run `npx tsc -p .` first')
-  for (const source of ['plugin/mcp.ts', 'plugin/preview.ts', 'plugin/mcp/render.ts', 'plugin/tools.ts']) {
-    const built = join(ROOT, 'dist', source.replace(/\.ts$/, '.js'))
-    if (!existsSync(built) || statSync(built).mtimeMs < statSync(join(ROOT, source)).mtimeMs) throw new Error(`${built} is stale: run \`npx tsc -p .\` first`)
-  }
+  // The tests drive the built CLI (the bundle): make sure it is there and not older than the sources.
+  if (!existsSync(CLI)) throw new Error('dist/ is missing: run `npm run build` first')
+  assertBundleFresh()
 })
 
 describe('imagegen mcp: tools, generation, editing, errors', () => {
   let world: World
   let mcp: Awaited<ReturnType<typeof startMcp>>
-  let hookDir: string
+  let tracer: Awaited<ReturnType<typeof loadTracer>>
   const outputs: string[] = []
 
   beforeAll(async () => {
     world = await startWorld()
-    // A loader hook that names every package the server loads, to check what tools/list pulls in.
-    hookDir = await mkdtemp(join(tmpdir(), 'imagegen-mcp-hook-'))
-    await writeFile(
-      join(hookDir, 'hooks.mjs'),
-      `const seen = new Set()
-export async function resolve(specifier, context, next) {
-  const result = await next(specifier, context)
-  const match = /node_modules\\/((?:@[^/]+\\/)?[^/]+)\\//.exec(result.url)
-  if (match && !seen.has(match[1])) { seen.add(match[1]); process.stderr.write('LOADED ' + match[1] + '\\n') }
-  return result
-}\n`,
-    )
-    await writeFile(join(hookDir, 'register.mjs'), `import { register } from 'node:module'\nregister(${JSON.stringify(pathToFileURL(join(hookDir, 'hooks.mjs')).href)})\n`)
-    mcp = await startMcp({ ...world.env, NODE_OPTIONS: `--import=${pathToFileURL(join(hookDir, 'register.mjs')).href}` })
+    // A loader hook that names every file the server loads, to check what tools/list pulls in.
+    tracer = await loadTracer()
+    mcp = await startMcp({ ...world.env, NODE_OPTIONS: tracer.nodeOptions })
   })
 
   afterAll(async () => {
@@ -168,7 +118,7 @@ export async function resolve(specifier, context, next) {
     const everything = [...outputs, mcp.stderr()].join('\n')
     expect(everything.includes(key) || everything.includes(key.slice(2)), 'the private key leaked into MCP output').toBe(false)
     await world.close()
-    await rm(hookDir, { recursive: true, force: true })
+    await rm(tracer.dir, { recursive: true, force: true })
   })
 
   const call = async (name: string, args: Record<string, unknown>) => {
@@ -203,11 +153,12 @@ export async function resolve(specifier, context, next) {
     expect(byName.edit_image!.inputSchema.properties!.image).toMatchObject({ type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 4 })
   })
 
-  it('answers tools/list without loading viem, x402 or sharp', () => {
-    const loaded = mcp.stderr().match(/^LOADED .+$/gm) ?? []
-    // The hook sees packages loaded from node_modules (valibot is; the SDK is bundled into dist/plugin/mcp-sdk.js).
-    expect(loaded).toContain('LOADED valibot')
-    for (const heavy of ['viem', 'sharp', '@x402/core', '@x402/evm']) expect(loaded).not.toContain(`LOADED ${heavy}`)
+  it('answers tools/list without loading viem, x402, Solana or sharp', () => {
+    // Packages from the chunks the server loaded (valibot and the MCP SDK are in them), or from node_modules (sharp).
+    const loaded = tracer.packagesLoaded(mcp.stderr())
+    expect(loaded).toContain('valibot')
+    expect(loaded).toContain('@modelcontextprotocol/sdk')
+    for (const heavy of ['viem', 'sharp', '@x402/core', '@x402/evm', '@x402/svm', '@solana/kit']) expect(loaded).not.toContain(heavy)
     // Nor has it read the gateway's model catalog: that waits for the first call that needs it.
     expect(world.sandbox.counters.catalogRequests).toBe(0)
   })
@@ -246,8 +197,9 @@ export async function resolve(specifier, context, next) {
     expect(world.sandbox.usdc.transfers.length).toBe(before + 1)
     expect(world.sandbox.usdc.transfers.at(-1)!.amount).toBe(43_000n)
     // Now that an image was made, the heavy modules are in: the check above could have failed.
-    expect(mcp.stderr()).toMatch(/^LOADED sharp$/m)
-    expect(mcp.stderr()).toMatch(/^LOADED viem$/m)
+    const loaded = tracer.packagesLoaded(mcp.stderr())
+    expect(loaded).toContain('sharp')
+    expect(loaded).toContain('viem')
   })
 
   it('edits a local PNG by path', async () => {

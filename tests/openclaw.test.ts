@@ -4,9 +4,6 @@
  * for our code: the tools, provider and service run for real against the sandbox on real ports.
  * The real host is exercised by tests/acceptance/openclaw.sh.
  */
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { connect } from 'node:net'
 import { readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import sharp from 'sharp'
@@ -17,65 +14,9 @@ import { resolveSettings } from '../server/config.js'
 import { startProxy } from '../server/http/server.js'
 import { startSandbox, type RunningSandbox } from '../server/sandbox/server.js'
 import { loadWallet } from '../server/wallet/key.js'
+import { close, fakeApi, listen, listening, loadEntry, ROOT } from './helpers/openclaw-host.js'
+import { freePort } from './helpers/processes.js'
 import { proxyWallet, tempHome } from './helpers/stack.js'
-
-const ROOT = join(import.meta.dirname, '..')
-const ENTRY = join(ROOT, 'dist/plugin/openclaw.js')
-
-type Registered = {
-  tools: any[]
-  services: any[]
-  providers: any[]
-  logs: Array<{ level: string; message: string }>
-}
-
-/** A recording stand-in for OpenClaw's plugin API. */
-function fakeApi(registrationMode: string, pluginConfig: Record<string, unknown> = {}) {
-  const registered: Registered = { tools: [], services: [], providers: [], logs: [] }
-  const log = (level: string) => (message: string) => registered.logs.push({ level, message })
-  const api = {
-    id: 'imagegen',
-    registrationMode,
-    pluginConfig,
-    logger: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') },
-    registerTool: (tool: unknown) => registered.tools.push(tool),
-    registerService: (service: unknown) => registered.services.push(service),
-    registerImageGenerationProvider: (provider: unknown) => registered.providers.push(provider),
-  }
-  return { api, registered }
-}
-
-async function loadEntry(): Promise<{ id: string; name: string; description: string; register(api: unknown): void }> {
-  return (await import(ENTRY)).default
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
-
-/** True when something accepts TCP connections on the port. */
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ port, host: '127.0.0.1' })
-    socket.once('connect', () => {
-      socket.destroy()
-      resolve(true)
-    })
-    socket.once('error', () => resolve(false))
-  })
-}
-
-async function listen(handler: Parameters<typeof createServer>[1], port: number): Promise<Server> {
-  const server = createServer(handler)
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
-  return server
-}
-
-const close = (server: Server) => new Promise((resolve) => server.close(resolve))
 
 describe('OpenClaw entry and manifest', () => {
   it('exports the plugin the manifest and package.json describe', async () => {
@@ -87,7 +28,8 @@ describe('OpenClaw entry and manifest', () => {
     expect(typeof entry.register).toBe('function')
     expect(pkg.openclaw.extensions).toEqual(['./dist/plugin/openclaw.js'])
     expect(pkg.dependencies.openclaw).toBeUndefined()
-    for (const shipped of ['dist/plugin', 'dist/server', 'skills', 'SKILL.md', 'openclaw.plugin.json']) expect(pkg.files).toContain(shipped)
+    // What the package carries in full is checked on the packed tarball (tests/package.test.ts).
+    for (const shipped of ['dist/plugin/openclaw.js', 'dist/chunks/', 'skills/', 'SKILL.md', 'openclaw.plugin.json']) expect(pkg.files).toContain(shipped)
     expect(manifest.skills).toEqual(['./skills'])
     expect(manifest.activation).toEqual({ onStartup: true })
     expect(manifest.uiHints.walletKey.sensitive).toBe(true)
@@ -204,7 +146,8 @@ describe('tools, provider and service against the sandbox', () => {
     expect(geometry.aspectRatiosByModel['bytedance/seedream-5-pro']).toEqual(['1:1', '2:1', '4:3', '16:9'])
     expect(geometry.resolutionsByModel['google/nano-banana-pro']).toEqual(['1K', '2K', '4K'])
     expect(geometry.resolutionsByModel['google/nano-banana']).toEqual(['1K'])
-    expect(output.qualitiesByModel).toEqual({ 'zai/cogview-4': ['standard', 'hd'] })
+    // In OpenClaw's words (low|medium|high|...): the ones that land on a quality the model takes.
+    expect(output.qualitiesByModel).toEqual({ 'zai/cogview-4': ['medium', 'high'] })
     const before = sandbox.usdc.transfers.length
     const models = await registered.tools.find((t) => t.name === 'list_image_models').execute('c', {})
     expect(models.content[0].text).toContain('google/nano-banana-pro')
@@ -258,7 +201,7 @@ describe('tools, provider and service against the sandbox', () => {
     }
   })
 
-  it("reuses BlockRun's own proxy (status ok + wallet) and keeps the tools working in-process", async () => {
+  it("leaves the port to a ClawRouter running outside OpenClaw (status ok + wallet) and keeps the tools working in-process", async () => {
     const port = await freePort()
     const clawRouter = await listen((_request, response) => {
       response.writeHead(200, { 'content-type': 'application/json' })
@@ -269,7 +212,7 @@ describe('tools, provider and service against the sandbox', () => {
       const { api, registered } = fakeApi('full', config(port))
       entry.register(api)
       await registered.services[0].start({})
-      expect(registered.logs.some((l) => l.level === 'info' && l.message.includes("BlockRun's proxy already answers") && l.message.includes(address))).toBe(true)
+      expect(registered.logs.some((l) => l.level === 'info' && l.message.includes('ClawRouter') && l.message.includes('does not start') && l.message.includes(address))).toBe(true)
       const before = sandbox.usdc.transfers.length
       const result = await registered.tools.find((t) => t.name === 'generate_image').execute('c', { prompt: 'in-process beside ClawRouter' })
       expect(await readFile(result.details.images[0].path)).toBeTruthy()
@@ -369,7 +312,19 @@ describe('tools, provider and service against the sandbox', () => {
     entry.register(api)
     const [provider] = registered.providers
     const edit = provider.capabilities.edit
-    expect(edit.maxInputImagesByModel).toEqual({ 'google/nano-banana': 3, 'google/nano-banana-pro': 3, 'openai/gpt-image-1': 4, 'openai/gpt-image-2': 4 })
+    // Every model is declared: 0 where the gateway does not edit, so OpenClaw refuses such an edit before calling.
+    expect(edit.maxInputImagesByModel).toEqual({
+      'google/nano-banana': 3,
+      'google/nano-banana-2': 0,
+      'google/nano-banana-pro': 3,
+      'openai/gpt-image-1': 4,
+      'openai/gpt-image-2': 4,
+      'bytedance/seedream-5-pro': 0,
+      'xai/grok-imagine-image': 0,
+      'xai/grok-imagine-image-pro': 0,
+      'zai/cogview-4': 0,
+    })
+    expect(edit.supportsResolution).toBe(true)
     expect(edit.maxInputImages).toBe(4)
 
     const inputs = await Promise.all([1, 2].map((seed) => sharp({ create: { width: 64, height: 48, channels: 3, background: { r: seed * 90, g: 40, b: 200 } } }).png().toBuffer()))
@@ -421,6 +376,31 @@ describe('tools, provider and service against the sandbox', () => {
     const liveOnly = await provider.generateImage({ provider: 'imagegen', model: 'sandbox/live-only-image', prompt: 'only the gateway knows me', size: '1536x1024', cfg: {} })
     expect(liveOnly.model).toBe('sandbox/live-only-image')
     expect(liveOnly.metadata).toMatchObject({ size: '1536x1024', estimate: { amount: '32500' }, cost: { amount: '32500' } })
+  })
+
+  it('the image provider answers with the settings that ran (model, size, shape, resolution, count, quality) and the cost', async () => {
+    const entry = await loadEntry()
+    const { api, registered } = fakeApi('tool-discovery', config(await freePort()))
+    entry.register(api)
+    const [provider] = registered.providers
+    const before = sandbox.usdc.transfers.length
+    // OpenClaw's "high" is the gateway's "hd" on cogview, the one model with a quality setting.
+    const result = await provider.generateImage({ provider: 'imagegen', model: 'zai/cogview-4', prompt: 'a tall lighthouse', aspectRatio: '9:16', quality: 'high', count: 2, cfg: {} })
+    expect(result.images).toHaveLength(2)
+    expect(result.metadata.applied).toEqual({ model: 'zai/cogview-4', size: '768x1344', aspectRatio: '4:7', resolution: '1K', count: 2, quality: 'hd', mode: 'generate' })
+    // Nothing the request asked went unapplied except the exact shape, which the core states.
+    expect(result.metadata.notes).toEqual(['aspect_ratio 9:16 → 768x1344 (4:7), the nearest shape zai/cogview-4 takes.'])
+    const transfer = sandbox.usdc.transfers.at(-1)!
+    expect(sandbox.usdc.transfers.length).toBe(before + 1)
+    expect(result.metadata.cost).toEqual({ usd: '$0.0325', amount: '32500', network: 'eip155:84532', payer: address, transaction: transfer.transaction, status: 'settled' })
+    expect(result.metadata.estimate).toEqual({ amount: '32500', usd: '$0.0325' })
+    // A quality word no model takes is reported, in the words asked.
+    const plain = await provider.generateImage({ provider: 'imagegen', model: 'google/nano-banana', prompt: 'a fox', quality: 'high', cfg: {} })
+    expect(plain.metadata.applied).toEqual({ model: 'google/nano-banana', size: '1024x1024', aspectRatio: '1:1', resolution: '1K', count: 1, mode: 'generate' })
+    expect(plain.metadata.notes).toEqual(['quality high was not applied: google/nano-banana takes no quality setting.'])
+    // An edit says so, with how many images it took in.
+    const edited = await provider.generateImage({ provider: 'imagegen', model: 'openai/gpt-image-1', prompt: 'snow', resolution: '1K', inputImages: [{ buffer: plain.images[0].buffer, mimeType: 'image/png' }], cfg: {} })
+    expect(edited.metadata.applied).toMatchObject({ model: 'openai/gpt-image-1', size: '1024x1024', mode: 'edit', inputImages: 1, count: 1 })
   })
 
   it('config errors are logged and returned by the tools, never thrown from register or start, and never echo the key', async () => {

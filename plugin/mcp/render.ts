@@ -12,7 +12,7 @@
 import { pathToFileURL } from 'node:url'
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js'
 import { ImagegenError, toImagegenError } from '../../server/errors.js'
-import { MAX_PREVIEW_BASE64_CHARS, renderPreview, type PreviewSetting } from '../preview.js'
+import { ImageLibraryUnavailable, MAX_PREVIEW_BASE64_CHARS, renderPreview, type PreviewSetting } from '../preview.js'
 import type { ToolOutput } from '../tools.js'
 
 type Content = CallToolResult['content'][number]
@@ -35,19 +35,23 @@ export function supportsResourceLinks(protocolVersion: string | undefined): bool
 }
 
 export async function renderResult(output: ToolOutput, { preview, note, resourceLinks, log }: RenderOptions): Promise<CallToolResult> {
+  let unavailable: ImageLibraryUnavailable | undefined
   const previews = await Promise.all(
     output.images.map(async (image) => {
       if (!preview.enabled) return undefined
       try {
         return await renderPreview(image.path, { maxEdge: preview.maxEdge, maxBase64Chars: Math.floor(MAX_PREVIEW_BASE64_CHARS / output.images.length) })
       } catch (error) {
-        // The file and its link are what matter; a missing preview is only logged.
+        // The file and its link are what matter; a missing preview is only logged, unless no
+        // preview can be made here at all, which the text says.
+        if (error instanceof ImageLibraryUnavailable) unavailable = error
         log(`no preview for ${image.path}: ${error instanceof Error ? error.message : String(error)}`)
         return undefined
       }
     }),
   )
-  const text = output.images.length > 0 && note ? `${output.text}\n${note}` : output.text
+  const notes = [...(output.images.length > 0 && note ? [note] : []), ...(unavailable ? [unavailable.note] : [])]
+  const text = [output.text, ...notes].join('\n')
   const content: Content[] = [{ type: 'text', text }]
   output.images.forEach((image, i) => {
     if (resourceLinks)

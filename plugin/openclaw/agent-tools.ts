@@ -50,17 +50,22 @@ export function agentTool(tool: ToolDefinition, { access, logger, previewEdge }:
 /** ToolOutput → OpenClaw content: text first (every client shows it), then previews. */
 export async function render(output: ToolOutput, previewEdge: number, logger: PluginLogger): Promise<AgentToolResult> {
   const previews: ImageContent[] = []
+  let text = output.text
   if (previewEdge > 0) {
+    const { ImageLibraryUnavailable, renderPreview } = await import('../preview.js')
     for (const image of output.images.slice(0, MAX_PREVIEWS)) {
       try {
-        const { renderPreview } = await import('../preview.js')
         const preview = await renderPreview(image.path, { maxEdge: previewEdge })
         previews.push({ type: 'image', data: preview.data, mimeType: preview.mimeType })
       } catch (error) {
         // The file and its path are what matter; a missing preview only costs the inline view.
         logger.warn(`imagegen: no preview for ${image.path}: ${(error as Error).message}`)
+        if (error instanceof ImageLibraryUnavailable) {
+          text = `${text}\n${error.note}`
+          break
+        }
       }
     }
   }
-  return { content: [{ type: 'text', text: output.text }, ...previews], details: output.details }
+  return { content: [{ type: 'text', text }, ...previews], details: output.details }
 }

@@ -37,6 +37,8 @@ export type AgentTool = {
 }
 
 export type ServiceContext = {
+  /** The OpenClaw config (`OpenClawConfig`), as at the service's start. */
+  config?: unknown
   stateDir?: string
   logger?: PluginLogger
   serviceHealth?: { reportFailure(error: unknown): void; clearFailure(): void }
@@ -105,6 +107,8 @@ export type ImageGenerationProvider = {
 export type OpenClawPluginApi = {
   id: string
   registrationMode: RegistrationMode
+  /** The whole OpenClaw config (`OpenClawConfig`): read only to find ClawRouter (./clawrouter.ts). */
+  config?: unknown
   pluginConfig?: Record<string, unknown>
   logger: PluginLogger
   registerTool(tool: AgentTool, options?: { name?: string; optional?: boolean }): void

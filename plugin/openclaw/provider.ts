@@ -8,6 +8,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import { bundledCatalog, chooseSize, DEFAULT_EDIT_MODEL, DEFAULT_MODEL, matchesRatio, normaliseSize, QUALITIES, ratioLabel, resolutionOf, type ModelEntry, type Quality } from '../../server/catalog/index.js'
+import { formatUsd } from '../../server/money.js'
 import { MAX_N } from '../../server/schemas.js'
 import type { ImageResult } from '../../server/service.js'
 import type { GeneratedImage, ImageGenerationProvider, ImageGenerationRequest } from './host.js'
@@ -30,9 +31,24 @@ export function providerTimeoutMs(access: CoreAccess): number {
 }
 
 /**
+ * OpenClaw's quality words (`ImageGenerationQuality`) and the gateway's (`standard | hd`, the SDK's):
+ * a model is declared with the words that land on a quality it takes, so OpenClaw offers those and
+ * reports any other as not applied (`ignoredOverrides`).
+ */
+const OPENCLAW_QUALITY: Readonly<Record<string, Quality>> = { medium: 'standard', high: 'hd' }
+
+/** The OpenClaw quality words a model honours. */
+function qualityWords(model: ModelEntry): string[] {
+  return Object.entries(OPENCLAW_QUALITY)
+    .filter(([, ours]) => model.quality[ours] !== undefined)
+    .map(([word]) => word)
+}
+
+/**
  * What the provider declares is the bundled table's: registration must not touch the network. A
  * model only the gateway's live catalog lists still works when named (`imagegen/<id>`): the core
- * resolves it against the live catalog.
+ * resolves it against the live catalog, and OpenClaw, finding no declaration for it, passes the
+ * request's settings through for the core to check.
  */
 export function imageGenerationProvider(access: CoreAccess): ImageGenerationProvider {
   const { models } = bundledCatalog()
@@ -50,17 +66,22 @@ export function imageGenerationProvider(access: CoreAccess): ImageGenerationProv
         enabled: true,
         maxCount: Math.max(...editModels.map((m) => m.maxN)),
         maxInputImages: Math.max(...editModels.map((m) => m.maxInputImages)),
-        // A model that cannot edit has no entry: an edit asked of it runs on the default edit model.
-        maxInputImagesByModel: Object.fromEntries(editModels.map((m) => [m.id, m.maxInputImages])),
+        // 0 for a model the gateway does not edit with: OpenClaw refuses such an edit before
+        // calling, naming the model, so the agent can pick one that edits.
+        maxInputImagesByModel: Object.fromEntries(models.map((m) => [m.id, m.edit ? m.maxInputImages : 0])),
         supportsSize: true,
         supportsAspectRatio: true,
+        // An edit's size follows a resolution as a generation's does (OpenClaw infers one from
+        // the input images when none is asked).
+        supportsResolution: true,
       },
       geometry: {
         sizesByModel: byModel((m) => [...m.sizes]),
         aspectRatiosByModel: byModel((m) => m.sizes.map(ratioLabel)),
         resolutionsByModel: byModel((m) => m.sizes.map(resolutionOf)),
       },
-      output: { qualitiesByModel: Object.fromEntries(models.filter((m) => Object.keys(m.quality).length).map((m) => [m.id, Object.keys(m.quality)])) },
+      // No formats or backgrounds: the gateway has no such settings, so OpenClaw reports them as not applied.
+      output: { qualitiesByModel: Object.fromEntries(models.filter((m) => qualityWords(m).length).map((m) => [m.id, qualityWords(m)])) },
     },
     // The wallet is created on first use, so there is nothing to set up before the first call;
     // an unfunded wallet is reported by the call itself, with the address to fund.
@@ -98,8 +119,11 @@ async function generate(access: CoreAccess, request: ImageGenerationRequest): Pr
   }
   let quality: Quality | undefined
   if (request.quality !== undefined) {
-    if ((QUALITIES as readonly string[]).includes(request.quality)) quality = request.quality as Quality
-    else notes.push(`quality ${request.quality} was not applied: the gateway takes ${QUALITIES.slice(0, 2).join(' or ')}.`)
+    // OpenClaw's word becomes the gateway's where the model takes it; otherwise the word goes to
+    // the core as asked, which applies it or says, in those words, that it was not applied.
+    const mapped = OPENCLAW_QUALITY[request.quality]
+    quality = mapped && model?.quality[mapped] !== undefined ? mapped : (QUALITIES as readonly string[]).includes(request.quality) ? (request.quality as Quality) : undefined
+    if (quality === undefined) notes.push(`quality ${request.quality} was not applied: the gateway takes ${QUALITIES.slice(0, 2).join(' or ')}.`)
   }
 
   const body = {
@@ -128,15 +152,27 @@ async function generate(access: CoreAccess, request: ImageGenerationRequest): Pr
   )
   const cost = result.cost
   const allNotes = [...notes, ...result.notes]
+  const ran = catalog.find(result.model)?.model
+  const appliedQuality = quality && !editing && ran?.quality[quality]
   return {
     images,
     model: result.model,
     metadata: {
+      // What ran, whatever was asked: OpenClaw shows it beside its own normalization report.
+      applied: {
+        model: result.model,
+        size: result.size,
+        ...(/^\d+x\d+$/.test(result.size) ? { aspectRatio: ratioLabel(result.size), resolution: resolutionOf(result.size) } : {}),
+        count: result.images.length,
+        ...(appliedQuality ? { quality: appliedQuality } : {}),
+        mode: editing ? 'edit' : 'generate',
+        ...(editing ? { inputImages: inputs.length } : {}),
+      },
       size: result.size,
       ...(result.requestedModel !== result.model ? { requestedModel: result.requestedModel } : {}),
       ...(allNotes.length ? { notes: allNotes } : {}),
-      estimate: result.estimate === undefined ? null : { amount: result.estimate.toString() },
-      cost: cost ? { usd: cost.usd, amount: cost.amount.toString(), network: cost.network, transaction: cost.transaction ?? null, status: cost.status } : null,
+      estimate: result.estimate === undefined ? null : { amount: result.estimate.toString(), usd: formatUsd(result.estimate) },
+      cost: cost ? { usd: cost.usd, amount: cost.amount.toString(), network: cost.network, payer: cost.payer, transaction: cost.transaction ?? null, status: cost.status } : null,
     },
   }
 }

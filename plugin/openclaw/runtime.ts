@@ -5,13 +5,16 @@
  *   front door shares its one wallet, ledger and store;
  * - under `openclaw infer` (no gateway, no service) or when the service is not up, `openCore`
  *   decides once: a compatible proxy on the port (another process) is used over HTTP, otherwise
- *   the pipeline runs in-process with the same home, so the same wallet, policy and ledger apply.
+ *   the pipeline runs in-process with the same home, so the same wallet, policy and ledger apply;
+ * - when ClawRouter owns the port in this OpenClaw (./clawrouter.ts), the port is not even asked:
+ *   the pipeline runs in-process, and says why.
  *
  * Nothing opens until the first call, so `register` stays cheap in every registration mode.
  */
 import type { Settings } from '../../server/config.js'
 import type { ImagegenCore } from '../../server/core/index.js'
 import type { RunningProxy } from '../../server/http/server.js'
+import type { ClawRouterClaim } from './clawrouter.js'
 import type { PluginSettings } from './config.js'
 import type { PluginLogger } from './host.js'
 
@@ -37,11 +40,20 @@ export function localProxy(port: number): RunningProxy | undefined {
 export class CoreAccess {
   private opened: Promise<ImagegenCore> | undefined
 
-  /** `logger` hears why the core runs in-process when something else holds the proxy port. */
+  /**
+   * `logger` hears why the core runs in-process when something else holds the proxy port.
+   * `clawRouter`: ClawRouter is configured in this OpenClaw; on its port nothing is ours to use.
+   */
   constructor(
     readonly loaded: PluginSettings,
     private readonly logger?: Pick<PluginLogger, 'warn'>,
+    readonly clawRouter?: ClawRouterClaim,
   ) {}
+
+  /** True when ClawRouter owns the configured port: no proxy of ours runs or is looked for there. */
+  portIsClawRouters(): boolean {
+    return this.loaded.ok && this.clawRouter !== undefined && this.clawRouter.port === this.loaded.settings.port
+  }
 
   /** The settings, or the config error as a thrown Error (what a tool call reports). */
   settings(): Settings {
@@ -58,11 +70,7 @@ export class CoreAccess {
       const credentials = await loadProxyCredentials(settings)
       if ('token' in credentials) return task(remoteCore(local.url, credentials))
     }
-    const opening = (this.opened ??= import('../../server/core/index.js').then(async ({ openCore }) => {
-      const core = await openCore(settings)
-      if (core.why) this.logger?.warn(`imagegen: ${core.why}`)
-      return core
-    }))
+    const opening = (this.opened ??= this.open(settings))
     let core: ImagegenCore
     try {
       core = await opening
@@ -79,6 +87,20 @@ export class CoreAccess {
       if (core.mode === 'remote' && (code === 'proxy_unreachable' || code === 'proxy_not_proven') && this.opened === opening) this.opened = undefined
       throw error
     }
+  }
+
+  private async open(settings: Settings): Promise<ImagegenCore> {
+    if (this.portIsClawRouters()) {
+      const { inProcessCore } = await import('../../server/core/in-process.js')
+      // Informational, not a warning: this is the configured arrangement, not something in the way.
+      return inProcessCore(settings, {
+        why: `ClawRouter (BlockRun's own proxy) owns port ${settings.port} in this OpenClaw (${this.clawRouter!.evidence}); imagegen runs in this process, paying from the wallet in ${settings.home} within its own limits.`,
+      })
+    }
+    const { openCore } = await import('../../server/core/index.js')
+    const core = await openCore(settings)
+    if (core.why) this.logger?.warn(`imagegen: ${core.why}`)
+    return core
   }
 
   async close(): Promise<void> {

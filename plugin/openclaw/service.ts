@@ -3,15 +3,19 @@
  * runs, so the skill's HTTP examples (`http://localhost:8402/v1/images/...`) and every other local
  * client reach the same wallet and ledger as the plugin's tools.
  *
- * Before binding, it asks who is on the port (server/core/remote.ts probeProxy):
+ * When ClawRouter is configured in this OpenClaw and takes the same port, the service does not
+ * bind it at all, whichever of the two services the gateway starts first (./clawrouter.ts); the
+ * tools run in-process. Otherwise, before binding, it asks who is on the port
+ * (server/core/remote.ts probeProxy):
  * - a proxy of ours, proved by its identity answer (our token, our wallet): reuse it;
- * - BlockRun's own proxy (ClawRouter: its `/health` says `status: ok` and a wallet): leave it the
- *   port; our tools pay in-process from our own wallet, budget and ledger;
+ * - ClawRouter running outside this OpenClaw (its `/health` says `status: ok` and a wallet): leave
+ *   it the port; our tools pay in-process from our own wallet, budget and ledger, never through it;
  * - anything else, including a program that calls itself an imagegen proxy but cannot prove it:
  *   fail with why and what to do, rather than fight over the port. The tools then run in-process.
  */
 import type { Settings } from '../../server/config.js'
 import type { RunningProxy } from '../../server/http/server.js'
+import { leftToClawRouterMessage } from './clawrouter.js'
 import { CONFIG_PATH } from './config.js'
 import type { PluginLogger, PluginService } from './host.js'
 import { publishProxy, withdrawProxy, type CoreAccess } from './runtime.js'
@@ -20,7 +24,8 @@ export const SERVICE_ID = 'imagegen-proxy'
 
 export type ProxyOutcome =
   | { kind: 'started'; proxy: RunningProxy }
-  | { kind: 'reused'; owner: 'imagegen' | 'blockrun'; url: string; wallet: string | undefined }
+  | { kind: 'reused'; url: string; wallet: string }
+  | { kind: 'left-to-clawrouter'; url: string; wallet: string | undefined }
 
 export function portTakenMessage(port: number, detail: string): string {
   return (
@@ -36,8 +41,8 @@ export async function startOrReuseProxy(settings: Settings, log: PluginLogger): 
   if (settings.port !== 0) {
     const { loadProxyCredentials, probeProxy } = await import('../../server/core/remote.js')
     const probe = await probeProxy(url, await loadProxyCredentials(settings), 1500)
-    if (probe.kind === 'ours') return { kind: 'reused', owner: 'imagegen', url, wallet: probe.wallet }
-    if (probe.kind === 'foreign' && probe.looksLike === 'clawrouter') return { kind: 'reused', owner: 'blockrun', url, wallet: probe.claimedWallet }
+    if (probe.kind === 'ours') return { kind: 'reused', url, wallet: probe.wallet }
+    if (probe.kind === 'foreign' && probe.looksLike === 'clawrouter') return { kind: 'left-to-clawrouter', url, wallet: probe.claimedWallet }
     if (probe.kind === 'foreign')
       throw new Error(portTakenMessage(settings.port, probe.looksLike === 'imagegen' ? `it calls itself an imagegen proxy, but ${probe.reason}` : `it answers ${url}/health, but not as an image proxy of ours: ${probe.reason}`))
   }
@@ -74,17 +79,22 @@ export function createProxyService(access: CoreAccess, logger: PluginLogger, { c
       }
       for (const warning of loaded.warnings) log.warn(`imagegen: ${warning}`)
       const { settings } = loaded
+      if (access.portIsClawRouters()) {
+        log.info(leftToClawRouterMessage(access.clawRouter!, settings.home, CONFIG_PATH))
+        return
+      }
       const outcome = await startOrReuseProxy(settings, log)
       if (outcome.kind === 'started') {
         running = { port: settings.port, proxy: outcome.proxy }
         publishProxy(settings.port, outcome.proxy)
         log.info(`imagegen: image proxy listening on ${outcome.proxy.url} (wallet ${outcome.proxy.service.wallet.address}, upstream ${settings.upstream}).`)
-      } else if (outcome.owner === 'imagegen') {
-        log.info(`imagegen: an imagegen proxy already runs on ${outcome.url} (wallet ${outcome.wallet ?? 'unknown'}); reusing it instead of starting another.`)
+      } else if (outcome.kind === 'reused') {
+        log.info(`imagegen: an imagegen proxy already runs on ${outcome.url} (wallet ${outcome.wallet}); reusing it instead of starting another.`)
       } else {
         log.info(
-          `imagegen: BlockRun's proxy already answers on ${outcome.url} (wallet ${outcome.wallet ?? 'unknown'}); reusing it for HTTP clients. ` +
-            `The imagegen tools pay in-process from the wallet in ${settings.home}${settings.walletKey ? ' (configured key)' : ''}.`,
+          `imagegen: ClawRouter (BlockRun's own proxy, wallet ${outcome.wallet ?? 'unknown'}) already answers on ${outcome.url}, so the image proxy does not start there; HTTP clients of that port reach ClawRouter. ` +
+            `The imagegen tools and image provider pay in-process from the wallet in ${settings.home}${settings.walletKey ? ' (configured key)' : ''}, within imagegen's own limits and ledger, never through ClawRouter. ` +
+            `To run the image proxy as well, set ${CONFIG_PATH}.port to another port.`,
         )
       }
     },

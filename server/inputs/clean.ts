@@ -18,6 +18,7 @@ import { JPEG, PNG, WEBP, type ImageType } from '../store/sniff.js'
 import { MAX_INPUT_PIXELS, type CheckedImage } from './image-check.js'
 import { stripJpeg } from './strip-jpeg.js'
 import { stripWebp } from './strip-webp.js'
+import { loadSharp } from '../image-library.js'
 
 /** An image as it goes upstream. `reencoded` says how, when that cost any quality. */
 export type CleanImage = { bytes: Buffer; type: ImageType; width: number; height: number; reencoded?: string | undefined }
@@ -26,7 +27,7 @@ export type CleanImage = { bytes: Buffer; type: ImageType; width: number; height
 const REENCODE_QUALITY = 95
 
 export async function cleanImage(image: CheckedImage): Promise<CleanImage> {
-  const { default: sharp } = await import('sharp')
+  const sharp = await loadSharp()
   // failOn 'error' as in image-check: harmless decoder warnings do not refuse an image here either.
   const open = (bytes: Buffer) => sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error' })
   const metadata = await open(image.bytes).metadata()

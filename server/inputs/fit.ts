@@ -9,6 +9,7 @@
 import { JPEG, PNG } from '../store/sniff.js'
 import type { CleanImage } from './clean.js'
 import { MAX_INPUT_PIXELS } from './image-check.js'
+import { loadSharp } from '../image-library.js'
 
 export const GATEWAY_MAX_INPUT_BYTES = 4_000_000
 
@@ -32,7 +33,7 @@ export type FitOptions = {
 /** Undefined when the image cannot be made to fit (the caller then refuses it). */
 export async function fitUnderCap(image: CleanImage, { label, sourceBytes, maxBytes = GATEWAY_MAX_INPUT_BYTES }: FitOptions): Promise<Fitted | undefined> {
   if (image.bytes.length <= maxBytes) return { image }
-  const { default: sharp } = await import('sharp')
+  const sharp = await loadSharp()
   // Bytes grow with pixels, so the first scale is the square root of the byte ratio.
   let scale = Math.sqrt((maxBytes * HEADROOM) / image.bytes.length)
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {

@@ -5,6 +5,7 @@
  */
 import { sniffImage, type ImageType } from '../store/sniff.js'
 import { refuseInput, type InputField } from './refusal.js'
+import { loadSharp } from '../image-library.js'
 
 export type CheckedImage = { bytes: Buffer; type: ImageType; width: number; height: number }
 
@@ -19,7 +20,7 @@ export async function checkImage(field: InputField, bytes: Buffer, label: string
   if (bytes.length === 0) throw refuseInput(field, `${label} is empty.`, 'input_empty')
   const type = sniffImage(bytes.subarray(0, 12))
   if (!type) throw refuseInput(field, `${label} is not a PNG, JPEG or WebP image (${describeContent(bytes)}).`, 'input_not_image')
-  const { default: sharp } = await import('sharp')
+  const sharp = await loadSharp()
   const undecodable = () => refuseInput(field, `${label} looks like a ${type.ext.toUpperCase()} file but does not decode (truncated or corrupt).`, 'input_undecodable')
   const metadata = await sharp(bytes, { limitInputPixels: false }).metadata().catch(() => undefined)
   if (!metadata?.width || !metadata.height) throw undecodable()

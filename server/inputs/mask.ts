@@ -21,6 +21,7 @@
 import type { CheckedImage } from './image-check.js'
 import { MAX_INPUT_PIXELS } from './image-check.js'
 import { refuseInput } from './refusal.js'
+import { loadSharp } from '../image-library.js'
 
 export type MaskConvention = 'transparency' | 'brightness'
 
@@ -31,7 +32,7 @@ const EDIT_THRESHOLD = 128
 
 /** The mask's size as displayed (its EXIF orientation applied), to compare with the image's. */
 export async function orientedSize(image: CheckedImage): Promise<{ width: number; height: number }> {
-  const { default: sharp } = await import('sharp')
+  const sharp = await loadSharp()
   const metadata = await sharp(image.bytes, { limitInputPixels: MAX_INPUT_PIXELS }).metadata()
   return metadata.autoOrient ?? { width: image.width, height: image.height }
 }
@@ -45,7 +46,7 @@ export async function prepareMask(mask: CheckedImage, imageSize: { width: number
   if (size.width !== imageSize.width || size.height !== imageSize.height)
     throw refuseInput('mask', `the mask is ${size.width}x${size.height} but the image is ${imageSize.width}x${imageSize.height}; they must be the same size.`, 'mask_size_mismatch')
 
-  const { default: sharp } = await import('sharp')
+  const sharp = await loadSharp()
   const open = () => sharp(mask.bytes, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error' }).autoOrient()
   const [{ isOpaque }, { channels = 4 }] = await Promise.all([open().stats(), open().metadata()])
   const convention: MaskConvention = isOpaque ? 'brightness' : 'transparency'

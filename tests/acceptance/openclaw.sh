@@ -1,28 +1,34 @@
 #!/usr/bin/env bash
 # Acceptance with the real host: install this package into OpenClaw 2026.9.6 and use it there.
 #
-#   1. Node 24 and openclaw@2026.9.6 from the npm registry into .cache/ (OpenClaw needs Node >= 24;
-#      its preinstall check reads the Node that runs npm, so npm runs under the Node 24 binary);
-#   2. `npm pack`, then `openclaw plugins install <tgz> --force --accept-capabilities` in a throwaway HOME;
+#   1. Node 24 and openclaw@2026.9.6 from the npm registry into .cache/ (./openclaw-setup.sh);
+#   2. `npm pack` (which builds the bundle), then `openclaw plugins install <tgz> --force
+#      --accept-capabilities` in a throwaway HOME; the installed size and `openclaw plugins inspect`
+#      timed beside the bundled openai plugin's are printed (bench/openclaw-inspect.ts), not asserted;
 #   3. `openclaw plugins inspect imagegen --runtime --json`: loaded, the four tools, the service, the
 #      image generation provider; `openclaw skills list --json`: both skills eligible;
 #   4. the sandbox upstream with a funded throwaway wallet, then `openclaw infer image generate` and
 #      `openclaw infer image edit` through the `imagegen` provider (no gateway: in-process core);
 #      real PNGs must come out;
 #   5. `openclaw gateway run`: the plugin's service starts the proxy on the configured port;
-#      generate_image is invoked through the host (POST /tools/invoke) and the skill's HTTP example
-#      through the proxy; stopping the gateway frees the port. The sandbox must have settled
-#      exactly those four payments, all in the one ledger.
+#      generate_image is invoked through the host (POST /tools/invoke), the skill's HTTP example
+#      goes through the proxy, and OpenClaw's own image_generate tool runs on our provider (a 16:9
+#      request on gpt-image-1 comes out 1536x1024, the shape our declaration offers); stopping the
+#      gateway frees the port;
+#   6. a second home where ClawRouter is installed (a stand-in, tests/fixtures/fake-clawrouter) and
+#      our port is ClawRouter's: (a) with a ClawRouter proxy already answering on the port, the
+#      gateway starts, our service leaves the port alone, generate_image and image_generate pay
+#      in-process from our wallet and nothing reaches ClawRouter; (b) with ClawRouter's service
+#      starting after ours, ClawRouter still gets its port;
+#   7. the sandbox must have settled exactly those payments, all from the one wallet, all in the
+#      one ledger, and no output or OpenClaw state holds the wallet key.
 #
 # Downloads are cached under $IMAGEGEN_ACCEPTANCE_CACHE (default .cache/): a re-run only re-packs and
 # re-installs the plugin, with its dependencies from the npm cache. Run by .ci/run, not npm test.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
-OPENCLAW_VERSION=2026.9.6
 CACHE=${IMAGEGEN_ACCEPTANCE_CACHE:-$ROOT/.cache}
-NODE_PREFIX=$CACHE/openclaw-node
-OPENCLAW_PREFIX=$CACHE/openclaw
 export npm_config_cache=$CACHE/npm-cache npm_config_prefer_offline=true npm_config_audit=false npm_config_fund=false npm_config_update_notifier=false
 
 step() { printf '\n== [%ss] %s\n' "$SECONDS" "$*"; }
@@ -31,43 +37,34 @@ fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/imagegen-openclaw.XXXXXX")
 SANDBOX_PID=
 GATEWAY_PID=
+CLAWROUTER_PID=
 cleanup() {
-  if [ -n "$GATEWAY_PID" ]; then kill "$GATEWAY_PID" 2>/dev/null || true; wait "$GATEWAY_PID" 2>/dev/null || true; fi
-  if [ -n "$SANDBOX_PID" ]; then kill "$SANDBOX_PID" 2>/dev/null || true; wait "$SANDBOX_PID" 2>/dev/null || true; fi
+  for pid in "$GATEWAY_PID" "$CLAWROUTER_PID" "$SANDBOX_PID"; do
+    if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
+  done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-step "Node 24 (cached in $NODE_PREFIX)"
-NODE24=$NODE_PREFIX/node_modules/node/bin/node
-if ! { [ -x "$NODE24" ] && "$NODE24" --version | grep -q '^v24\.'; }; then
-  npm install --prefix "$NODE_PREFIX" --no-save node@24 >/dev/null
-fi
-"$NODE24" --version | grep -q '^v24\.' || fail "npm i node@24 did not produce a Node 24 binary at $NODE24"
-echo "node $("$NODE24" --version)"
-
-step "openclaw@$OPENCLAW_VERSION (cached in $OPENCLAW_PREFIX)"
-OPENCLAW=$OPENCLAW_PREFIX/node_modules/openclaw/openclaw.mjs
-installed=$(node -p "try { require('$OPENCLAW_PREFIX/node_modules/openclaw/package.json').version } catch { '' }")
-if [ "$installed" != "$OPENCLAW_VERSION" ]; then
-  NPM_CLI=$(readlink -f "$(command -v npm)")
-  case "$NPM_CLI" in *.js) ;; *) NPM_CLI=$(dirname "$NPM_CLI")/../lib/node_modules/npm/bin/npm-cli.js ;; esac
-  [ -f "$NPM_CLI" ] || fail "cannot find npm-cli.js to run npm under Node 24"
-  PATH=$(dirname "$NODE24"):$PATH "$NODE24" "$NPM_CLI" install --prefix "$OPENCLAW_PREFIX" --no-save "openclaw@$OPENCLAW_VERSION" >/dev/null
-fi
+step "Node 24 and openclaw (cached in $CACHE)"
+eval "$(tests/acceptance/openclaw-setup.sh)"
 # Every openclaw command runs under Node 24 with a throwaway HOME (its state lives in ~/.openclaw).
 export HOME=$WORK/home
 mkdir -p "$HOME"
 oc() { PATH=$(dirname "$NODE24"):$PATH "$NODE24" "$OPENCLAW" "$@"; }
 oc --version
 
-step "build and pack this package"
-npm run --silent build
+step "build and pack this package (npm pack builds the bundle first)"
 TGZ=$WORK/$(npm pack --silent --pack-destination "$WORK" | tail -1)
 echo "$TGZ"
 
 step "openclaw plugins install"
 oc plugins install "$TGZ" --force --accept-capabilities
+
+step "installed size, and openclaw plugins inspect timed beside the bundled openai plugin (printed, not asserted)"
+du -sb "$HOME/.openclaw/extensions/imagegen" | awk '{ printf "installed plugin: %.1f MB\n", $1 / 1e6 }'
+npx --no-install tsc -p bench/tsconfig.json
+NODE24=$NODE24 OPENCLAW=$OPENCLAW node dist/bench/openclaw-inspect.js
 
 step "openclaw plugins inspect imagegen --runtime --json"
 oc plugins inspect imagegen --runtime --json >"$WORK/inspect.json" 2>"$WORK/inspect.err" || { cat "$WORK/inspect.err" >&2; fail "inspect failed"; }
@@ -125,27 +122,116 @@ oc infer image edit --model imagegen/openai/gpt-image-1 --file "$WORK/generated.
   { cat "$WORK/edit.json" "$WORK/edit.err" >&2; fail "infer image edit failed"; }
 cat "$WORK/edit.json"
 
+# A gateway in the background with the current HOME; its log in $WORK/$1.out and .err.
+start_gateway() {
+  GATEWAY_PORT=$(free_port)
+  PATH=$(dirname "$NODE24"):$PATH "$NODE24" "$OPENCLAW" gateway run --allow-unconfigured --auth none --bind loopback --port "$GATEWAY_PORT" >"$WORK/$1.out" 2>"$WORK/$1.err" &
+  GATEWAY_PID=$!
+}
+stop_gateway() {
+  kill -TERM "$GATEWAY_PID"
+  for _ in $(seq 1 60); do kill -0 "$GATEWAY_PID" 2>/dev/null || break; sleep 1; done
+  GATEWAY_PID=
+}
+# Waits up to 300 s for a line matching $2 in the gateway log $1 (or in the file $3), failing if the gateway exits first.
+wait_for_log() {
+  for _ in $(seq 1 300); do
+    grep -q "$2" "$WORK/$1.out" "$WORK/$1.err" ${3:+"$3"} 2>/dev/null && return 0
+    kill -0 "$GATEWAY_PID" 2>/dev/null || break
+    sleep 1
+  done
+  tail -40 "$WORK/$1.out" "$WORK/$1.err" >&2
+  fail "no log line matching '$2' after the gateway started ($1)"
+}
+# POST /tools/invoke on the running gateway: tool $1, JSON args $2, the answer into $WORK/$3.
+invoke() {
+  curl -fsS "http://127.0.0.1:$GATEWAY_PORT/tools/invoke" -H 'content-type: application/json' -d "{\"tool\":\"$1\",\"args\":$2}" >"$WORK/$3" ||
+    { cat "$WORK/$3" >&2; fail "$1 through /tools/invoke failed"; }
+}
+# OpenClaw's image_generate runs as a background task: start it, wait for it, and write the image's path to $WORK/$2.path.
+image_generate() {
+  invoke image_generate "$1" "$2.json"
+  local task
+  task=$(node -e "const r = JSON.parse(require('fs').readFileSync('$WORK/$2.json', 'utf8')); if (!r.ok || !r.result.details.taskId) { console.error(JSON.stringify(r)); process.exit(1) } console.log(r.result.details.taskId)") ||
+    fail "image_generate did not start a task"
+  for _ in $(seq 1 120); do
+    oc tasks show "$task" --json >"$WORK/$2.task.json" 2>/dev/null || true
+    grep -q '"status": "\(succeeded\|failed\|timed_out\|cancelled\|lost\)"' "$WORK/$2.task.json" 2>/dev/null && break
+    sleep 1
+  done
+  node -e "
+    const task = JSON.parse(require('fs').readFileSync('$WORK/$2.task.json', 'utf8'))
+    if (task.status !== 'succeeded' || task.sourceId !== 'image_generate:imagegen') { console.error('FAIL: image_generate task ' + JSON.stringify(task)); process.exit(1) }
+    const path = /path=\"([^\"]+)\"/.exec(task.terminalSummary ?? '')?.[1]
+    if (!path) { console.error('FAIL: no image path in ' + task.terminalSummary); process.exit(1) }
+    require('fs').writeFileSync('$WORK/$2.path', path)
+    console.log('image_generate on imagegen: ' + task.progressSummary + ', ' + path)"
+}
+
 step "openclaw gateway run: the plugin's service starts the proxy on the configured port"
-GATEWAY_PORT=$(free_port)
-PATH=$(dirname "$NODE24"):$PATH "$NODE24" "$OPENCLAW" gateway run --allow-unconfigured --auth none --bind loopback --port "$GATEWAY_PORT" >"$WORK/gateway.out" 2>"$WORK/gateway.err" &
-GATEWAY_PID=$!
+# OpenClaw's own image_generate uses the provider of the configured image model.
+oc config set agents.defaults.mediaModels.image '{"primary":"imagegen/google/nano-banana"}' --strict-json >/dev/null
+start_gateway gateway
 for _ in $(seq 1 300); do curl -fsS "http://127.0.0.1:$PROXY_PORT/health" >"$WORK/health.json" 2>/dev/null && break; kill -0 "$GATEWAY_PID" 2>/dev/null || break; sleep 1; done
 curl -fsS "http://127.0.0.1:$PROXY_PORT/health" >"$WORK/health.json" || { tail -40 "$WORK/gateway.out" "$WORK/gateway.err" >&2; fail "no proxy on port $PROXY_PORT after the gateway started"; }
 grep -q "imagegen: image proxy listening on http://127.0.0.1:$PROXY_PORT" "$WORK/gateway.out" "$WORK/gateway.err" || fail "the gateway log does not say the imagegen proxy started"
 cat "$WORK/health.json"; echo
 # The plugin's own tool, invoked through the real host (POST /tools/invoke, no model needed).
-curl -fsS "http://127.0.0.1:$GATEWAY_PORT/tools/invoke" -H 'content-type: application/json' \
-  -d '{"tool":"generate_image","args":{"prompt":"a lighthouse in a storm, oil painting","model":"flux","size":"1216x832"}}' >"$WORK/tool-generate.json" ||
-  { cat "$WORK/tool-generate.json" >&2; fail "generate_image through /tools/invoke failed"; }
+invoke generate_image '{"prompt":"a lighthouse in a storm, oil painting","model":"flux","size":"1216x832"}' tool-generate.json
 # The skill's first HTTP example, through the proxy the gateway runs.
 curl -fsS "http://127.0.0.1:$PROXY_PORT/v1/images/generations" -H 'content-type: application/json' \
   -d '{"model":"google/nano-banana","prompt":"a golden retriever surfing on a wave","size":"1024x1024","n":1}' >"$WORK/proxy-generate.json" ||
   { cat "$WORK/proxy-generate.json" >&2; fail "generation through the gateway's proxy failed"; }
-kill -TERM "$GATEWAY_PID"
-for _ in $(seq 1 60); do kill -0 "$GATEWAY_PID" 2>/dev/null || break; sleep 1; done
-GATEWAY_PID=
+# OpenClaw's own image_generate on our provider: 16:9 is not a shape gpt-image-1 makes; OpenClaw maps
+# it to the nearest one the provider declares for that model (3:2), which runs at 1536x1024.
+image_generate '{"prompt":"a wide mountain valley at dawn","model":"imagegen/openai/gpt-image-1","aspectRatio":"16:9"}' image-generate
+stop_gateway
 curl -fsS "http://127.0.0.1:$PROXY_PORT/health" >/dev/null 2>&1 && fail "the proxy still answers after the gateway stopped"
 echo "gateway stopped; port $PROXY_PORT released"
+
+step "a home with ClawRouter installed, whose port is ours too"
+export HOME=$WORK/home-clawrouter
+mkdir -p "$HOME"
+oc plugins install "$ROOT/tests/fixtures/fake-clawrouter" --force --accept-capabilities >/dev/null
+oc plugins install "$TGZ" --force --accept-capabilities >/dev/null
+oc config set plugins.entries.imagegen.config.upstream "$SANDBOX" >/dev/null
+oc config set agents.defaults.mediaModels.image '{"primary":"imagegen/google/nano-banana"}' --strict-json >/dev/null
+# Both read BLOCKRUN_PROXY_PORT (ClawRouter's src/config.ts, our settings); no imagegen port is configured.
+CLAW_PORT=$(free_port)
+export BLOCKRUN_PROXY_PORT=$CLAW_PORT
+clawrouter_requests() { curl -fsS "http://127.0.0.1:$CLAW_PORT/_fake/requests"; }
+
+step "(a) ClawRouter's proxy already answers on $CLAW_PORT when the gateway starts"
+node --input-type=module -e "
+  const { startFakeClawRouter } = await import('$ROOT/tests/fixtures/fake-clawrouter/proxy.mjs')
+  await startFakeClawRouter({ port: $CLAW_PORT, log: console.log })" >"$WORK/clawrouter.out" 2>&1 &
+CLAWROUTER_PID=$!
+for _ in $(seq 1 50); do grep -q listening "$WORK/clawrouter.out" && break; sleep 0.1; done
+grep -q listening "$WORK/clawrouter.out" || { cat "$WORK/clawrouter.out" >&2; fail "the ClawRouter stand-in did not start"; }
+export FAKE_CLAWROUTER_LOG=$WORK/clawrouter-plugin-a.log
+start_gateway gateway-clawrouter-a
+wait_for_log gateway-clawrouter-a "imagegen: ClawRouter (BlockRun's own proxy) is configured in this OpenClaw"
+grep -q "takes port $CLAW_PORT, so the image proxy does not start there" "$WORK/gateway-clawrouter-a.out" "$WORK/gateway-clawrouter-a.err" || fail "the gateway log does not say imagegen left port $CLAW_PORT to ClawRouter"
+invoke generate_image '{"prompt":"a lighthouse beside ClawRouter"}' clawrouter-tool.json
+image_generate '{"prompt":"a fox beside ClawRouter","model":"imagegen/google/nano-banana"}' clawrouter-image-generate
+[ "$(clawrouter_requests)" = "[]" ] || fail "requests of ours reached ClawRouter: $(clawrouter_requests)"
+curl -fsS "http://127.0.0.1:$CLAW_PORT/health" | grep -q '"status":"ok"' || fail "ClawRouter no longer answers its port"
+stop_gateway
+curl -fsS "http://127.0.0.1:$CLAW_PORT/health" >/dev/null || fail "stopping the gateway stopped ClawRouter's proxy, which imagegen did not own"
+kill "$CLAWROUTER_PID"; wait "$CLAWROUTER_PID" 2>/dev/null || true; CLAWROUTER_PID=
+echo "imagegen left port $CLAW_PORT to ClawRouter; its tools paid in-process; ClawRouter heard nothing from it"
+
+step "(b) ClawRouter's service starts after ours in the same gateway"
+export FAKE_CLAWROUTER_LOG=$WORK/clawrouter-plugin-b.log FAKE_CLAWROUTER_DELAY_MS=10000
+start_gateway gateway-clawrouter-b
+wait_for_log gateway-clawrouter-b "takes port $CLAW_PORT, so the image proxy does not start there"
+grep -q "\[ClawRouter\]" "$FAKE_CLAWROUTER_LOG" 2>/dev/null && fail "ClawRouter's service started before ours: this case needs it second ($(cat "$FAKE_CLAWROUTER_LOG"))"
+wait_for_log gateway-clawrouter-b "\[ClawRouter\] \(listening\|Port .* already in use\|proxy failed\)" "$FAKE_CLAWROUTER_LOG"
+grep -q "listening on http://127.0.0.1:$CLAW_PORT" "$FAKE_CLAWROUTER_LOG" || { cat "$FAKE_CLAWROUTER_LOG" >&2; fail "ClawRouter, starting second, did not get its port"; }
+curl -fsS "http://127.0.0.1:$CLAW_PORT/health" | grep -q '"status":"ok"' || fail "ClawRouter does not answer its port"
+stop_gateway
+unset FAKE_CLAWROUTER_LOG FAKE_CLAWROUTER_DELAY_MS BLOCKRUN_PROXY_PORT
+echo "ClawRouter, starting after imagegen, listens on $CLAW_PORT"
 
 step "real PNGs written, and the sandbox settled exactly those payments"
 curl -fsS "$SANDBOX/_sandbox/state" >"$WORK/state.json"
@@ -171,23 +257,37 @@ const details = viaTool.result.details
 expect(details.model === 'xai/grok-imagine-image' && details.size === '1024x1024', `the tool used grok-imagine-image at 1024x1024 for "flux" (got ${details.model} ${details.size})`)
 expect(JSON.stringify(details.notes ?? []).includes('xai/grok-imagine-image') && text.text.includes('grok-imagine-image'), 'the substitution of flux is stated in the tool text and details')
 console.log(`generate_image via the gateway: ${toolImage.path}, preview ${preview.mimeType} ${preview.data.length} base64 chars`)
-for (const file of ['generated.png', 'edited.png', toolImage.path, viaProxy.data[0].path]) {
+// Beside ClawRouter the tool ran in-process, from the same wallet, and the answer says why.
+const besideClawRouter = JSON.parse(readFileSync(`${work}/clawrouter-tool.json`, 'utf8'))
+expect(besideClawRouter.ok === true, `generate_image beside ClawRouter: ok (got ${JSON.stringify(besideClawRouter).slice(0, 500)})`)
+const clawImage = besideClawRouter.result.details.images[0]
+const images = [
+  ['generated.png', '1024x1024'],
+  ['edited.png', '1024x1024'],
+  [toolImage.path, '1024x1024'],
+  [viaProxy.data[0].path, '1024x1024'],
+  [readFileSync(`${work}/image-generate.path`, 'utf8'), '1536x1024'],
+  [clawImage.path, '1024x1024'],
+  [readFileSync(`${work}/clawrouter-image-generate.path`, 'utf8'), '1024x1024'],
+]
+for (const [file, size] of images) {
   const bytes = readFileSync(file.startsWith('/') ? file : `${work}/${file}`)
   expect(bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])), `${file} is a PNG`)
   const meta = await sharp(bytes).metadata()
-  const size = '1024x1024'
   expect(meta.format === 'png' && `${meta.width}x${meta.height}` === size, `${file} is a ${size} PNG (got ${meta.format} ${meta.width}x${meta.height})`)
   console.log(`${file}: ${meta.width}x${meta.height} ${meta.format}, ${bytes.length} bytes`)
 }
 const state = JSON.parse(readFileSync(`${work}/state.json`, 'utf8'))
 const amounts = state.transfers.map((t) => t.amount)
 // List price x 1.05 + the $0.001 fee: infer generate (nano-banana $0.05), infer edit (gpt-image-1 $0.02),
-// the tool ("flux" → grok-imagine-image $0.02), the HTTP example (nano-banana).
-const expected = ['53500', '22000', '22000', '53500']
-expect(state.settled === 4 && JSON.stringify(amounts) === JSON.stringify(expected), `four settlements: ${expected} (got ${state.settled}: ${amounts})`)
+// the tool ("flux" → grok-imagine-image $0.02), the HTTP example (nano-banana), image_generate
+// (gpt-image-1 at 1536x1024, $0.04), then beside ClawRouter the tool and image_generate (nano-banana).
+const expected = ['53500', '22000', '22000', '53500', '43000', '53500', '53500']
+expect(state.settled === expected.length && JSON.stringify(amounts) === JSON.stringify(expected), `${expected.length} settlements: ${expected} (got ${state.settled}: ${amounts})`)
 expect(state.transfers.every((t) => t.from.toLowerCase() === address.toLowerCase()), 'all paid by the throwaway wallet')
 expect(viaTool.result.details.cost.transaction === state.transfers[2].transaction, 'the tool reports the settlement the sandbox made')
 expect(viaProxy.cost.transaction === state.transfers[3].transaction, 'the proxy reports the settlement the sandbox made')
+expect(besideClawRouter.result.details.cost.transaction === state.transfers[5].transaction, 'the tool beside ClawRouter reports the settlement the sandbox made')
 const ledger = readFileSync(`${process.env.BLOCKRUN_HOME}/ledger.jsonl`, 'utf8')
 expect(state.transfers.every((t) => ledger.includes(t.transaction)), 'every settlement is in the one shared ledger')
 console.log(`sandbox settled ${state.settled} payments (${amounts.join(' + ')} base units) from ${address}; all in the shared ledger`)

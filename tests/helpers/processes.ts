@@ -1,5 +1,5 @@
 /**
- * Real child processes for tests: the `imagegen` CLI as users run it (built JS in dist/).
+ * Real child processes for tests: the `imagegen` CLI as users run it (the bundle in dist/, scripts/build.mjs).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
