@@ -21,6 +21,11 @@ export type SpendPolicy = {
   payees: readonly string[] | null
   /** Longest authorization lifetime we sign. */
   maxTimeoutSeconds: number
+  /**
+   * A payment above this (base units) is signed only with the user's consent, asked by the front
+   * door (MCP elicitation, a terminal prompt); undefined: never asked (`BLOCKRUN_CONFIRM_ABOVE`).
+   */
+  confirmAbove?: bigint | undefined
 }
 
 export type Settings = {
@@ -81,6 +86,7 @@ export type SettingsInput = Partial<{
   networks: string | readonly string[]
   payees: string | readonly string[]
   maxTimeoutSeconds: string | number
+  confirmAbove: string | number
   timeoutSeconds: string | number
   pollIntervalSeconds: string | number
   maxInputMb: string | number
@@ -116,6 +122,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): SettingsI
     networks: pick('BLOCKRUN_ALLOWED_NETWORKS'),
     payees: pick('BLOCKRUN_ALLOWED_PAYEES'),
     maxTimeoutSeconds: pick('BLOCKRUN_MAX_TIMEOUT_SECONDS'),
+    confirmAbove: pick('BLOCKRUN_CONFIRM_ABOVE'),
     timeoutSeconds: pick('BLOCKRUN_TIMEOUT_SECONDS'),
     pollIntervalSeconds: pick('BLOCKRUN_POLL_INTERVAL_SECONDS'),
     maxInputMb: pick('BLOCKRUN_MAX_INPUT_MB'),
@@ -176,6 +183,7 @@ export function resolveSettings(...layers: SettingsInput[]): Settings {
       networks,
       payees,
       maxTimeoutSeconds: toInteger('max timeout seconds', merged.maxTimeoutSeconds ?? 900, 1, 86400),
+      confirmAbove: merged.confirmAbove === undefined ? undefined : toUsd('confirm above', merged.confirmAbove),
     },
     upstreamTimeoutMs: toInteger('timeout seconds', merged.timeoutSeconds ?? 300, 1, 3600) * 1000,
     pollIntervalMs: toMilliseconds('poll interval seconds', merged.pollIntervalSeconds ?? 3, 0.01, 60),

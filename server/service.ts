@@ -9,15 +9,15 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { Settings } from './config.js'
-import { ImagegenError } from './errors.js'
+import { ImagegenError, invalidRequest, toImagegenError } from './errors.js'
 import { formatUsd } from './money.js'
 import { Ledger } from './payment/ledger.js'
 import { Payer, type PaymentReceipt } from './payment/payer.js'
 import { resolveJob, type ResolvedJob } from './resolve.js'
 import { checkEditRules } from './edit-rules.js'
-import { EditRequest, GenerateRequest, parseInput, unsupportedFields } from './schemas.js'
+import { EditRequest, GenerateRequest, parseInput, QuoteRequest, unsupportedFields } from './schemas.js'
 import { Catalog, DEFAULT_EDIT_MODEL, describeEstimate, type ModelList } from './catalog/index.js'
-import { ImageStore, type StoredImage } from './store/images.js'
+import { ImageStore, type ImageTags, type StoredImage } from './store/images.js'
 import { UpstreamClient, type UpstreamImage, type UpstreamRoute } from './upstream/blockrun.js'
 import { loadWallet, WalletKeyError, type Wallet } from './wallet/key.js'
 import type { InputResolver } from './inputs/resolve.js'
@@ -28,17 +28,39 @@ import { readUsdcBalance, rpcUrlFor } from './wallet/balance.js'
 import { startDeadline } from './deadline.js'
 import { authorizationStateReader } from './payment/chain-state.js'
 import { SolanaRpc } from './payment/solana-rpc.js'
+import { needsConsent } from './payment/ceilings.js'
+import { priceOf } from './payment/quote.js'
+import { IdempotencyStore, type IdempotencyKey } from './receipts/idempotency.js'
+import { ReceiptIndex, type ReceiptLine } from './receipts/receipt-index.js'
+import { receiptLine, replayResult, requestFingerprint } from './receipts/results.js'
+import { receiptView, type ReceiptView } from './receipts/receipt.js'
+import type { Quote } from './quote.js'
 
 export type Progress = { message: string; elapsedMs: number }
 
 export type CallOptions = {
+  /**
+   * The caller's cancellation: a call without an idempotency key stops when its caller leaves
+   * (and its job is abandoned); a keyed one runs on, keeps its deadline, and stores its result
+   * for the retry.
+   */
   signal?: AbortSignal | undefined
+  /** The front door shutting down: stops every call, keyed or not. */
+  stop?: AbortSignal | undefined
   onProgress?: ((progress: Progress) => void) | undefined
   requestId?: string | undefined
+  /** The key (from `Idempotency-Key`, or derived by our tools); a body's `idempotency_key` is the caller's key. */
+  idempotency?: IdempotencyKey | undefined
+  /** The most the user agreed to pay for this call, when a front door asked them (BLOCKRUN_CONFIRM_ABOVE). */
+  consented?: bigint | undefined
 }
 
 export type ImageResult = {
   requestId: string
+  /** The receipt of this result (`GET /v1/receipts/{id}`); its files carry it in their metadata. */
+  receiptId: string
+  /** True when this is an earlier request's result, handed back for the same idempotency key (nothing paid now). */
+  replayed: boolean
   created: number
   /** The model that ran (full id). */
   model: string
@@ -62,6 +84,9 @@ export type ImageServiceParameters = {
   inputs?: InputResolver
 }
 
+/** A request ready to pay: the upstream route and body, and what the catalog made of it. */
+type Prepared = { route: UpstreamRoute; body: object; job: ResolvedJob; inputs?: number; mask?: boolean }
+
 /** Bytes one result image may have, decoded or downloaded (a 4096x4096 PNG of pure noise is about 50 MB). */
 const MAX_RESULT_BYTES = 100 * 1024 * 1024
 const PROGRESS_EVERY_MS = 2000
@@ -74,6 +99,12 @@ export class ImageService {
   readonly store: ImageStore
   readonly ledger: Ledger
   readonly catalog: Catalog
+  /** The index of what was made (receipts.jsonl), and the idempotency keys (requests.jsonl). */
+  readonly receipts: ReceiptIndex
+  private readonly keys: IdempotencyStore
+  /** Calls running now, keyed ones detached from their callers included: `close` stops them and waits. */
+  private readonly running = new Set<Promise<unknown>>()
+  private readonly closing = new AbortController()
   private readonly publicUrl: () => string
   private readonly upstream: UpstreamClient
   private readonly inputs: InputResolver | undefined
@@ -84,6 +115,12 @@ export class ImageService {
     this.publicUrl = publicUrl
     this.store = new ImageStore(settings.home)
     this.ledger = new Ledger(settings.home)
+    this.receipts = new ReceiptIndex(settings.home)
+    this.keys = new IdempotencyStore({
+      home: settings.home,
+      moneyMoved: async (requestId) => (await this.ledger.payments()).some((p) => p.requestId === requestId && ['signed', 'settled', 'unknown'].includes(p.status)),
+      runningLimitMs: settings.upstreamTimeoutMs + 10 * 60 * 1000,
+    })
     this.inputs = inputs
     // One Solana RPC client for the process: the mint is read once, a blockhash reused for seconds.
     const solanaRpc = wallet.solana ? new SolanaRpc((network) => rpcUrlFor(settings, network)) : undefined
@@ -110,7 +147,7 @@ export class ImageService {
       payer,
       timing: { firstPollMs: Math.min(FIRST_POLL_MS, settings.pollIntervalMs), pollIntervalMs: settings.pollIntervalMs },
       allowPrivateUrls: settings.allowPrivateUrls,
-      images: () => this.store.writer({ maxBytes: MAX_RESULT_BYTES }),
+      images: (tags) => this.store.writer({ maxBytes: MAX_RESULT_BYTES, tags }),
       maxImageBytes: MAX_RESULT_BYTES,
     })
   }
@@ -130,27 +167,66 @@ export class ImageService {
 
   async generate(input: unknown, options: CallOptions = {}): Promise<ImageResult> {
     const request = parseInput(GenerateRequest, input)
-    const view = await this.catalog.lookup(request.model ?? this.settings.defaultModel)
-    const job = resolveJob({ ...request, defaultModel: this.settings.defaultModel, unsupported: unsupportedFields(request) }, view)
-    const body = { model: job.model.id, prompt: job.prompt, size: job.size, n: job.n, ...(job.quality ? { quality: job.quality } : {}) }
-    return this.run('/v1/images/generations', body, job, options)
+    return this.call('/v1/images/generations', request, options, () => this.prepareGenerate(request))
   }
 
   async edit(input: unknown, options: CallOptions = {}): Promise<ImageResult> {
     const request = parseInput(EditRequest, input)
-    const view = await this.catalog.lookup(request.model ?? DEFAULT_EDIT_MODEL)
-    const job = resolveJob({ ...request, defaultModel: this.settings.defaultModel, forEdit: true, unsupported: unsupportedFields(request) }, view)
-    const images = typeof request.image === 'string' ? [request.image] : request.image
-    // How many images and whether a mask, on this model: refused before any input is read.
-    checkEditRules(job.model, { images: images.length, mask: request.mask !== undefined }, view.models)
-    if (!this.inputs) throw new ImagegenError({ status: 501, type: 'server_error', message: 'Editing is not available in this process.' })
-    // Inputs are resolved and checked before anything is paid; our own /images URLs are read from the store.
-    const inputs = await this.inputs.resolve({ images, mask: request.mask, signal: options.signal, ownBaseUrl: this.publicUrl() })
-    job.notes.push(...inputs.notes)
-    // One image goes as a string, several as an array (the gateway's image2image shape, as Franklin sends it).
-    const image = inputs.images.length === 1 ? inputs.images[0] : inputs.images
-    const body = { model: job.model.id, prompt: job.prompt, size: job.size, n: job.n, image, ...(inputs.mask ? { mask: inputs.mask } : {}) }
-    return this.run('/v1/images/image2image', body, job, options)
+    return this.call('/v1/images/image2image', request, options, (signal) => this.prepareEdit(request, signal))
+  }
+
+  /**
+   * What a generation (or, with `image`, an edit) would cost, from the gateway's own 402 (or its
+   * fresh requirements), with the policy's verdict, the budget left and whether the user must
+   * confirm it. Nothing is signed; edit inputs are read and checked as for the paid call.
+   */
+  async quote(input: unknown, options: Pick<CallOptions, 'signal'> = {}): Promise<Quote> {
+    const request = parseInput(QuoteRequest, input)
+    const kind = request.image === undefined ? 'generate' : 'edit'
+    const deadline = startDeadline(this.settings.upstreamTimeoutMs, options.signal)
+    try {
+      const { route, body, job } = kind === 'edit' ? await this.prepareEdit({ ...request, image: request.image! }, deadline.signal) : await this.prepareGenerate(request)
+      const context = { requestId: randomUUID(), endpoint: route, model: job.model.id, size: job.size, n: job.n, signal: deadline.signal }
+      const priced = await this.upstream.quote(route, body, context)
+      const { policy } = this.settings
+      const price = 'free' in priced ? undefined : priceOf(priced.required, policy)
+      const used = await this.ledger.spentLastDay()
+      const remaining = policy.dailyBudget > used ? policy.dailyBudget - used : 0n
+      const amount = price?.amount ?? 0n
+      const fits = amount <= remaining
+      return {
+        kind,
+        model: job.model.id,
+        requestedModel: job.requestedModel,
+        size: job.size,
+        n: job.n,
+        ...(price ?? { amount: 0n, network: undefined, networkLabel: undefined, chain: undefined, asset: undefined, payTo: undefined, maxTimeoutSeconds: undefined, policy: { allowed: true as const } }),
+        source: 'free' in priced ? 'free' : priced.cached ? 'cached' : 'upstream',
+        estimate: job.estimate?.amount,
+        allowed: (price?.policy.allowed ?? true) && fits,
+        budget: { daily: policy.dailyBudget, used, remaining, fits },
+        confirmation: { above: policy.confirmAbove, needed: needsConsent(amount, policy.confirmAbove) },
+        notes: job.notes,
+      }
+    } catch (error) {
+      if (deadline.expired && !options.signal?.aborted) throw new ImagegenError({ status: 504, type: 'timeout_error', code: 'upstream_timeout', message: 'The gateway did not answer the quote in time. Nothing was signed.' })
+      throw error
+    } finally {
+      deadline.clear()
+    }
+  }
+
+  /** One receipt, joined with the ledger (`GET /v1/receipts/{id}`). */
+  async receipt(id: string): Promise<ReceiptView | undefined> {
+    const line = this.receipts.find(id)
+    return line && receiptView(line, await this.ledger.payments(), (file) => this.urlFor(file))
+  }
+
+  /** Receipts newest first, `limit` at a time after the receipt `before`. */
+  async receiptPage({ before, limit = 50 }: { before?: string | undefined; limit?: number } = {}): Promise<{ data: ReceiptView[]; has_more: boolean }> {
+    const page = this.receipts.page({ before, limit })
+    const ledger = await this.ledger.payments()
+    return { data: page.items.map((line) => receiptView(line, ledger, (file) => this.urlFor(file))), has_more: page.more }
   }
 
   /** The image models the gateway offers now (live catalog, else the bundled table), with where that comes from. */
@@ -173,15 +249,88 @@ export class ImageService {
     return `${this.publicUrl().replace(/\/+$/, '')}/images/${file}`
   }
 
+  /** Stops calls still running (keyed ones detached from their callers too), lets them record their outcome, then closes the files. */
   async close(): Promise<void> {
+    this.closing.abort(new DOMException('The image service is shutting down.', 'AbortError'))
+    await Promise.race([Promise.allSettled([...this.running]), new Promise((resolve) => setTimeout(resolve, 2000).unref())])
     this.catalog.close()
-    await this.ledger.close()
+    await Promise.all([this.ledger.close(), this.receipts.close(), this.keys.close()])
   }
 
-  private async run(route: UpstreamRoute, body: object, job: ResolvedJob, options: CallOptions): Promise<ImageResult> {
-    const requestId = options.requestId ?? randomUUID()
+  /**
+   * One paid call: without a key, run for the caller; with one (idempotency.ts), claim it: hand
+   * back an earlier result, refuse, or run detached from the caller (the deadline and shutdown
+   * still apply) and store the outcome under the key.
+   */
+  private async call(route: UpstreamRoute, request: GenerateRequest | EditRequest, options: CallOptions, prepare: (signal: AbortSignal) => Promise<Prepared>): Promise<ImageResult> {
+    const key = keyOf(request, options)
+    const ceilings = { maxPrice: request.max_price, consented: options.consented }
+    const run = (requestId: string, signal: AbortSignal | undefined) =>
+      this.track(async () => {
+        const prepared = await prepare(AbortSignal.any([signal, this.closing.signal].filter((s): s is AbortSignal => s !== undefined)))
+        return this.run(prepared, { ...options, signal, requestId }, ceilings, request)
+      })
+    if (!key) return run(options.requestId ?? randomUUID(), options.signal)
+    const claim = await this.keys.claim(key, requestFingerprint(route, request), options.requestId ?? randomUUID())
+    if (claim.kind === 'refused') throw claim.error
+    if (claim.kind === 'replay') {
+      const line = this.receipts.find(claim.id)
+      if (!line) throw new ImagegenError({ status: 409, type: 'invalid_request_error', code: 'idempotency_key_in_use', message: `The result of the earlier request with this idempotency key (receipt ${claim.id}) is not in this home's index.` })
+      const result = await replayResult(line, await this.ledger.payments(), (file) => this.urlFor(file))
+      if (!options.signal?.aborted) await this.keys.delivered(key.key, claim.id)
+      return result
+    }
+    try {
+      // Detached: the caller's leaving does not stop it; options.stop and the deadline do.
+      const result = await run(claim.id, options.stop)
+      await this.keys.done(key.key, claim.id, !options.signal?.aborted)
+      return result
+    } catch (error) {
+      const moved = (await this.ledger.payments()).some((p) => p.requestId === claim.id && ['signed', 'settled', 'unknown'].includes(p.status))
+      await this.keys.failed(key.key, claim.id, toImagegenError(error), moved).catch(() => {})
+      throw error
+    } finally {
+      this.keys.release(key.key)
+    }
+  }
+
+  private track<T>(work: () => Promise<T>): Promise<T> {
+    const promise = work()
+    this.running.add(promise)
+    const forget = () => void this.running.delete(promise)
+    promise.then(forget, forget)
+    return promise
+  }
+
+  private async prepareGenerate(request: Omit<GenerateRequest, 'max_price' | 'idempotency_key'>): Promise<Prepared> {
+    const view = await this.catalog.lookup(request.model ?? this.settings.defaultModel)
+    const job = resolveJob({ ...request, defaultModel: this.settings.defaultModel, unsupported: unsupportedFields(request) }, view)
+    const body = { model: job.model.id, prompt: job.prompt, size: job.size, n: job.n, ...(job.quality ? { quality: job.quality } : {}) }
+    return { route: '/v1/images/generations', body, job }
+  }
+
+  private async prepareEdit(request: Omit<EditRequest, 'max_price' | 'idempotency_key'>, signal: AbortSignal | undefined): Promise<Prepared> {
+    const view = await this.catalog.lookup(request.model ?? DEFAULT_EDIT_MODEL)
+    const job = resolveJob({ ...request, defaultModel: this.settings.defaultModel, forEdit: true, unsupported: unsupportedFields(request) }, view)
+    const images = typeof request.image === 'string' ? [request.image] : request.image
+    // How many images and whether a mask, on this model: refused before any input is read.
+    checkEditRules(job.model, { images: images.length, mask: request.mask !== undefined }, view.models)
+    if (!this.inputs) throw new ImagegenError({ status: 501, type: 'server_error', message: 'Editing is not available in this process.' })
+    // Inputs are resolved and checked before anything is paid; our own /images URLs are read from the store.
+    const inputs = await this.inputs.resolve({ images, mask: request.mask, signal, ownBaseUrl: this.publicUrl() })
+    job.notes.push(...inputs.notes)
+    // One image goes as a string, several as an array (the gateway's image2image shape, as Franklin sends it).
+    const image = inputs.images.length === 1 ? inputs.images[0] : inputs.images
+    const body = { model: job.model.id, prompt: job.prompt, size: job.size, n: job.n, image, ...(inputs.mask ? { mask: inputs.mask } : {}) }
+    return { route: '/v1/images/image2image', body, job, inputs: images.length, mask: request.mask !== undefined }
+  }
+
+  private async run(prepared: Prepared, options: CallOptions & { requestId: string }, ceilings: { maxPrice?: bigint | undefined; consented?: bigint | undefined }, request: GenerateRequest | EditRequest): Promise<ImageResult> {
+    const { route, body, job } = prepared
+    const requestId = options.requestId
     const started = Date.now()
-    const deadline = startDeadline(this.settings.upstreamTimeoutMs, options.signal)
+    const tags: ImageTags = { model: job.model.id, receipt: requestId }
+    const deadline = startDeadline(this.settings.upstreamTimeoutMs, AbortSignal.any([options.signal, this.closing.signal].filter((s): s is AbortSignal => s !== undefined)))
     const { signal } = deadline
     const report = (message: string) => options.onProgress?.({ message, elapsedMs: Date.now() - started })
     let lastReport = 0
@@ -199,7 +348,9 @@ export class ImageService {
         model: job.model.id,
         size: job.size,
         n: job.n,
+        ...ceilings,
         signal,
+        tags,
         onProgress: (message) => {
           lastReport = Date.now()
           report(message)
@@ -207,13 +358,15 @@ export class ImageService {
       })
       report('saving images')
       const images = []
-      for (const image of result.images) images.push(await this.save(image, signal))
+      for (const image of result.images) images.push(await this.save(image, signal, tags))
       const notes = [...job.notes]
       const paid = result.payment?.amount
       if (job.estimate && paid !== undefined && paid !== job.estimate.amount)
         notes.push(`The catalog estimated ${describeEstimate(job.estimate, job.n)}; the gateway asked ${formatUsd(paid)}, and that is what was paid.`)
-      return {
+      const done: ImageResult = {
         requestId,
+        receiptId: requestId,
+        replayed: false,
         created: Math.floor(started / 1000),
         model: job.model.id,
         requestedModel: job.requestedModel,
@@ -223,6 +376,9 @@ export class ImageService {
         estimate: job.estimate?.amount,
         notes,
       }
+      // The index of what was made: the receipt is on disk before the answer leaves.
+      await this.receipts.append(receiptLine({ result: done, route, started, prompt: job.prompt, quality: job.quality, inputs: prepared.inputs, mask: prepared.mask, request }))
+      return done
     } catch (error) {
       if (error instanceof ImagegenError && error.code === 'max_per_request') throw withCountAdvice(error, job, this.settings.policy.maxPerRequest)
       if (deadline.expired && !options.signal?.aborted) {
@@ -243,14 +399,14 @@ export class ImageService {
     }
   }
 
-  private async save(image: UpstreamImage, signal: AbortSignal) {
+  private async save(image: UpstreamImage, signal: AbortSignal, tags: ImageTags) {
     let stored: StoredImage
     if (image.kind === 'stored') {
       stored = image.image
     } else if (image.kind === 'bytes') {
-      stored = await this.store.saveBytes(image.data)
+      stored = await this.store.saveBytes(image.data, tags)
     } else {
-      stored = await this.download(image.url, signal)
+      stored = await this.download(image.url, signal, tags)
     }
     return { ...stored, url: this.urlFor(stored.file), revisedPrompt: image.revisedPrompt }
   }
@@ -262,10 +418,10 @@ export class ImageService {
    * loopback and private ones only on the upstream's own origin (the sandbox, a self-hosted
    * gateway) or with allowPrivateUrls. Redirects are followed by hand and re-checked.
    */
-  private async download(url: string, signal: AbortSignal): Promise<StoredImage> {
+  private async download(url: string, signal: AbortSignal, tags: ImageTags): Promise<StoredImage> {
     const failed = (message: string, cause?: unknown) => new ImagegenError({ status: 502, type: 'upstream_error', code: 'download_failed', message, cause })
     if (!URL.canParse(url)) throw failed('The upstream returned an image URL that is not a valid URL.')
-    const writer = this.store.writer({ maxBytes: MAX_RESULT_BYTES, notImage: 'The upstream image URL returned something that is not an image.' })
+    const writer = this.store.writer({ maxBytes: MAX_RESULT_BYTES, notImage: 'The upstream image URL returned something that is not an image.', tags })
     try {
       await streamDownload(
         new URL(url),
@@ -287,6 +443,17 @@ export class ImageService {
       throw error
     }
   }
+}
+
+/**
+ * The call's idempotency key: the header's (or a key our tools derived), else the body's
+ * `idempotency_key`; both, different, is a 400.
+ */
+function keyOf(request: { idempotency_key?: string | undefined }, options: CallOptions): IdempotencyKey | undefined {
+  const body = request.idempotency_key
+  if (options.idempotency && body !== undefined && body !== options.idempotency.key)
+    throw invalidRequest('The Idempotency-Key header and the body\'s idempotency_key differ; send one of them.', 'idempotency_key', 'idempotency_key_conflict')
+  return options.idempotency ?? (body === undefined ? undefined : { key: body, reuse: 'always' })
 }
 
 /**

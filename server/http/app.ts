@@ -16,6 +16,7 @@ import { editRoutes } from './routes/edits.js'
 import { fileRoutes } from './routes/files.js'
 import { imageRoutes } from './routes/images.js'
 import { infoRoutes } from './routes/info.js'
+import { receiptRoutes } from './routes/receipts.js'
 
 export type ProxyAppParameters = {
   service: ImageService
@@ -64,6 +65,7 @@ export function createProxyApp({ service, port, publicUrl, auth, maxBodyBytes, l
   app.route('/', fileRoutes(service.store))
   app.route('/', imageRoutes(service))
   app.route('/', editRoutes(service))
+  app.route('/', receiptRoutes(service))
   app.notFound((c) => c.json(new ImagegenError({ status: 404, type: 'not_found_error', message: `No route ${c.req.method} ${c.req.path}.`, code: 'route_not_found' }).toJSON(), 404))
   app.onError((error, c) => {
     const mapped = error instanceof HTTPException ? new ImagegenError({ status: error.status, type: 'invalid_request_error', message: error.message }) : toImagegenError(error)

@@ -17,15 +17,16 @@ import { Hono } from 'hono'
 import { invalidRequest } from '../../errors.js'
 import { MAX_INPUT_IMAGES, UNSUPPORTED_OPENAI_FIELDS } from '../../schemas.js'
 import type { ImageService } from '../../service.js'
-import { imagesResponse } from '../respond.js'
+import { callOptionsOf } from '../call-options.js'
+import { imagesResponse, replayHeaders } from '../respond.js'
 
 export function editRoutes(service: ImageService): Hono {
   const routes = new Hono()
   routes.post('/v1/images/edits', async (c) => {
     const form = await readMultipartForm(c.req.raw)
     const input = await editInputFromForm(form)
-    const result = await service.edit(input, { signal: c.req.raw.signal })
-    return c.json(await imagesResponse(result, input.response_format === 'b64_json' ? 'b64_json' : 'url'))
+    const result = await service.edit(input, callOptionsOf(c))
+    return c.json(await imagesResponse(result, input.response_format === 'b64_json' ? 'b64_json' : 'url'), 200, replayHeaders(result))
   })
   return routes
 }
@@ -49,6 +50,8 @@ type EditFormInput = {
   n?: number | string
   response_format?: string
   aspect_ratio?: string
+  max_price?: string
+  idempotency_key?: string
 } & Partial<Record<'quality' | (typeof UNSUPPORTED_OPENAI_FIELDS)[number], string>>
 
 /** The form as the EditRequest the service validates; files become data URIs. */
@@ -70,6 +73,8 @@ async function editInputFromForm(form: FormData): Promise<EditFormInput> {
     n: n === undefined ? undefined : /^\d+$/.test(n) ? Number(n) : n,
     response_format: text(form, 'response_format'),
     aspect_ratio: text(form, 'aspect_ratio'),
+    max_price: text(form, 'max_price'),
+    idempotency_key: text(form, 'idempotency_key'),
     quality: text(form, 'quality'),
     ...Object.fromEntries(UNSUPPORTED_OPENAI_FIELDS.map((name) => [name, text(form, name)])),
   }
