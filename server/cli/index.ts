@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `imagegen`: serve | generate | edit | wallet | usage | token | mcp | sandbox | demo
+ * `imagegen`: serve | generate | edit | wallet | usage | receipts | token | mcp | sandbox | demo
  * Each command is a module under ./commands; this file only dispatches.
  */
 import module from 'node:module'
@@ -16,6 +16,7 @@ const COMMANDS: Record<string, () => Promise<{ run(args: string[]): Promise<numb
   edit: () => import('./commands/edit.js'),
   wallet: () => import('./commands/wallet.js'),
   usage: () => import('./commands/usage.js'),
+  receipts: () => import('./commands/receipts.js'),
   token: () => import('./commands/token.js'),
   mcp: () => import('./commands/mcp.js'),
   sandbox: () => import('./commands/sandbox.js'),
@@ -27,9 +28,12 @@ const HELP = `imagegen ${VERSION}: image generation and editing paid with x402 f
 Usage:
   imagegen serve    [--port 8402] [--host 127.0.0.1] [--upstream URL]   run the local proxy
   imagegen generate "<prompt>" [--model M] [--size WxH | --aspect-ratio 16:9] [--quality hd] [--n N] [--out PATH]
+                    [--quote] [--max-price USD]                         --quote: the price only, nothing signed
   imagegen edit     <image> "<prompt>" [--image MORE]... [--mask PATH|URL] [--model M] [--size WxH] [--out PATH]
+                    [--quote] [--max-price USD]
   imagegen wallet                                                       address, balance, how to fund
   imagegen usage    [--days N]                                          spend per day and model
+  imagegen receipts [ID] [--csv | --json] [--limit N]                   what was made and paid, with receipts
   imagegen token    [--browser [--next /images/FILE]]                   the proxy token, or a one-time browser link
   imagegen mcp                                                          stdio MCP server
   imagegen sandbox  [--port 9402] [--chain base|solana] [--fund ADDRESS=10] [--latency MS] [--x402 v1|v2]
@@ -37,7 +41,8 @@ Usage:
 
 Spend limits (flags or env): --max-per-request 0.50 (BLOCKRUN_MAX_PER_REQUEST),
   --daily-budget 5.00 (BLOCKRUN_DAILY_BUDGET), --networks (BLOCKRUN_ALLOWED_NETWORKS),
-  --payees (BLOCKRUN_ALLOWED_PAYEES), --max-timeout-seconds 900 (BLOCKRUN_MAX_TIMEOUT_SECONDS).
+  --payees (BLOCKRUN_ALLOWED_PAYEES), --max-timeout-seconds 900 (BLOCKRUN_MAX_TIMEOUT_SECONDS),
+  --confirm-above USD (BLOCKRUN_CONFIRM_ABOVE; ask before paying more, unset by default).
 Who may call the proxy: --auth auto|token (BLOCKRUN_AUTH; auto = your user only on Linux),
   --allowed-origins http://localhost:3000,... (BLOCKRUN_ALLOWED_ORIGINS; web pages besides its own).
 Other: --upstream (BLOCKRUN_API_URL), --home (BLOCKRUN_HOME, default ~/.openclaw/blockrun),

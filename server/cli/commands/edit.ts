@@ -1,4 +1,5 @@
 import { absolutizeReference } from '../../inputs/reference.js'
+import { PAID_CALL_FLAGS } from '../paid-call.js'
 import { parseCommand, settingsFromFlags } from '../options.js'
 import { runImageCommand } from './generate.js'
 
@@ -12,11 +13,12 @@ export async function run(args: string[]): Promise<number | void> {
     n: { type: 'string' },
     out: { type: 'string', short: 'o' },
     json: { type: 'boolean' },
+    ...PAID_CALL_FLAGS,
   })
   const [image, ...words] = positionals
   const prompt = words.join(' ')
   if (!image || !prompt) {
-    process.stderr.write('usage: imagegen edit <image> "<prompt>" [--image MORE ...] [--mask PATH|URL] [--model M] [--size WxH] [--out PATH]\n')
+    process.stderr.write('usage: imagegen edit <image> "<prompt>" [--image MORE ...] [--mask PATH|URL] [--model M] [--size WxH] [--out PATH] [--quote] [--max-price USD]\n')
     return 2
   }
   // The proxy refuses relative paths (its working directory is not ours), so they are made
@@ -30,6 +32,7 @@ export async function run(args: string[]): Promise<number | void> {
     model: values.model,
     size: values.size,
     n: values.n === undefined ? undefined : Number(values.n),
+    max_price: values['max-price'],
   }
-  return runImageCommand(settingsFromFlags(values), (core, options) => core.edit(input, options), values)
+  return runImageCommand(settingsFromFlags(values), 'edit', input, values)
 }
