@@ -7,8 +7,12 @@
  * `quoteJson` and `quoteFromJson` carry it over HTTP (`POST /v1/images/quote`, the remote core);
  * `describeQuote` says it in words (tools, CLI).
  */
+import type { PaymentRequired } from '@x402/core/types'
+import type { SpendPolicy } from './config.js'
 import { formatUsd } from './money.js'
-import type { PriceQuote } from './payment/quote.js'
+import { needsConsent } from './payment/ceilings.js'
+import { priceOf, type PriceQuote } from './payment/quote.js'
+import type { ResolvedJob } from './resolve.js'
 
 export type Quote = PriceQuote & {
   kind: 'generate' | 'edit'
@@ -26,6 +30,40 @@ export type Quote = PriceQuote & {
   /** The threshold above which the user must consent (undefined: never asked), and whether this price is above it. */
   confirmation: { above: bigint | undefined; needed: boolean }
   notes: string[]
+}
+
+export type QuoteParameters = {
+  kind: Quote['kind']
+  job: Pick<ResolvedJob, 'model' | 'requestedModel' | 'size' | 'n' | 'estimate' | 'notes'>
+  /** The gateway's requirements (and whether remembered ones), or no payment asked at all. */
+  priced: { required: PaymentRequired; cached: boolean } | { free: true }
+  policy: SpendPolicy
+  /** What the 24-hour budget counts now (the ledger's). */
+  used: bigint
+}
+
+/** The quote, from the gateway's requirements, the policy and the budget used. Pure. */
+export function assembleQuote({ kind, job, priced, policy, used }: QuoteParameters): Quote {
+  const price: PriceQuote = 'free' in priced
+    ? { amount: 0n, network: undefined, networkLabel: undefined, chain: undefined, asset: undefined, payTo: undefined, maxTimeoutSeconds: undefined, policy: { allowed: true } }
+    : priceOf(priced.required, policy)
+  const remaining = policy.dailyBudget > used ? policy.dailyBudget - used : 0n
+  const amount = price.amount ?? 0n
+  const fits = amount <= remaining
+  return {
+    kind,
+    model: job.model.id,
+    requestedModel: job.requestedModel,
+    size: job.size,
+    n: job.n,
+    ...price,
+    source: 'free' in priced ? 'free' : priced.cached ? 'cached' : 'upstream',
+    estimate: job.estimate?.amount,
+    allowed: price.policy.allowed && price.amount !== undefined && fits,
+    budget: { daily: policy.dailyBudget, used, remaining, fits },
+    confirmation: { above: policy.confirmAbove, needed: needsConsent(amount, policy.confirmAbove) },
+    notes: job.notes,
+  }
 }
 
 export type QuoteJson = {

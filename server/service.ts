@@ -9,14 +9,14 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { Settings } from './config.js'
-import { ImagegenError, invalidRequest, toImagegenError } from './errors.js'
+import { ImagegenError } from './errors.js'
 import { formatUsd } from './money.js'
 import { Ledger } from './payment/ledger.js'
 import { Payer, type PaymentReceipt } from './payment/payer.js'
-import { resolveJob, type ResolvedJob } from './resolve.js'
-import { checkEditRules } from './edit-rules.js'
-import { EditRequest, GenerateRequest, parseInput, QuoteRequest, unsupportedFields } from './schemas.js'
-import { Catalog, DEFAULT_EDIT_MODEL, describeEstimate, type ModelList } from './catalog/index.js'
+import { prepareEdit, prepareGenerate, type PrepareContext, type Prepared } from './prepare.js'
+import type { ResolvedJob } from './resolve.js'
+import { EditRequest, GenerateRequest, parseInput, QuoteRequest } from './schemas.js'
+import { Catalog, describeEstimate, type ModelList } from './catalog/index.js'
 import { ImageStore, type ImageTags, type StoredImage } from './store/images.js'
 import { UpstreamClient, type UpstreamImage, type UpstreamRoute } from './upstream/blockrun.js'
 import { loadWallet, WalletKeyError, type Wallet } from './wallet/key.js'
@@ -28,13 +28,11 @@ import { readUsdcBalance, rpcUrlFor } from './wallet/balance.js'
 import { startDeadline } from './deadline.js'
 import { authorizationStateReader } from './payment/chain-state.js'
 import { SolanaRpc } from './payment/solana-rpc.js'
-import { needsConsent } from './payment/ceilings.js'
-import { priceOf } from './payment/quote.js'
-import { IdempotencyStore, type IdempotencyKey } from './receipts/idempotency.js'
-import { ReceiptIndex, type ReceiptLine } from './receipts/receipt-index.js'
-import { receiptLine, replayResult, requestFingerprint } from './receipts/results.js'
-import { receiptView, type ReceiptView } from './receipts/receipt.js'
-import type { Quote } from './quote.js'
+import type { IdempotencyKey } from './receipts/idempotency.js'
+import { callKey, ResultRecords } from './receipts/records.js'
+import { receiptLine } from './receipts/results.js'
+import type { ReceiptView } from './receipts/receipt.js'
+import { assembleQuote, type Quote } from './quote.js'
 
 export type Progress = { message: string; elapsedMs: number }
 
@@ -84,8 +82,7 @@ export type ImageServiceParameters = {
   inputs?: InputResolver
 }
 
-/** A request ready to pay: the upstream route and body, and what the catalog made of it. */
-type Prepared = { route: UpstreamRoute; body: object; job: ResolvedJob; inputs?: number; mask?: boolean }
+
 
 /** Bytes one result image may have, decoded or downloaded (a 4096x4096 PNG of pure noise is about 50 MB). */
 const MAX_RESULT_BYTES = 100 * 1024 * 1024
@@ -99,9 +96,8 @@ export class ImageService {
   readonly store: ImageStore
   readonly ledger: Ledger
   readonly catalog: Catalog
-  /** The index of what was made (receipts.jsonl), and the idempotency keys (requests.jsonl). */
-  readonly receipts: ReceiptIndex
-  private readonly keys: IdempotencyStore
+  /** The index of what was made (receipts.jsonl) and the idempotency keys (requests.jsonl). */
+  readonly records: ResultRecords
   /** Calls running now, keyed ones detached from their callers included: `close` stops them and waits. */
   private readonly running = new Set<Promise<unknown>>()
   private readonly closing = new AbortController()
@@ -115,12 +111,7 @@ export class ImageService {
     this.publicUrl = publicUrl
     this.store = new ImageStore(settings.home)
     this.ledger = new Ledger(settings.home)
-    this.receipts = new ReceiptIndex(settings.home)
-    this.keys = new IdempotencyStore({
-      home: settings.home,
-      moneyMoved: async (requestId) => (await this.ledger.payments()).some((p) => p.requestId === requestId && ['signed', 'settled', 'unknown'].includes(p.status)),
-      runningLimitMs: settings.upstreamTimeoutMs + 10 * 60 * 1000,
-    })
+    this.records = new ResultRecords(settings.home, this.ledger, (file) => this.urlFor(file), settings.upstreamTimeoutMs + 10 * 60 * 1000)
     this.inputs = inputs
     // One Solana RPC client for the process: the mint is read once, a blockhash reused for seconds.
     const solanaRpc = wallet.solana ? new SolanaRpc((network) => rpcUrlFor(settings, network)) : undefined
@@ -167,12 +158,12 @@ export class ImageService {
 
   async generate(input: unknown, options: CallOptions = {}): Promise<ImageResult> {
     const request = parseInput(GenerateRequest, input)
-    return this.call('/v1/images/generations', request, options, () => this.prepareGenerate(request))
+    return this.call('/v1/images/generations', request, options, () => prepareGenerate(request, this.preparing()))
   }
 
   async edit(input: unknown, options: CallOptions = {}): Promise<ImageResult> {
     const request = parseInput(EditRequest, input)
-    return this.call('/v1/images/image2image', request, options, (signal) => this.prepareEdit(request, signal))
+    return this.call('/v1/images/image2image', request, options, (signal) => prepareEdit(request, { ...this.preparing(), signal }))
   }
 
   /**
@@ -185,29 +176,10 @@ export class ImageService {
     const kind = request.image === undefined ? 'generate' : 'edit'
     const deadline = startDeadline(this.settings.upstreamTimeoutMs, options.signal)
     try {
-      const { route, body, job } = kind === 'edit' ? await this.prepareEdit({ ...request, image: request.image! }, deadline.signal) : await this.prepareGenerate(request)
+      const { route, body, job } = kind === 'edit' ? await prepareEdit({ ...request, image: request.image! }, { ...this.preparing(), signal: deadline.signal }) : await prepareGenerate(request, this.preparing())
       const context = { requestId: randomUUID(), endpoint: route, model: job.model.id, size: job.size, n: job.n, signal: deadline.signal }
       const priced = await this.upstream.quote(route, body, context)
-      const { policy } = this.settings
-      const price = 'free' in priced ? undefined : priceOf(priced.required, policy)
-      const used = await this.ledger.spentLastDay()
-      const remaining = policy.dailyBudget > used ? policy.dailyBudget - used : 0n
-      const amount = price?.amount ?? 0n
-      const fits = amount <= remaining
-      return {
-        kind,
-        model: job.model.id,
-        requestedModel: job.requestedModel,
-        size: job.size,
-        n: job.n,
-        ...(price ?? { amount: 0n, network: undefined, networkLabel: undefined, chain: undefined, asset: undefined, payTo: undefined, maxTimeoutSeconds: undefined, policy: { allowed: true as const } }),
-        source: 'free' in priced ? 'free' : priced.cached ? 'cached' : 'upstream',
-        estimate: job.estimate?.amount,
-        allowed: (price?.policy.allowed ?? true) && fits,
-        budget: { daily: policy.dailyBudget, used, remaining, fits },
-        confirmation: { above: policy.confirmAbove, needed: needsConsent(amount, policy.confirmAbove) },
-        notes: job.notes,
-      }
+      return assembleQuote({ kind, job, priced, policy: this.settings.policy, used: await this.ledger.spentLastDay() })
     } catch (error) {
       if (deadline.expired && !options.signal?.aborted) throw new ImagegenError({ status: 504, type: 'timeout_error', code: 'upstream_timeout', message: 'The gateway did not answer the quote in time. Nothing was signed.' })
       throw error
@@ -217,16 +189,13 @@ export class ImageService {
   }
 
   /** One receipt, joined with the ledger (`GET /v1/receipts/{id}`). */
-  async receipt(id: string): Promise<ReceiptView | undefined> {
-    const line = this.receipts.find(id)
-    return line && receiptView(line, await this.ledger.payments(), (file) => this.urlFor(file))
+  receipt(id: string): Promise<ReceiptView | undefined> {
+    return this.records.receipt(id)
   }
 
   /** Receipts newest first, `limit` at a time after the receipt `before`. */
-  async receiptPage({ before, limit = 50 }: { before?: string | undefined; limit?: number } = {}): Promise<{ data: ReceiptView[]; has_more: boolean }> {
-    const page = this.receipts.page({ before, limit })
-    const ledger = await this.ledger.payments()
-    return { data: page.items.map((line) => receiptView(line, ledger, (file) => this.urlFor(file))), has_more: page.more }
+  receiptPage(page: { before?: string | undefined; limit?: number } = {}): Promise<{ data: ReceiptView[]; has_more: boolean }> {
+    return this.records.page(page)
   }
 
   /** The image models the gateway offers now (live catalog, else the bundled table), with where that comes from. */
@@ -254,7 +223,7 @@ export class ImageService {
     this.closing.abort(new DOMException('The image service is shutting down.', 'AbortError'))
     await Promise.race([Promise.allSettled([...this.running]), new Promise((resolve) => setTimeout(resolve, 2000).unref())])
     this.catalog.close()
-    await Promise.all([this.ledger.close(), this.receipts.close(), this.keys.close()])
+    await Promise.all([this.ledger.close(), this.records.close()])
   }
 
   /**
@@ -263,35 +232,22 @@ export class ImageService {
    * still apply) and store the outcome under the key.
    */
   private async call(route: UpstreamRoute, request: GenerateRequest | EditRequest, options: CallOptions, prepare: (signal: AbortSignal) => Promise<Prepared>): Promise<ImageResult> {
-    const key = keyOf(request, options)
+    const key = callKey(request, options)
     const ceilings = { maxPrice: request.max_price, consented: options.consented }
     const run = (requestId: string, signal: AbortSignal | undefined) =>
       this.track(async () => {
         const prepared = await prepare(AbortSignal.any([signal, this.closing.signal].filter((s): s is AbortSignal => s !== undefined)))
         return this.run(prepared, { ...options, signal, requestId }, ceilings, request)
       })
-    if (!key) return run(options.requestId ?? randomUUID(), options.signal)
-    const claim = await this.keys.claim(key, requestFingerprint(route, request), options.requestId ?? randomUUID())
-    if (claim.kind === 'refused') throw claim.error
-    if (claim.kind === 'replay') {
-      const line = this.receipts.find(claim.id)
-      if (!line) throw new ImagegenError({ status: 409, type: 'invalid_request_error', code: 'idempotency_key_in_use', message: `The result of the earlier request with this idempotency key (receipt ${claim.id}) is not in this home's index.` })
-      const result = await replayResult(line, await this.ledger.payments(), (file) => this.urlFor(file))
-      if (!options.signal?.aborted) await this.keys.delivered(key.key, claim.id)
-      return result
-    }
-    try {
-      // Detached: the caller's leaving does not stop it; options.stop and the deadline do.
-      const result = await run(claim.id, options.stop)
-      await this.keys.done(key.key, claim.id, !options.signal?.aborted)
-      return result
-    } catch (error) {
-      const moved = (await this.ledger.payments()).some((p) => p.requestId === claim.id && ['signed', 'settled', 'unknown'].includes(p.status))
-      await this.keys.failed(key.key, claim.id, toImagegenError(error), moved).catch(() => {})
-      throw error
-    } finally {
-      this.keys.release(key.key)
-    }
+    const id = options.requestId ?? randomUUID()
+    if (!key) return run(id, options.signal)
+    // Detached: the caller's leaving does not stop a keyed call; options.stop and the deadline do.
+    return this.records.keyed({ key, route, request, id, caller: options.signal, run: (claimed) => run(claimed, options.stop) })
+  }
+
+  /** What preparing a request needs from the service. */
+  private preparing(): PrepareContext {
+    return { catalog: this.catalog, defaultModel: this.settings.defaultModel, inputs: this.inputs, ownBaseUrl: this.publicUrl() }
   }
 
   private track<T>(work: () => Promise<T>): Promise<T> {
@@ -300,29 +256,6 @@ export class ImageService {
     const forget = () => void this.running.delete(promise)
     promise.then(forget, forget)
     return promise
-  }
-
-  private async prepareGenerate(request: Omit<GenerateRequest, 'max_price' | 'idempotency_key'>): Promise<Prepared> {
-    const view = await this.catalog.lookup(request.model ?? this.settings.defaultModel)
-    const job = resolveJob({ ...request, defaultModel: this.settings.defaultModel, unsupported: unsupportedFields(request) }, view)
-    const body = { model: job.model.id, prompt: job.prompt, size: job.size, n: job.n, ...(job.quality ? { quality: job.quality } : {}) }
-    return { route: '/v1/images/generations', body, job }
-  }
-
-  private async prepareEdit(request: Omit<EditRequest, 'max_price' | 'idempotency_key'>, signal: AbortSignal | undefined): Promise<Prepared> {
-    const view = await this.catalog.lookup(request.model ?? DEFAULT_EDIT_MODEL)
-    const job = resolveJob({ ...request, defaultModel: this.settings.defaultModel, forEdit: true, unsupported: unsupportedFields(request) }, view)
-    const images = typeof request.image === 'string' ? [request.image] : request.image
-    // How many images and whether a mask, on this model: refused before any input is read.
-    checkEditRules(job.model, { images: images.length, mask: request.mask !== undefined }, view.models)
-    if (!this.inputs) throw new ImagegenError({ status: 501, type: 'server_error', message: 'Editing is not available in this process.' })
-    // Inputs are resolved and checked before anything is paid; our own /images URLs are read from the store.
-    const inputs = await this.inputs.resolve({ images, mask: request.mask, signal, ownBaseUrl: this.publicUrl() })
-    job.notes.push(...inputs.notes)
-    // One image goes as a string, several as an array (the gateway's image2image shape, as Franklin sends it).
-    const image = inputs.images.length === 1 ? inputs.images[0] : inputs.images
-    const body = { model: job.model.id, prompt: job.prompt, size: job.size, n: job.n, image, ...(inputs.mask ? { mask: inputs.mask } : {}) }
-    return { route: '/v1/images/image2image', body, job, inputs: images.length, mask: request.mask !== undefined }
   }
 
   private async run(prepared: Prepared, options: CallOptions & { requestId: string }, ceilings: { maxPrice?: bigint | undefined; consented?: bigint | undefined }, request: GenerateRequest | EditRequest): Promise<ImageResult> {
@@ -377,7 +310,7 @@ export class ImageService {
         notes,
       }
       // The index of what was made: the receipt is on disk before the answer leaves.
-      await this.receipts.append(receiptLine({ result: done, route, started, prompt: job.prompt, quality: job.quality, inputs: prepared.inputs, mask: prepared.mask, request }))
+      await this.records.record(receiptLine({ result: done, route, started, prompt: job.prompt, quality: job.quality, inputs: prepared.inputs, mask: prepared.mask, request }))
       return done
     } catch (error) {
       if (error instanceof ImagegenError && error.code === 'max_per_request') throw withCountAdvice(error, job, this.settings.policy.maxPerRequest)
@@ -443,17 +376,6 @@ export class ImageService {
       throw error
     }
   }
-}
-
-/**
- * The call's idempotency key: the header's (or a key our tools derived), else the body's
- * `idempotency_key`; both, different, is a 400.
- */
-function keyOf(request: { idempotency_key?: string | undefined }, options: CallOptions): IdempotencyKey | undefined {
-  const body = request.idempotency_key
-  if (options.idempotency && body !== undefined && body !== options.idempotency.key)
-    throw invalidRequest('The Idempotency-Key header and the body\'s idempotency_key differ; send one of them.', 'idempotency_key', 'idempotency_key_conflict')
-  return options.idempotency ?? (body === undefined ? undefined : { key: body, reuse: 'always' })
 }
 
 /**
