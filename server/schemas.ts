@@ -205,20 +205,14 @@ export type EditRequest = v.InferOutput<typeof EditRequest>
  * `POST /v1/images/quote` and the `quote_image` tool: a generation body, or an edit body (one
  * with `image`), priced by the gateway's own 402 without signing anything.
  */
-const { max_price: _maxPrice, idempotency_key: _key, ...generateFields } = GenerateRequest.entries
-export const QuoteRequest = v.object({
-  ...generateFields,
-  image: v.optional(images),
-  mask: EditInput.entries.mask,
-})
+const quotedEdit = { image: v.optional(images), mask: EditInput.entries.mask }
+function withoutPaidCallFields<E extends typeof paidCallFields>({ max_price: _price, idempotency_key: _key, ...rest }: E): Omit<E, keyof typeof paidCallFields> {
+  return rest
+}
+export const QuoteRequest = v.object({ ...withoutPaidCallFields(GenerateRequest.entries), ...quotedEdit })
 export type QuoteRequest = v.InferOutput<typeof QuoteRequest>
-/** The quote tool's input: the generate and edit tool fields, without the paid-call ones. */
-const { max_price: _m, idempotency_key: _k, ...generateToolFields } = GenerateInput.entries
-export const QuoteInput = v.object({
-  ...generateToolFields,
-  image: v.optional(images),
-  mask: EditInput.entries.mask,
-})
+/** The quote tool's input: the generate tool's fields and an edit's image and mask, without the paid-call ones. */
+export const QuoteInput = v.object({ ...withoutPaidCallFields(GenerateInput.entries), ...quotedEdit })
 
 /**
  * Validates `input`, or throws a 400 naming the first offending field. A field given as JSON

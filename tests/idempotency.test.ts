@@ -30,6 +30,15 @@ async function until(condition: () => boolean, what: string, ms = 10_000): Promi
   }
 }
 
+/** Posts `body` and goes away once its job is paid for and being polled. */
+async function leaveMidJob(stack: Stack, body: object, headers: Record<string, string> = {}): Promise<void> {
+  const controller = new AbortController()
+  const leaving = fetch(`${stack.proxy.url}/v1/images/generations`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body), signal: controller.signal })
+  await until(() => stack.sandbox.counters.polls > 0, 'the first poll')
+  controller.abort()
+  await expect(leaving).rejects.toThrow()
+}
+
 describe('Idempotency-Key', () => {
   it('the same key returns the first result without paying again; another request under it is refused', async () => {
     stack = await startStack()
@@ -76,12 +85,7 @@ describe('Idempotency-Key', () => {
     stack = await startStack({ sandbox: { forms: 'job', jobMs: 1500 } })
     const headers = key('retry')
     const body = { model: 'gpt-image-2', prompt: 'a slow lighthouse' }
-    const controller = new AbortController()
-    const leaving = fetch(`${stack.proxy.url}/v1/images/generations`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body), signal: controller.signal })
-    // Gone once the job is paid for and being polled.
-    await until(() => stack!.sandbox.counters.polls > 0, 'the first poll')
-    controller.abort()
-    await expect(leaving).rejects.toThrow()
+    await leaveMidJob(stack, body, headers)
     // The job goes on without its caller and settles once.
     await until(() => stack!.sandbox.usdc.transfers.length === 1, 'the settlement')
     const retry = await stack.post('/v1/images/generations', body, headers)
@@ -98,11 +102,7 @@ describe('Idempotency-Key', () => {
     stack = await startStack({ sandbox: { forms: 'job', jobMs: 1500 } })
     const headers = key('wait')
     const body = { model: 'gpt-image-2', prompt: 'waited for' }
-    const controller = new AbortController()
-    const leaving = fetch(`${stack.proxy.url}/v1/images/generations`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body), signal: controller.signal })
-    await until(() => stack!.sandbox.counters.polls > 0, 'the first poll')
-    controller.abort()
-    await leaving.catch(() => undefined)
+    await leaveMidJob(stack, body, headers)
     const retry = await stack.post('/v1/images/generations', body, headers)
     expect(retry.status, JSON.stringify(retry.body)).toBe(200)
     expect(stack.sandbox.usdc.transfers).toHaveLength(1)
@@ -110,11 +110,7 @@ describe('Idempotency-Key', () => {
 
   it('without a key, a caller that leaves mid-job abandons it: nothing settles', async () => {
     stack = await startStack({ sandbox: { forms: 'job', jobMs: 1500 } })
-    const controller = new AbortController()
-    const leaving = fetch(`${stack.proxy.url}/v1/images/generations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-image-2', prompt: 'unkeyed' }), signal: controller.signal })
-    await until(() => stack!.sandbox.counters.polls > 0, 'the first poll')
-    controller.abort()
-    await leaving.catch(() => undefined)
+    await leaveMidJob(stack, { model: 'gpt-image-2', prompt: 'unkeyed' })
     await sleep(2000)
     expect(stack.sandbox.usdc.transfers).toHaveLength(0)
     expect((await readLedger(stack.home)).map((p) => p.status)).toEqual(['abandoned'])

@@ -5,7 +5,6 @@
  * never the prompt.
  */
 import { createHash } from 'node:crypto'
-import { spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { crc32 } from 'node:zlib'
@@ -14,7 +13,7 @@ import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ImageStore } from '../server/store/images.js'
 import { readTags } from '../server/store/tags.js'
-import { CLI } from './helpers/processes.js'
+import { runCli } from './helpers/processes.js'
 import { startStack, type Stack } from './helpers/stack.js'
 
 /** The tEXt chunks of a PNG, each chunk's CRC checked with zlib's own crc32 (not ours). */
@@ -34,17 +33,6 @@ function pngTextChunks(bytes: Buffer): Array<{ keyword: string; text: string }> 
 }
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex')
-
-function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk) => (stdout += chunk))
-    child.stderr.on('data', (chunk) => (stderr += chunk))
-    child.once('exit', (code) => resolve({ code, stdout, stderr }))
-  })
-}
 
 describe('receipts over HTTP and the CLI', () => {
   let stack: Stack

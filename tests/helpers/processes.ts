@@ -71,3 +71,15 @@ export async function spawnProxy({ home, upstream, args = [], env = {} }: { home
     },
   }
 }
+
+/** Runs the built CLI once with `env` over this process's environment: exit code and output. */
+export function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout!.on('data', (chunk) => (stdout += chunk))
+    child.stderr!.on('data', (chunk) => (stderr += chunk))
+    child.once('exit', (code) => resolve({ code, stdout, stderr }))
+  })
+}
