@@ -38,6 +38,8 @@ describe('imagegen mcp: confirmation above BLOCKRUN_CONFIRM_ABOVE', () => {
       expect(questions).toHaveLength(1)
       expect(questions[0]!.message).toMatch(/^Pay \$0\.0535 USDC for 1 image from google\/nano-banana at 1024x1024\? That is above \$0\.05, the price over which imagegen asks you \(BLOCKRUN_CONFIRM_ABOVE\)\. Paid on Base Sepolia to 0x0{36}b10c; \$5\.00 left of your \$5\.00 24-hour budget\.$/i)
       expect(world.sandbox.usdc.transfers.map((t) => t.amount)).toEqual([53_500n])
+      // The gateway was asked twice: the refused call's 402 (its price then answered the quote), and the paid request.
+      expect(world.sandbox.counters.imageRequests).toBe(2)
       if (proxy) expect(yes.stderr()).toContain('using the imagegen proxy')
 
       const declined = (await no.client.callTool({ name: 'generate_image', arguments: { prompt: 'not worth it', model: 'nano-banana' } })) as CallToolResult

@@ -4,6 +4,7 @@
  * confirmation threshold refuses a payment the user has not agreed to, and only our own front
  * doors (the proxy token) can carry that agreement.
  */
+import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import sharp from 'sharp'
@@ -66,6 +67,12 @@ describe('quotes and max_price', () => {
     const edit = await stack.post('/v1/images/quote', { prompt: 'make it night', image: photo, model: 'nano-banana' })
     expect(edit.status, JSON.stringify(edit.body)).toBe(200)
     expect(edit.body).toMatchObject({ kind: 'edit', model: 'google/nano-banana', amount: '53500', allowed: true })
+    // An edit's image inline, larger than any other body the proxy takes: a quote takes what an edit does.
+    const noise = await sharp(randomBytes(512 * 512 * 3), { raw: { width: 512, height: 512, channels: 3 } }).png().toBuffer()
+    expect(noise.length).toBeGreaterThan(300 * 1024)
+    const inline = await stack.post('/v1/images/quote', { prompt: 'make it night', image: `data:image/png;base64,${noise.toString('base64')}`, model: 'gpt-image' })
+    expect(inline.status, JSON.stringify(inline.body).slice(0, 300)).toBe(200)
+    expect(inline.body).toMatchObject({ kind: 'edit', model: 'openai/gpt-image-1', amount: '22000' })
 
     // Over the confirmation threshold and the per-request cap: said, not refused (a quote pays nothing).
     const big = await stack.post('/v1/images/quote', { model: 'banana-pro', size: '4096x4096', prompt: 'a poster', n: 4 })

@@ -28,7 +28,9 @@ export async function withConsent(
     if (!confirm || (error as { code?: unknown }).code !== 'confirmation_required') throw error
     const { max_price: maxPrice, idempotency_key: _key, ...priced } = input
     const quote = await core.quote(priced, { signal: options.signal })
-    if (quote.amount === undefined || !quote.confirmation.needed) throw error
+    if (quote.amount === undefined) throw error
+    // The price fell under the threshold since: nobody needs asking.
+    if (!quote.confirmation.needed) return core[kind](input, options)
     // The caller's own ceiling still holds: a price above it is refused without asking.
     if (maxPrice !== undefined && maxPrice !== null && quote.amount > parseUsd(String(maxPrice))) return core[kind](input, options)
     if (!(await confirm(quote))) throw confirmationDeclined(quote.amount)

@@ -52,6 +52,9 @@ type PaidAttempt = ({ kind: 'sent' } & PaidResponse) | { kind: 'rejected' | 'sta
  */
 export const MAX_SIGNATURES_PER_REQUEST = 3
 
+/** Refusals by a call's own ceilings (ceilings.ts), made after the policy allowed the requirements. */
+const CEILING_REFUSALS: ReadonlySet<unknown> = new Set(['max_price_exceeded', 'confirmation_required'])
+
 export type PayerParameters = AuthorizerParameters & {
   /**
    * Reads the wallet's USDC balance on a network, for payment error messages only (never on the
@@ -167,7 +170,12 @@ export class Payer {
   private async pay(send: SendRequest, required: PaymentRequired, context: PaymentContext, prepaid: boolean, signatures = 1): Promise<PaidAttempt> {
     const { ledger } = this.parameters
     // Every attempt after the first builds on fresh chain state (Solana: a new blockhash).
-    const authorization = await this.authorizer.authorize({ required, context, fresh: signatures > 1 })
+    const authorization = await this.authorizer.authorize({ required, context, fresh: signatures > 1 }).catch((error: unknown) => {
+      // Refused by the call's own ceilings (max_price, consent), the policy allowed these
+      // requirements: remembered, so the quote and the paid call that follow ask nothing again.
+      if (!prepaid && CEILING_REFUSALS.has((error as { code?: unknown }).code)) this.requirements.set(context, required)
+      throw error
+    })
     const { id, option, headers } = authorization
     // Only a fresh 402 refreshes the cache, so a route in steady use still expires; and only
     // requirements that the policy allowed and that signed are kept.
