@@ -163,7 +163,7 @@ export class ImageService {
 
   async edit(input: unknown, options: CallOptions = {}): Promise<ImageResult> {
     const request = parseInput(EditRequest, input)
-    return this.call('/v1/images/image2image', request, options, (signal) => prepareEdit(request, { ...this.preparing(), signal }))
+    return this.call('/v1/images/image2image', request, options, (signal) => prepareEdit(request, { ...this.preparing(), signal: signal() }))
   }
 
   /**
@@ -231,12 +231,13 @@ export class ImageService {
    * back an earlier result, refuse, or run detached from the caller (the deadline and shutdown
    * still apply) and store the outcome under the key.
    */
-  private async call(route: UpstreamRoute, request: GenerateRequest | EditRequest, options: CallOptions, prepare: (signal: AbortSignal) => Promise<Prepared>): Promise<ImageResult> {
+  private async call(route: UpstreamRoute, request: GenerateRequest | EditRequest, options: CallOptions, prepare: (signal: () => AbortSignal) => Promise<Prepared>): Promise<ImageResult> {
     const key = callKey(request, options)
     const ceilings = { maxPrice: request.max_price, consented: options.consented }
     const run = (requestId: string, signal: AbortSignal | undefined) =>
       this.track(async () => {
-        const prepared = await prepare(AbortSignal.any([signal, this.closing.signal].filter((s): s is AbortSignal => s !== undefined)))
+        // Only an edit's inputs need a signal (they are read from paths and URLs): made only then.
+        const prepared = await prepare(() => (signal ? AbortSignal.any([signal, this.closing.signal]) : this.closing.signal))
         return this.run(prepared, { ...options, signal, requestId }, ceilings, request)
       })
     const id = options.requestId ?? randomUUID()
@@ -263,7 +264,7 @@ export class ImageService {
     const requestId = options.requestId
     const started = Date.now()
     const tags: ImageTags = { model: job.model.id, receipt: requestId }
-    const deadline = startDeadline(this.settings.upstreamTimeoutMs, AbortSignal.any([options.signal, this.closing.signal].filter((s): s is AbortSignal => s !== undefined)))
+    const deadline = startDeadline(this.settings.upstreamTimeoutMs, [options.signal, this.closing.signal])
     const { signal } = deadline
     const report = (message: string) => options.onProgress?.({ message, elapsedMs: Date.now() - started })
     let lastReport = 0
@@ -309,8 +310,11 @@ export class ImageService {
         estimate: job.estimate?.amount,
         notes,
       }
-      // The index of what was made: the receipt is on disk before the answer leaves.
-      await this.records.record(receiptLine({ result: done, route, started, prompt: job.prompt, quality: job.quality, inputs: prepared.inputs, mask: prepared.mask, request }))
+      // The index of what was made: the receipt is on disk before the answer leaves. A paid image
+      // is still handed over when the index cannot be written; the answer says so.
+      await this.records.record(receiptLine({ result: done, route, started, prompt: job.prompt, quality: job.quality, inputs: prepared.inputs, mask: prepared.mask, request })).catch((error: unknown) => {
+        notes.push(`The receipt could not be written to ${this.records.index.path} (${error instanceof Error ? error.message : String(error)}); the payment is in the ledger.`)
+      })
       return done
     } catch (error) {
       if (error instanceof ImagegenError && error.code === 'max_per_request') throw withCountAdvice(error, job, this.settings.policy.maxPerRequest)
