@@ -40,16 +40,20 @@ export type QuoteParameters = {
   policy: SpendPolicy
   /** What the 24-hour budget counts now (the ledger's). */
   used: bigint
+  /** The body's max_price, when it has one: a price above it would be refused. */
+  maxPrice?: bigint | undefined
 }
 
 /** The quote, from the gateway's requirements, the policy and the budget used. Pure. */
-export function assembleQuote({ kind, job, priced, policy, used }: QuoteParameters): Quote {
+export function assembleQuote({ kind, job, priced, policy, used, maxPrice }: QuoteParameters): Quote {
   const price: PriceQuote = 'free' in priced
     ? { amount: 0n, network: undefined, networkLabel: undefined, chain: undefined, asset: undefined, payTo: undefined, maxTimeoutSeconds: undefined, policy: { allowed: true } }
     : priceOf(priced.required, policy)
   const remaining = policy.dailyBudget > used ? policy.dailyBudget - used : 0n
   const amount = price.amount ?? 0n
   const fits = amount <= remaining
+  const underMax = maxPrice === undefined || amount <= maxPrice
+  const notes = underMax ? job.notes : [...job.notes, `The price is above the max_price of ${formatUsd(maxPrice!)} given: that call would be refused before signing.`]
   return {
     kind,
     model: job.model.id,
@@ -59,10 +63,10 @@ export function assembleQuote({ kind, job, priced, policy, used }: QuoteParamete
     ...price,
     source: 'free' in priced ? 'free' : priced.cached ? 'cached' : 'upstream',
     estimate: job.estimate?.amount,
-    allowed: price.policy.allowed && price.amount !== undefined && fits,
+    allowed: price.policy.allowed && price.amount !== undefined && fits && underMax,
     budget: { daily: policy.dailyBudget, used, remaining, fits },
     confirmation: { above: policy.confirmAbove, needed: needsConsent(amount, policy.confirmAbove) },
-    notes: job.notes,
+    notes,
   }
 }
 

@@ -203,13 +203,14 @@ export type EditRequest = v.InferOutput<typeof EditRequest>
 
 /**
  * `POST /v1/images/quote` and the `quote_image` tool: a generation body, or an edit body (one
- * with `image`), priced by the gateway's own 402 without signing anything.
+ * with `image`), priced by the gateway's own 402 without signing anything. A body's `max_price`
+ * is checked against the price; its `idempotency_key` has nothing to do (the answer says so).
  */
 const quotedEdit = { image: v.optional(images), mask: EditInput.entries.mask }
 function withoutPaidCallFields<E extends typeof paidCallFields>({ max_price: _price, idempotency_key: _key, ...rest }: E): Omit<E, keyof typeof paidCallFields> {
   return rest
 }
-export const QuoteRequest = v.object({ ...withoutPaidCallFields(GenerateRequest.entries), ...quotedEdit })
+export const QuoteRequest = v.object({ ...GenerateRequest.entries, ...quotedEdit })
 export type QuoteRequest = v.InferOutput<typeof QuoteRequest>
 /** The quote tool's input: the generate tool's fields and an edit's image and mask, without the paid-call ones. */
 export const QuoteInput = v.object({ ...withoutPaidCallFields(GenerateInput.entries), ...quotedEdit })

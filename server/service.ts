@@ -179,7 +179,8 @@ export class ImageService {
       const { route, body, job } = kind === 'edit' ? await prepareEdit({ ...request, image: request.image! }, { ...this.preparing(), signal: deadline.signal }) : await prepareGenerate(request, this.preparing())
       const context = { requestId: randomUUID(), endpoint: route, model: job.model.id, size: job.size, n: job.n, signal: deadline.signal }
       const priced = await this.upstream.quote(route, body, context)
-      return assembleQuote({ kind, job, priced, policy: this.settings.policy, used: await this.ledger.spentLastDay() })
+      if (request.idempotency_key !== undefined) job.notes.push('idempotency_key was not applied: a quote pays nothing, so there is nothing to repeat.')
+      return assembleQuote({ kind, job, priced, policy: this.settings.policy, used: await this.ledger.spentLastDay(), maxPrice: request.max_price })
     } catch (error) {
       if (deadline.expired && !options.signal?.aborted) throw new ImagegenError({ status: 504, type: 'timeout_error', code: 'upstream_timeout', message: 'The gateway did not answer the quote in time. Nothing was signed.' })
       throw error

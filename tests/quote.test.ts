@@ -48,9 +48,19 @@ describe('quotes and max_price', () => {
     expect(stack.sandbox.counters.authorizations).toBe(0)
     expect(await readLedger(stack.home)).toEqual([])
 
+    // (answered from the requirements the first quote remembered)
+    // A generation body's max_price is checked; its idempotency_key is said to do nothing here.
+    const guarded = await stack.post('/v1/images/quote', { ...body, max_price: '0.04', idempotency_key: 'k1' })
+    expect(guarded.body).toMatchObject({ amount: '43000', allowed: false })
+    expect(guarded.body.notes).toEqual([
+      'idempotency_key was not applied: a quote pays nothing, so there is nothing to repeat.',
+      'The price is above the max_price of $0.04 given: that call would be refused before signing.',
+    ])
+    expect(stack.sandbox.counters.imageRequests).toBe(1)
+
     // A second quote within minutes is answered from the gateway's requirements, with no request.
     const again = await stack.post('/v1/images/quote', body)
-    expect(again.body).toMatchObject({ amount: '43000', source: 'cached' })
+    expect(again.body).toMatchObject({ amount: '43000', source: 'cached', notes: [] })
     expect(stack.sandbox.counters.imageRequests).toBe(1)
 
     // Paying with max_price at the quote: the same amount settles, on the first request.

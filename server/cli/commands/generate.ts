@@ -56,8 +56,7 @@ export async function runImageCommand(
   process.once('SIGINT', onSignal)
   try {
     if (values.quote) {
-      const { max_price: _price, ...priced } = input
-      const quote = await core.quote(Object.fromEntries(Object.entries(priced).filter(([, value]) => value !== undefined)), { signal: abort.signal })
+      const quote = await core.quote(Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined)), { signal: abort.signal })
       spinner.stop()
       process.stdout.write(values.json ? `${JSON.stringify(quoteJson(quote), null, 2)}\n` : `${describeQuote(quote).replace(/call with max_price "([^"]+)"/, 'run it with --max-price $1')}\n`)
       return 0
