@@ -12,8 +12,8 @@
  *   delivered result is never reused, so asking twice makes two pictures;
  * - it failed after money may have moved (a payment settled or of unknown outcome): the failure
  *   is answered again and nothing is paid; a failure that cost nothing frees the key;
- * - it is still running: in this process the request waits for it; in another process it is
- *   refused with 409. A claim whose process is gone frees the key when the ledger shows nothing
+ * - it is still running: in this process the request waits for it; in another process a caller's
+ *   key is refused with 409 (a derived key runs: two sessions asking alike is no retry). A claim whose process is gone frees the key when the ledger shows nothing
  *   signed for it, and is answered as a failure that may have cost money otherwise;
  * - the same caller's key with a different request is refused with 422.
  *
@@ -152,7 +152,8 @@ export class IdempotencyStore {
   private judge(earlier: ClaimState, { reuse, fingerprint }: { reuse: KeyReuse; fingerprint: string }): 'owner' | 'replay' | 'dead' | ImagegenError {
     const now = Date.now()
     const { line } = earlier
-    if (now - line.t > KEY_TTL_MS) return 'owner'
+    // A derived key speaks for a retry within 30 minutes, a caller's key for 24 hours.
+    if (now - (earlier.at ?? line.t) > (reuse === 'undelivered' ? UNDELIVERED_TTL_MS : KEY_TTL_MS)) return 'owner'
     if (reuse === 'always' && line.reuse === 'always' && line.fingerprint !== fingerprint) {
       return new ImagegenError({
         status: 422,
@@ -164,11 +165,13 @@ export class IdempotencyStore {
     }
     if (earlier.outcome === 'done') {
       if (reuse === 'always') return 'replay'
-      // A derived key: only a result nobody received, and only for a while.
-      return !earlier.delivered && now - (earlier.at ?? line.t) <= UNDELIVERED_TTL_MS ? 'replay' : 'owner'
+      // A derived key: only a result nobody received.
+      return earlier.delivered ? 'owner' : 'replay'
     }
     if (earlier.outcome === 'failed') return earlier.charged ? replayed(earlier.error!) : 'owner'
     if (this.alive(line.owner) && now - line.t <= this.parameters.runningLimitMs) {
+      // Two sessions (two processes) asking the same thing at once is no retry: each makes its own.
+      if (reuse === 'undelivered') return 'owner'
       return new ImagegenError({
         status: 409,
         type: 'invalid_request_error',
