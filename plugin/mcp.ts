@@ -23,7 +23,7 @@ import {
   type ServerNotification,
   type Tool,
 } from './mcp-sdk.js'
-import { resolveSettings, settingsFromEnv, type Settings } from '../server/config.js'
+import { resolveSettings, settingsFromEnv, type Settings, type SettingsInput } from '../server/config.js'
 import type { ImagegenCore } from '../server/core/index.js'
 import { ImagegenError } from '../server/errors.js'
 import { VERSION } from '../server/version.js'
@@ -62,13 +62,15 @@ const CALL_DEADLINE_MARGIN_MS = 30_000
 
 export type McpServerOptions = {
   env?: NodeJS.ProcessEnv
+  /** Settings from `imagegen mcp`'s flags, over the environment's. */
+  settings?: SettingsInput
   log?: (line: string) => void
 }
 
 /** Runs the server on stdin/stdout until the client goes away; resolves once shut down. */
-export async function runMcpServer({ env = process.env, log = stderrLog }: McpServerOptions = {}): Promise<void> {
+export async function runMcpServer({ env = process.env, log = stderrLog, settings }: McpServerOptions = {}): Promise<void> {
   keepStdoutForProtocol()
-  const { server, close } = createMcpServer({ env, log })
+  const { server, close } = createMcpServer({ env, log, ...(settings ? { settings } : {}) })
   const transport = new StdioServerTransport()
 
   let done!: () => void
@@ -101,9 +103,9 @@ export type CreatedMcpServer = {
 }
 
 /** The MCP server with its handlers, not yet connected to a transport. */
-export function createMcpServer({ env = process.env, log = stderrLog }: McpServerOptions = {}): CreatedMcpServer {
+export function createMcpServer({ env = process.env, log = stderrLog, settings: flags = {} }: McpServerOptions = {}): CreatedMcpServer {
   const preview = previewSettingFrom(env.IMAGEGEN_MCP_PREVIEW, log)
-  const settings = loadSettings(env, log)
+  const settings = loadSettings(env, flags, log)
   const core = lazyCore(settings, log)
   const inFlight = new AbortController()
   const running = new Set<Promise<unknown>>()
@@ -212,11 +214,11 @@ export function createMcpServer({ env = process.env, log = stderrLog }: McpServe
  * Settings from the environment. A bad value does not stop the server: tools are still listed, and
  * every call answers with the message naming the setting, so the agent can tell the user what to fix.
  */
-function loadSettings(env: NodeJS.ProcessEnv, log: (line: string) => void): Settings | ImagegenError {
+function loadSettings(env: NodeJS.ProcessEnv, flags: SettingsInput, log: (line: string) => void): Settings | ImagegenError {
   try {
-    return resolveSettings(settingsFromEnv(env))
+    return resolveSettings(flags, settingsFromEnv(env))
   } catch (error) {
-    const message = `imagegen is misconfigured: ${error instanceof Error ? error.message : String(error)}. Fix the BLOCKRUN_* environment of the MCP server and restart it.`
+    const message = `imagegen is misconfigured: ${error instanceof Error ? error.message : String(error)}. Fix the flags or the BLOCKRUN_* environment of the MCP server and restart it.`
     log(message)
     return new ImagegenError({ status: 500, type: 'server_error', code: 'bad_configuration', message })
   }
@@ -274,11 +276,13 @@ function lazyCore(settings: Settings | ImagegenError, log: (line: string) => voi
 
 /**
  * Where result URLs work: in-process, they point at the proxy port, served only while a proxy of
- * ours runs there; when another program holds the port, they would reach it, so only the paths count.
+ * ours runs there; when another program holds the port (or the port is 0) they are the files'
+ * own file:// URLs, so only the paths count.
  */
 function urlNote(core: ImagegenCore, settings: Settings | ImagegenError): string | undefined {
   if (core.mode === 'remote' || settings instanceof ImagegenError) return undefined
   if (core.why) return `Open the file paths, not the URLs: ${core.why}`
+  if (settings.port === 0) return undefined
   return `The URLs are served while \`imagegen serve\` runs on port ${settings.port}; the file paths work now.`
 }
 

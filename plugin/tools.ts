@@ -9,7 +9,7 @@ import { formatUsd } from '../server/money.js'
 import { EditInput, GenerateInput, jsonSchemaOf, parseInput, QuoteInput } from '../server/schemas.js'
 import type { CallOptions, ImageResult } from '../server/service.js'
 import { describeCost } from '../server/service.js'
-import { describeBudget } from '../server/payment/usage.js'
+import { describeBudget, describeHeld } from '../server/payment/usage.js'
 import { withConsent, type Confirm } from '../server/core/consent.js'
 import { describeQuote, quoteJson } from '../server/quote.js'
 import { requestFingerprint } from '../server/receipts/results.js'
@@ -172,18 +172,22 @@ export const walletStatusTool: ToolDefinition = {
   async execute(core, input) {
     const { days = 1 } = parseInput(UsageInput, input ?? {})
     const [wallet, usage] = await Promise.all([core.wallet(), core.usage(days)])
+    const balance = (usd: string | null, note: string | undefined) => (usd ? `${usd} USDC` : (note ?? 'unavailable').replace(/^balance unavailable/, 'unavailable'))
+    const held = describeHeld(usage)
     const text = [
-      `Wallet ${wallet.address} on ${wallet.network}.`,
-      `Balance: ${wallet.balanceUsd ? `${wallet.balanceUsd} USDC` : wallet.balanceNote ?? 'unavailable'}.`,
+      `Wallet ${wallet.address} on ${wallet.network}${wallet.networkSource === 'upstream' ? ', the network the upstream asks payments on' : ''}.`,
+      `Balance: ${balance(wallet.balanceUsd, wallet.balanceNote)}.`,
+      ...(wallet.networkNote ? [`Note: ${wallet.networkNote}.`] : []),
       // A wallet with a Solana side: both accounts, and which chain pays.
       ...(wallet.accounts && (wallet.accounts.length > 1 || wallet.paymentChain !== 'base')
         ? [
             `Pays on ${wallet.paymentChain === 'solana' ? 'Solana' : 'Base'}.`,
-            ...wallet.accounts.map((a) => `${a.chain === 'solana' ? 'Solana' : 'Base'} ${a.address}: ${a.balanceUsd ? `${a.balanceUsd} USDC` : a.balanceNote ?? 'unavailable'}${a.paying ? ' (pays)' : ''}.`),
+            ...wallet.accounts.map((a) => `${a.chain === 'solana' ? 'Solana' : 'Base'} ${a.address}: ${balance(a.balanceUsd, a.balanceNote)}${a.paying ? ' (pays)' : ''}.`),
           ]
         : []),
       `Spent in the last ${days} day(s): ${usage.totalUsd} in ${usage.payments} payment(s).`,
       `${describeBudget(usage.budget)}.`,
+      ...(held ? [held] : []),
       wallet.fund,
       ...(core.why ? [`Note: ${core.why}`] : []),
     ].join('\n')
@@ -202,10 +206,12 @@ export function findTool(name: string): ToolDefinition | undefined {
  * proxy serves the URLs right now (remote core); in-process results are files first.
  */
 export function imageOutput(result: ImageResult, urlServed = true): ToolOutput {
+  // A file:// URL (no proxy of ours can serve on the port) is the file itself.
+  const fileUrls = result.images.every((image) => image.url.startsWith('file:'))
   const lines = result.images.map((image, i) =>
     [
       `Image ${i + 1}: ${image.path}`,
-      `  URL: ${image.url}${urlServed ? '' : ' (served while the imagegen proxy runs on that port)'}`,
+      `  URL: ${image.url}${urlServed || fileUrls ? '' : ' (served while the imagegen proxy runs on that port)'}`,
       `  ${result.model}, ${result.size}, ${image.mimeType}, ${image.bytes} bytes`,
       ...(image.revisedPrompt ? [`  Revised prompt: ${image.revisedPrompt}`] : []),
     ].join('\n'),
@@ -215,7 +221,9 @@ export function imageOutput(result: ImageResult, urlServed = true): ToolOutput {
   lines.push(
     urlServed
       ? `Show it with ![image](${result.images[0]?.url ?? ''}) or open the file path.`
-      : 'Show it by opening the file path; the URL works once `imagegen serve` runs with the same home.',
+      : fileUrls
+        ? 'Show it by opening the file path.'
+        : 'Show it by opening the file path; the URL works once `imagegen serve` runs with the same home.',
   )
   return {
     text: lines.join('\n'),

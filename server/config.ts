@@ -107,38 +107,45 @@ export const DEFAULT_PORT = 8402
 /** BlockRun's Base gateway: the upstream when nothing else is set and the chain is Base (payment/chain.ts). */
 export const DEFAULT_UPSTREAM = BASE_UPSTREAM
 
-/** Reads the `BLOCKRUN_*` variables into a SettingsInput. */
+/**
+ * The environment variables each setting is read from, first set wins. The CLI's help names them
+ * from this table (server/cli/settings-flags.ts), so what it says is what is read.
+ */
+export const SETTINGS_ENV = {
+  host: ['BLOCKRUN_HOST'],
+  port: ['BLOCKRUN_PROXY_PORT'],
+  upstream: ['BLOCKRUN_API_URL'],
+  home: ['BLOCKRUN_HOME'],
+  walletKey: ['BLOCKRUN_WALLET_KEY'],
+  defaultModel: ['BLOCKRUN_DEFAULT_MODEL'],
+  maxPerRequest: ['BLOCKRUN_MAX_PER_REQUEST'],
+  dailyBudget: ['BLOCKRUN_DAILY_BUDGET'],
+  networks: ['BLOCKRUN_ALLOWED_NETWORKS'],
+  payees: ['BLOCKRUN_ALLOWED_PAYEES'],
+  maxTimeoutSeconds: ['BLOCKRUN_MAX_TIMEOUT_SECONDS'],
+  confirmAbove: ['BLOCKRUN_CONFIRM_ABOVE'],
+  timeoutSeconds: ['BLOCKRUN_TIMEOUT_SECONDS'],
+  pollIntervalSeconds: ['BLOCKRUN_POLL_INTERVAL_SECONDS'],
+  maxInputMb: ['BLOCKRUN_MAX_INPUT_MB'],
+  allowPrivateUrls: ['BLOCKRUN_ALLOW_PRIVATE_URLS'],
+  rpcUrl: ['BASE_RPC_URL'],
+  sepoliaRpcUrl: ['BASE_SEPOLIA_RPC_URL'],
+  auth: ['BLOCKRUN_AUTH'],
+  allowedOrigins: ['BLOCKRUN_ALLOWED_ORIGINS'],
+  paymentChain: ['BLOCKRUN_PAYMENT_CHAIN'],
+  clawRouterPaymentChain: ['CLAWROUTER_PAYMENT_CHAIN'],
+  // BlockRun's SDK reads SOLANA_WALLET_KEY and SOLANA_RPC_URL; ClawRouter CLAWROUTER_SOLANA_RPC_URL.
+  solanaKey: ['BLOCKRUN_SOLANA_KEY', 'SOLANA_WALLET_KEY'],
+  solanaRpcUrl: ['SOLANA_RPC_URL', 'CLAWROUTER_SOLANA_RPC_URL'],
+  solanaDevnetRpcUrl: ['SOLANA_DEVNET_RPC_URL'],
+} as const satisfies Record<keyof SettingsInput, readonly string[]>
+
+/** Reads the `BLOCKRUN_*` variables (SETTINGS_ENV) into a SettingsInput. */
 export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): SettingsInput {
   const pick = (name: string) => (env[name] === undefined || env[name] === '' ? undefined : env[name])
-  const input: SettingsInput = {
-    host: pick('BLOCKRUN_HOST'),
-    port: pick('BLOCKRUN_PROXY_PORT'),
-    upstream: pick('BLOCKRUN_API_URL'),
-    home: pick('BLOCKRUN_HOME'),
-    walletKey: pick('BLOCKRUN_WALLET_KEY'),
-    defaultModel: pick('BLOCKRUN_DEFAULT_MODEL'),
-    maxPerRequest: pick('BLOCKRUN_MAX_PER_REQUEST'),
-    dailyBudget: pick('BLOCKRUN_DAILY_BUDGET'),
-    networks: pick('BLOCKRUN_ALLOWED_NETWORKS'),
-    payees: pick('BLOCKRUN_ALLOWED_PAYEES'),
-    maxTimeoutSeconds: pick('BLOCKRUN_MAX_TIMEOUT_SECONDS'),
-    confirmAbove: pick('BLOCKRUN_CONFIRM_ABOVE'),
-    timeoutSeconds: pick('BLOCKRUN_TIMEOUT_SECONDS'),
-    pollIntervalSeconds: pick('BLOCKRUN_POLL_INTERVAL_SECONDS'),
-    maxInputMb: pick('BLOCKRUN_MAX_INPUT_MB'),
-    allowPrivateUrls: pick('BLOCKRUN_ALLOW_PRIVATE_URLS'),
-    rpcUrl: pick('BASE_RPC_URL'),
-    sepoliaRpcUrl: pick('BASE_SEPOLIA_RPC_URL'),
-    auth: pick('BLOCKRUN_AUTH'),
-    allowedOrigins: pick('BLOCKRUN_ALLOWED_ORIGINS'),
-    paymentChain: pick('BLOCKRUN_PAYMENT_CHAIN'),
-    clawRouterPaymentChain: pick('CLAWROUTER_PAYMENT_CHAIN'),
-    // BlockRun's SDK reads SOLANA_WALLET_KEY and SOLANA_RPC_URL; ClawRouter CLAWROUTER_SOLANA_RPC_URL.
-    solanaKey: pick('BLOCKRUN_SOLANA_KEY') ?? pick('SOLANA_WALLET_KEY'),
-    solanaRpcUrl: pick('SOLANA_RPC_URL') ?? pick('CLAWROUTER_SOLANA_RPC_URL'),
-    solanaDevnetRpcUrl: pick('SOLANA_DEVNET_RPC_URL'),
-  }
-  return stripUndefined(input)
+  const input: Record<string, string | undefined> = {}
+  for (const [setting, names] of Object.entries(SETTINGS_ENV)) input[setting] = names.map(pick).find((value) => value !== undefined)
+  return stripUndefined(input) as SettingsInput
 }
 
 /**
@@ -154,7 +161,7 @@ export function resolveSettings(...layers: SettingsInput[]): Settings {
   const defaultModel = canonicalModel(merged.defaultModel ?? DEFAULT_MODEL)
 
   const { chain, source: chainSource } = choosePaymentChain(merged.paymentChain, merged.clawRouterPaymentChain, home)
-  const upstream = (merged.upstream ?? defaultUpstream(chain)).replace(/\/+$/, '')
+  const upstream = toHttpUrl('upstream', merged.upstream ?? defaultUpstream(chain), { base: true }).replace(/\/+$/, '')
   checkUpstreamChain(upstream, chain)
   // Only the paying chain's networks: a requirement on the other chain is refused, never paid from the other wallet.
   const networkNames = toList(merged.networks ?? networksOf(chain).map((n) => n.caip2))
@@ -189,17 +196,33 @@ export function resolveSettings(...layers: SettingsInput[]): Settings {
     pollIntervalMs: toMilliseconds('poll interval seconds', merged.pollIntervalSeconds ?? 3, 0.01, 60),
     maxInputBytes: toInteger('max input MB', merged.maxInputMb ?? 25, 1, 512) * 1024 * 1024,
     allowPrivateUrls: toBoolean(merged.allowPrivateUrls ?? false),
-    rpcUrl: merged.rpcUrl ?? 'https://mainnet.base.org',
-    sepoliaRpcUrl: merged.sepoliaRpcUrl ?? 'https://sepolia.base.org',
+    rpcUrl: toHttpUrl('Base RPC URL', merged.rpcUrl ?? 'https://mainnet.base.org'),
+    sepoliaRpcUrl: toHttpUrl('Base Sepolia RPC URL', merged.sepoliaRpcUrl ?? 'https://sepolia.base.org'),
     auth,
     allowedOrigins,
     paymentChain: chain,
     paymentChainSource: chainSource,
     solanaKey: merged.solanaKey,
     // ClawRouter's default (and @x402/svm's): the public RPC of each cluster.
-    solanaRpcUrl: merged.solanaRpcUrl ?? 'https://api.mainnet-beta.solana.com',
-    solanaDevnetRpcUrl: merged.solanaDevnetRpcUrl ?? 'https://api.devnet.solana.com',
+    solanaRpcUrl: toHttpUrl('Solana RPC URL', merged.solanaRpcUrl ?? 'https://api.mainnet-beta.solana.com'),
+    solanaDevnetRpcUrl: toHttpUrl('Solana devnet RPC URL', merged.solanaDevnetRpcUrl ?? 'https://api.devnet.solana.com'),
   })
+}
+
+/**
+ * An http(s) URL, checked at start: a typo (`notaurl`, `127.0.0.1:9402/api` without the scheme)
+ * would otherwise start fine and fail every request. Returned as written. An upstream is a base
+ * that routes are appended to, so it has no query; an RPC URL may carry one (a provider's key).
+ */
+function toHttpUrl(name: string, value: string, { base = false } = {}): string {
+  const text = value.trim()
+  const url = URL.canParse(text) ? new URL(text) : undefined
+  const http = url && (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname
+  if (!http || (base && (url.search || url.hash || url.username || url.password))) {
+    const example = base ? 'https://blockrun.ai/api (scheme, host, optional port and path; no query)' : 'https://mainnet.base.org'
+    throw new Error(`${name}: "${value}" is not an http(s) URL such as ${example}`)
+  }
+  return text
 }
 
 /** An allowed origin as browsers send it: scheme, host and port only (`http://localhost:3000`). */

@@ -56,7 +56,7 @@ export function resolveJob(parameters: ResolveParameters, view: CatalogView): Re
   const size = resolveSize(match, parameters, notes)
   const n = parameters.n ?? 1
   if (n > model.maxN) {
-    throw invalidRequest(`${model.id} makes at most ${model.maxN} image${model.maxN === 1 ? '' : 's'} per request.`, 'n', 'invalid_n')
+    throw invalidRequest(`${model.id} makes at most ${model.maxN} image${model.maxN === 1 ? '' : 's'} per request (n = ${n} was asked); make several requests for more.`, 'n', 'invalid_n')
   }
   if (prompt.length > model.maxPromptChars) {
     throw invalidRequest(`The prompt is longer than ${model.id} takes (${model.maxPromptChars} characters).`, 'prompt', 'prompt_too_long')
@@ -74,7 +74,16 @@ export function resolveJob(parameters: ResolveParameters, view: CatalogView): Re
  * when the catalog does not know the model's sizes, the gateway decides. An aspect ratio maps to
  * the nearest size the model takes.
  */
-function resolveSize({ model, substitution }: ModelMatch, { size, aspect_ratio: aspectRatio }: ResolveParameters, notes: string[]): string {
+function resolveSize({ model, substitution }: ModelMatch, { size: asked, aspect_ratio: aspectRatio }: ResolveParameters, notes: string[]): string {
+  // OpenAI's `auto` (its default for the gpt-image models): the model's own default size, or the
+  // size an aspect ratio given beside it picks.
+  const auto = asked === 'auto'
+  const size = auto ? undefined : asked
+  if (auto && aspectRatio === undefined) {
+    const chosen = defaultSize(model)
+    notes.push(`size auto → ${chosen}, the default size of ${model.id}.`)
+    return chosen
+  }
   if (size !== undefined) {
     const asked = normaliseSize(size)
     if (aspectRatio !== undefined && !matchesRatio(asked, aspectRatio)) notes.push(`aspect_ratio ${aspectRatio} was not applied: the size given (${asked}) decides.`)
@@ -101,19 +110,37 @@ function resolveSize({ model, substitution }: ModelMatch, { size, aspect_ratio: 
     notes.push(`aspect_ratio ${aspectRatio} → ${chosen} (${ratioLabel(chosen)})${how}.`)
     return chosen
   }
+  return defaultSize(model)
+}
+
+/** The size a request that names none gets: 1024x1024 where the model takes it, else its first size. */
+function defaultSize(model: ModelEntry): string {
   return model.sizes.includes(DEFAULT_SIZE) || model.sizes.length === 0 ? DEFAULT_SIZE : model.sizes[0]!
 }
 
+/**
+ * OpenAI's gpt-image qualities on a model that takes the `standard`/`hd` pair (OpenAI's dall-e-3
+ * tiers, which BlockRun's SDK sends): low and medium are its standard, high its hd.
+ */
+const OPENAI_QUALITY_TIERS: Partial<Record<Quality, Quality>> = { low: 'standard', medium: 'standard', high: 'hd' }
+
 /** The `quality` value to send, when the model takes it; otherwise a note says it was not applied. */
 function resolveQuality(model: ModelEntry, { quality, forEdit }: ResolveParameters, notes: string[]): string | undefined {
-  if (quality === undefined) return undefined
+  // `auto` asks for the model's own choice, which is what sending no quality gets.
+  if (quality === undefined || quality === 'auto') return undefined
   if (forEdit) {
     notes.push(`quality ${quality} was not applied: the gateway's edit route takes no quality setting.`)
     return undefined
   }
   const sent = model.quality[quality]
   if (sent !== undefined) return sent
-  const taken = Object.keys(model.quality)
+  const taken = [...new Set(Object.values(model.quality))]
+  const tier = OPENAI_QUALITY_TIERS[quality]
+  const mapped = tier === undefined ? undefined : model.quality[tier]
+  if (mapped !== undefined) {
+    notes.push(`quality ${quality} → ${mapped}: ${model.id} takes quality ${taken.join(' or ')}.`)
+    return mapped
+  }
   notes.push(`quality ${quality} was not applied: ${model.id} ${taken.length ? `takes quality ${taken.join(' or ')}` : 'takes no quality setting'}.`)
   return undefined
 }

@@ -9,6 +9,7 @@ import { toJsonSchema } from '@valibot/to-json-schema'
 import { ASPECT_RATIO_PATTERN, bundledCatalog, DEFAULT_EDIT_MODEL, parseRatio, QUALITIES } from './catalog/index.js'
 import { invalidRequest } from './errors.js'
 import { parseUsd } from './money.js'
+import { closest } from './suggest.js'
 
 /**
  * Longest prompt any model takes (OpenAI's gpt-image models: 32,000 characters); each model's own
@@ -28,10 +29,19 @@ export const MAX_N = 4
  */
 export const MAX_INPUT_IMAGES = Math.max(...bundledCatalog().models.map((m) => m.maxInputImages))
 /**
+ * The most OpenAI's Images API takes (its `n` is "between 1 and 10"): a request up to it gets past
+ * the schema, so that one over its model's own limit is refused naming the model (resolve.ts).
+ */
+export const OPENAI_MAX_N = 10
+/**
  * OpenAI image options the gateway has no use for. A request may carry them (clients built for
  * OpenAI send them); the answer says they were not applied instead of dropping them in silence.
+ * With `quality`, `size`, `n`, `model`, `response_format` and `stream` (refused when true: the
+ * gateway answers with whole images) this is every parameter OpenAI's Images API defines for
+ * generations and edits (openai SDK 6 `ImageGenerateParams`, `ImageEditParams`); any other field
+ * is refused before anything is paid (parseInput).
  */
-export const UNSUPPORTED_OPENAI_FIELDS = ['style', 'background', 'output_format', 'output_compression', 'moderation'] as const
+export const UNSUPPORTED_OPENAI_FIELDS = ['style', 'background', 'output_format', 'output_compression', 'moderation', 'input_fidelity', 'partial_images', 'user'] as const
 /**
  * An image reference (path, URL, data URI) is bounded so a bad caller cannot make us hash megabytes
  * of junk. Inline images (data URIs, multipart uploads) stop here, whatever BLOCKRUN_MAX_INPUT_MB
@@ -53,8 +63,8 @@ const model = (description: string) =>
 const size = v.optional(
   v.pipe(
     v.string('size must be a string like 1024x1024'),
-    v.regex(/^\d{2,5}x\d{2,5}$/, 'size must look like WIDTHxHEIGHT, e.g. 1024x1024'),
-    v.description('WIDTHxHEIGHT. Default 1024x1024, which every model takes; each model takes its own sizes (list_image_models). A size the model does not take is refused before paying.'),
+    v.regex(/^(\d{2,5}x\d{2,5}|auto)$/, 'size must look like WIDTHxHEIGHT, e.g. 1024x1024, or be auto'),
+    v.description("WIDTHxHEIGHT, or auto (the model's default size). Default 1024x1024, which every model takes; each model takes its own sizes (list_image_models). A size the model does not take is refused before paying."),
   ),
 )
 
@@ -70,7 +80,7 @@ const aspectRatio = v.optional(
 const quality = v.optional(
   v.pipe(
     v.picklist(QUALITIES, `quality must be one of ${QUALITIES.join(', ')}`),
-    v.description('standard or hd, for models that take it (cogview); for other models the answer says it was not applied.'),
+    v.description("standard or hd, for models that take it (cogview); OpenAI's low and medium map to standard, high to hd, auto leaves it to the model. For other models the answer says it was not applied."),
   ),
 )
 
@@ -79,13 +89,21 @@ const n = v.optional(
     v.number('n must be a number'),
     v.integer('n must be a whole number'),
     v.minValue(1, 'n must be at least 1'),
-    v.maxValue(MAX_N, `n must be at most ${MAX_N}`),
-    v.description(`How many images in one paid request (default 1, at most ${MAX_N}). Cost scales with n.`),
+    v.maxValue(OPENAI_MAX_N, `n must be at most ${OPENAI_MAX_N}, and every model makes at most ${MAX_N} per request`),
+    v.description(`How many images in one paid request (default 1, at most ${MAX_N} on every model). Cost scales with n.`),
   ),
 )
 
 const responseFormat = v.optional(
   v.picklist(['url', 'b64_json'], 'response_format must be "url" or "b64_json"'),
+)
+
+/** Streaming (OpenAI's `stream: true`) is refused before paying: the gateway answers with whole images. */
+const stream = v.optional(
+  v.pipe(
+    v.boolean('stream must be true or false'),
+    v.check((value) => !value, 'stream: streaming is not supported (the gateway answers with whole images); leave stream unset or false'),
+  ),
 )
 
 /** The OpenAI options the gateway ignores, kept so the answer can say they were not applied. */
@@ -135,7 +153,7 @@ export const idempotencyKey = v.optional(
 const paidCallFields = { max_price: maxPrice, idempotency_key: idempotencyKey }
 
 /** Fields every front door shares for generation. */
-export const GenerateInput = v.object({
+export const GenerateInput = v.strictObject({
   prompt,
   model: model('Model id or alias; default nano-banana. E.g. nano-banana, banana-pro, gpt-image, gpt-image-2, seedream, grok-imagine, cogview; list_image_models gives the models the gateway offers now. The old names dall-e-3 and flux still work and run on gpt-image-2 and grok-imagine (the answer says so).'),
   size,
@@ -146,7 +164,7 @@ export const GenerateInput = v.object({
 })
 
 /** `POST /v1/images/generations`: the tool input plus OpenAI's `response_format` and the options the gateway ignores. */
-export const GenerateRequest = v.object({ ...GenerateInput.entries, response_format: responseFormat, ...unsupportedOpenAiFields })
+export const GenerateRequest = v.strictObject({ ...GenerateInput.entries, response_format: responseFormat, stream, ...unsupportedOpenAiFields })
 export type GenerateRequest = v.InferOutput<typeof GenerateRequest>
 
 const editModels = bundledCatalog().models.filter((m) => m.edit)
@@ -177,7 +195,7 @@ const images = v.pipe(
   ),
 )
 
-export const EditInput = v.object({
+export const EditInput = v.strictObject({
   prompt,
   image: images,
   mask: v.optional(
@@ -193,7 +211,7 @@ export const EditInput = v.object({
 })
 
 /** `POST /v1/images/image2image`: the tool input plus OpenAI's `response_format`, and options the edit route does not apply. */
-export const EditRequest = v.object({ ...EditInput.entries, response_format: responseFormat, quality, ...unsupportedOpenAiFields })
+export const EditRequest = v.strictObject({ ...EditInput.entries, response_format: responseFormat, quality, stream, ...unsupportedOpenAiFields })
 
 /** The OpenAI options a parsed request carries that the gateway ignores. */
 export function unsupportedFields(request: Partial<Record<(typeof UNSUPPORTED_OPENAI_FIELDS)[number], unknown>>): string[] {
@@ -210,10 +228,10 @@ const quotedEdit = { image: v.optional(images), mask: EditInput.entries.mask }
 function withoutPaidCallFields<E extends typeof paidCallFields>({ max_price: _price, idempotency_key: _key, ...rest }: E): Omit<E, keyof typeof paidCallFields> {
   return rest
 }
-export const QuoteRequest = v.object({ ...GenerateRequest.entries, ...quotedEdit })
+export const QuoteRequest = v.strictObject({ ...GenerateRequest.entries, ...quotedEdit })
 export type QuoteRequest = v.InferOutput<typeof QuoteRequest>
 /** The quote tool's input: the generate tool's fields and an edit's image and mask, without the paid-call ones. */
-export const QuoteInput = v.object({ ...withoutPaidCallFields(GenerateInput.entries), ...quotedEdit })
+export const QuoteInput = v.strictObject({ ...withoutPaidCallFields(GenerateInput.entries), ...quotedEdit })
 
 /**
  * Validates `input`, or throws a 400 naming the first offending field. A field given as JSON
@@ -221,16 +239,39 @@ export const QuoteInput = v.object({ ...withoutPaidCallFields(GenerateInput.entr
  * for it send `"size": null` rather than leave the key out.
  */
 export function parseInput<S extends v.GenericSchema>(schema: S, input: unknown): v.InferOutput<S> {
-  const result = v.safeParse(schema, withoutNullFields(input))
+  const given = withoutNullFields(input)
+  refuseUnknownFields(schema, given)
+  const result = v.safeParse(schema, given)
   if (result.success) return result.output
   const issue = result.issues[0]!
   // `image.1` is reported as `image[1]`, with the field itself as the param.
   const where = v.getDotPath(issue)?.replace(/\.(\d+)/g, '[$1]') ?? undefined
   const param = where?.replace(/\[.*$/, '')
   // A missing key is reported by the object schema in valibot's own words; say it plainly.
-  const missing = issue.type === 'object' && issue.input === undefined && where !== undefined
+  const missing = (issue.type === 'object' || issue.type === 'strict_object') && issue.input === undefined && where !== undefined
   const message = missing ? `${where} is required` : where && !issue.message.startsWith(where) ? `${where}: ${issue.message}` : issue.message
   throw invalidRequest(message, param, param ? `invalid_${param}` : 'invalid_body')
+}
+
+/**
+ * A field the schema does not define is refused, naming the fields it does: a setting that would
+ * be dropped must not be paid for (a misspelt `promt`, an option of another API). Checked before
+ * anything else, so the answer names the stray field rather than a consequence of it.
+ */
+function refuseUnknownFields(schema: v.GenericSchema, input: unknown): void {
+  const entries = (schema as { entries?: Record<string, unknown> }).entries
+  if (!entries || !input || typeof input !== 'object' || Array.isArray(input)) return
+  const known = Object.keys(entries)
+  const unknown = Object.keys(input).filter((key) => !Object.hasOwn(entries, key))
+  if (!unknown.length) return
+  const first = unknown[0]!
+  const near = closest(first, known)
+  const names = unknown.map((key) => `"${key}"`).join(', ')
+  throw invalidRequest(
+    `Unknown field${unknown.length > 1 ? 's' : ''} ${names}${near ? ` (did you mean "${near}"?)` : ''}: nothing was paid. Fields this request takes: ${known.join(', ')}.`,
+    first,
+    'unknown_field',
+  )
 }
 
 function withoutNullFields(input: unknown): unknown {

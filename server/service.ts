@@ -9,14 +9,15 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { Settings } from './config.js'
-import { ImagegenError } from './errors.js'
+import { ImagegenError, toImagegenError } from './errors.js'
 import { formatUsd } from './money.js'
 import { Ledger } from './payment/ledger.js'
 import { Payer, type PaymentReceipt } from './payment/payer.js'
 import { prepareEdit, prepareGenerate, type PrepareContext, type Prepared } from './prepare.js'
 import type { ResolvedJob } from './resolve.js'
 import { EditRequest, GenerateRequest, parseInput, QuoteRequest } from './schemas.js'
-import { Catalog, describeEstimate, type ModelList } from './catalog/index.js'
+import { bundledCatalog, Catalog, describeEstimate, type ModelList } from './catalog/index.js'
+import { askedNetwork, type AskedNetwork } from './upstream/asked-network.js'
 import { ImageStore, type ImageTags, type StoredImage } from './store/images.js'
 import { UpstreamClient, type UpstreamImage, type UpstreamRoute } from './upstream/blockrun.js'
 import { loadWallet, WalletKeyError, type Wallet } from './wallet/key.js'
@@ -204,9 +205,22 @@ export class ImageService {
     return this.catalog.list()
   }
 
-  /** Address, network, balance (when readable) and how to fund. */
-  walletStatus(): Promise<WalletStatus> {
-    return walletStatus(this.settings, this.wallet)
+  /** Address, the network the upstream asks payments on, balance (when readable) and how to fund. */
+  async walletStatus(): Promise<WalletStatus> {
+    return walletStatus(this.settings, this.wallet, await this.askedNetwork())
+  }
+
+  private asked: { at: number; hint: Promise<AskedNetwork> } | undefined
+
+  /** The upstream's network, asked unpaid once per 10 minutes (a failure is asked again next time). */
+  private async askedNetwork(): Promise<AskedNetwork> {
+    if (!this.asked || Date.now() - this.asked.at > 10 * 60 * 1000) {
+      const model = bundledCatalog().find(this.settings.defaultModel)?.model.id ?? this.settings.defaultModel
+      this.asked = { at: Date.now(), hint: askedNetwork(this.settings.upstream, this.settings.paymentChain, model) }
+    }
+    const hint = await this.asked.hint
+    if ('reason' in hint) this.asked = undefined
+    return hint
   }
 
   /** Spend per day and model over the last `days` days, with the budget left. */
@@ -275,6 +289,7 @@ export class ImageService {
             report(`waiting for ${job.model.id}, ${Math.round((Date.now() - started) / 1000)} s`)
         }, PROGRESS_EVERY_MS)
       : undefined
+    const images: ImageResult['images'] = []
     try {
       report(`requesting ${job.n} image${job.n === 1 ? '' : 's'} from ${job.model.id} (${job.size})`)
       const result = await this.upstream.post(route, body, {
@@ -292,7 +307,6 @@ export class ImageService {
         },
       })
       report('saving images')
-      const images = []
       for (const image of result.images) images.push(await this.save(image, signal, tags))
       const notes = [...job.notes]
       const paid = result.payment?.amount
@@ -330,11 +344,30 @@ export class ImageService {
             'Every authorization signed is recorded in the ledger. Try again or raise BLOCKRUN_TIMEOUT_SECONDS.',
         })
       }
-      throw error
+      throw await this.withPaymentOutcome(error, requestId, images)
     } finally {
       deadline.clear()
       if (ticker) clearInterval(ticker)
     }
+  }
+
+  /**
+   * A failure after this request paid (the upstream failed after settling, the answer broke off,
+   * an image could not be downloaded or stored) says what was charged and where any image already
+   * saved is, so the user never pays without knowing it. Errors that already account for the
+   * payment (they name the ledger) are left as they are.
+   */
+  private async withPaymentOutcome(error: unknown, requestId: string, saved: ImageResult['images']): Promise<unknown> {
+    const mapped = toImagegenError(error)
+    if (/ledger/i.test(mapped.message)) return error
+    const charged = (await this.ledger.payments().catch(() => [])).filter((r) => r.requestId === requestId && (r.status === 'settled' || r.status === 'unknown'))
+    if (!charged.length && !saved.length) return error
+    const paid = charged.map((r) =>
+      r.status === 'settled' ? `${formatUsd(r.amount)} USDC on ${r.network} was paid${r.transaction ? ` (tx ${r.transaction})` : ''}` : `${formatUsd(r.amount)} USDC on ${r.network} may have been paid (its settlement is unconfirmed)`,
+    )
+    const where = saved.length ? ` Saved before the failure: ${saved.map((image) => image.path).join(', ')}.` : ''
+    const message = `${mapped.message}${paid.length ? ` For this request ${paid.join('; ')}; it is recorded in the ledger (imagegen usage).` : ''}${where}`
+    return new ImagegenError({ status: mapped.status, type: mapped.type, message, param: mapped.param, code: mapped.code, cause: error })
   }
 
   private async save(image: UpstreamImage, signal: AbortSignal, tags: ImageTags) {

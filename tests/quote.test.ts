@@ -131,16 +131,16 @@ describe('quotes and max_price', () => {
   it('imagegen generate --quote prints the price and pays nothing; --max-price refuses a higher one', async () => {
     const env = { BLOCKRUN_HOME: stack.home, BLOCKRUN_API_URL: stack.sandbox.url, BLOCKRUN_PROXY_PORT: '1', BASE_RPC_URL: 'http://127.0.0.1:9' }
     const transfers = stack.sandbox.usdc.transfers.length
-    const quoted = await runCli(['generate', 'a quoted fox', '--model', 'cogview', '--size', '1440x1440', '--quote'], env)
+    const quoted = await runCli(['generate', 'a quoted fox', '--model', 'cogview', '--size', '1440x1440', '--quote'], { env })
     expect(quoted.code, quoted.stderr).toBe(0)
     expect(quoted.stdout).toMatch(/^Price: \$0\.022 USDC for 1 image from zai\/cogview-4 at 1440x1440, on Base Sepolia to 0x0{36}b10c /)
     expect(quoted.stdout).toContain('run it with --max-price 0.022')
-    const json = JSON.parse((await runCli(['generate', 'a quoted fox', '--model', 'cogview', '--quote', '--json'], env)).stdout)
+    const json = JSON.parse((await runCli(['generate', 'a quoted fox', '--model', 'cogview', '--quote', '--json'], { env })).stdout)
     expect(json).toMatchObject({ object: 'quote', amount: '16750', signed: false })
-    const refused = await runCli(['generate', 'a fox', '--model', 'cogview', '--size', '1440x1440', '--max-price', '0.02'], env)
+    const refused = await runCli(['generate', 'a fox', '--model', 'cogview', '--size', '1440x1440', '--max-price', '0.02'], { env })
     expect(refused.code).toBe(1)
     expect(refused.stderr).toContain('The upstream asks $0.022 for this request, over the max_price of $0.02')
-    const paid = await runCli(['generate', 'a fox', '--model', 'cogview', '--size', '1440x1440', '--max-price', '0.022'], env)
+    const paid = await runCli(['generate', 'a fox', '--model', 'cogview', '--size', '1440x1440', '--max-price', '0.022'], { env })
     expect(paid.code, paid.stderr).toBe(0)
     expect(paid.stderr).toMatch(/cost \$0\.022 USDC on eip155:84532, tx 0x[0-9a-f]{64}, receipt [0-9a-f-]{36}/)
     expect(stack.sandbox.usdc.transfers.length).toBe(transfers + 1)

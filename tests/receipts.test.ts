@@ -98,7 +98,7 @@ describe('receipts over HTTP and the CLI', () => {
     expect(rest.has_more).toBe(false)
 
     const env = { BLOCKRUN_HOME: stack.home, BLOCKRUN_API_URL: stack.sandbox.url, BLOCKRUN_PROXY_PORT: String(stack.proxy.port) }
-    const csv = await runCli(['receipts', '--csv'], env)
+    const csv = await runCli(['receipts', '--csv'], { env })
     expect(csv.code, csv.stderr).toBe(0)
     const [header, ...rows] = csv.stdout.trim().split('\n')
     expect(header).toBe('created,id,model,size,n,usd,amount,network,pay_to,transaction,status,files,sha256,prompt_sha256')
@@ -108,7 +108,7 @@ describe('receipts over HTTP and the CLI', () => {
     const [path] = cells[11]!.split(' ')
     expect(cells[12]!.split(' ')[0]).toBe(sha256(await readFile(path!)))
     expect(csv.stdout).not.toContain('red fox')
-    const one = await runCli(['receipts', first.data[0].id], env)
+    const one = await runCli(['receipts', first.data[0].id], { env })
     expect(one.stdout).toContain(`${first.data[0].id}  openai/gpt-image-1 1024x1024  $0.022 settled`)
     expect(one.stdout).toMatch(/file {10}\S+\.png \(\d+ bytes, sha256 [0-9a-f]{64}\)/)
   })

@@ -264,10 +264,10 @@ describe('the wallet report shows both accounts', () => {
     const core = await openCore(resolveSettings({ home: dir, port: 0, paymentChain: 'solana', upstream: sandbox.url, networks: SOLANA_DEVNET.caip2, solanaDevnetRpcUrl: sandbox.rpcUrl, rpcUrl: 'http://127.0.0.1:9' }))
     try {
       const result = await walletStatusTool.execute(core, { days: 1 }, {})
-      expect(result.text).toContain(`Wallet ${ABANDON_SOLANA} on ${SOLANA_DEVNET.caip2}.`)
+      expect(result.text).toContain(`Wallet ${ABANDON_SOLANA} on ${SOLANA_DEVNET.caip2}, the network the upstream asks payments on.`)
       expect(result.text).toContain('Balance: $1.50 USDC.')
       expect(result.text).toContain('Pays on Solana.')
-      expect(result.text).toContain(`Base ${ABANDON_EVM}: balance unavailable`)
+      expect(result.text).toContain(`Base ${ABANDON_EVM}: unavailable (the Base RPC could not be reached`)
       expect(result.text).toContain(`Solana ${ABANDON_SOLANA}: $1.50 USDC (pays).`)
     } finally {
       await core.close()

@@ -6,13 +6,25 @@
  */
 import { createInterface } from 'node:readline/promises'
 import type { Confirm } from '../core/consent.js'
-import { formatUsd } from '../money.js'
+import { formatUsd, parseUsd } from '../money.js'
+import type { FlagSpec } from './flags.js'
 import type { Spinner } from './progress.js'
 
 export const PAID_CALL_FLAGS = {
-  quote: { type: 'boolean' },
-  'max-price': { type: 'string' },
-} as const
+  quote: { type: 'boolean', description: 'Print the price the gateway asks for this request, whether your limits allow it and the budget left; nothing is signed or paid.' },
+  'max-price': {
+    type: 'string',
+    value: 'USD',
+    description: 'The most this call may cost, all images and the fee; a higher price is refused before anything is signed (get it with --quote).',
+    check: (value) => {
+      try {
+        return parseUsd(value) > 0n ? undefined : 'expected more than $0'
+      } catch {
+        return 'expected a dollar amount such as 0.06'
+      }
+    },
+  },
+} as const satisfies Record<string, FlagSpec>
 
 export function askConsent(spinner: Spinner, input: NodeJS.ReadStream = process.stdin, output: NodeJS.WriteStream = process.stderr): Confirm | undefined {
   if (!input.isTTY || !output.isTTY) return undefined

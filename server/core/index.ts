@@ -25,7 +25,7 @@ export async function openCore(settings: Settings, { preferProxy = true }: OpenC
     if (probe.kind === 'ours' && 'token' in credentials) return remoteCore(base, credentials)
     if (probe.kind === 'foreign') {
       const what = probe.looksLike === 'clawrouter' ? "BlockRun's ClawRouter" : probe.looksLike === 'imagegen' ? 'a program calling itself an imagegen proxy' : 'another program'
-      return inProcessCore(settings, { why: `${what} answers on ${base}, but it is not used: ${probe.reason}. Running in this process instead, with the wallet and budget in ${settings.home}.` })
+      return inProcessCore(settings, { why: `${what} answers on ${base}, but it is not used: ${probe.reason}. Running in this process instead, with the wallet and budget in ${settings.home}.`, portTaken: true })
     }
   }
   return inProcessCore(settings)

@@ -71,11 +71,31 @@ export function createProxyApp({ service, port, publicUrl, auth, maxBodyBytes, l
   app.route('/', imageRoutes(service))
   app.route('/', editRoutes(service))
   app.route('/', receiptRoutes(service))
-  app.notFound((c) => c.json(new ImagegenError({ status: 404, type: 'not_found_error', message: `No route ${c.req.method} ${c.req.path}.`, code: 'route_not_found' }).toJSON(), 404))
+  app.notFound((c) => {
+    // A route that exists for other methods (GET on a POST route) is a 405 naming them, as HTTP has it.
+    const allowed = methodsFor(app, c.req.path)
+    if (allowed.length) {
+      const error = new ImagegenError({ status: 405, type: 'invalid_request_error', message: `${c.req.path} takes ${allowed.join(' or ')}, not ${c.req.method}.`, code: 'method_not_allowed' })
+      return c.json(error.toJSON(), 405, { allow: allowed.join(', ') })
+    }
+    return c.json(new ImagegenError({ status: 404, type: 'not_found_error', message: `No route ${c.req.method} ${c.req.path}.`, code: 'route_not_found' }).toJSON(), 404)
+  })
   app.onError((error, c) => {
     const mapped = error instanceof HTTPException ? new ImagegenError({ status: error.status, type: 'invalid_request_error', message: error.message }) : toImagegenError(error)
     if (mapped.status >= 500) log?.(`${c.req.method} ${c.req.path} → ${mapped.status} ${mapped.message}${mapped.cause instanceof Error ? ` (${mapped.cause.message})` : ''}`)
     return c.json(mapped.toJSON(), mapped.status as 400)
   })
   return app
+}
+
+/** The methods the app's routes (not its middleware) answer on `path`; `:name` segments match one segment. */
+function methodsFor(app: Hono, path: string): string[] {
+  const methods = new Set<string>()
+  for (const route of app.routes) {
+    if (route.method === 'ALL' || route.path.includes('*')) continue
+    const pattern = new RegExp(`^${route.path.split('/').map((part) => (part.startsWith(':') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('/')}$`)
+    if (pattern.test(path)) methods.add(route.method)
+  }
+  if (methods.has('GET')) methods.add('HEAD')
+  return [...methods]
 }

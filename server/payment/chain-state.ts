@@ -9,7 +9,7 @@
  * declined (never on the happy path), and within a bound.
  *
  * - EVM: EIP-3009's `authorizationState(authorizer, nonce)` is false for a nonce never used, and
- *   an authorization past `validBefore` can no longer be used.
+ *   an authorization past `validBefore` by the latest block's timestamp can no longer be used.
  * - Solana: the transfer is a transaction the payer partially signed; the gateway's facilitator
  *   adds the fee payer's signature, and a transaction's id is that first signature, which we never
  *   see: so `getSignatureStatuses` cannot be asked. What we know is our own signature and the
@@ -41,6 +41,10 @@ export function authorizationStateReader(rpcUrl: (network: KnownNetwork) => stri
     const { createPublicClient, http } = await import('viem')
     const client = createPublicClient({ transport: http(rpcUrl(network), { timeout: timeoutMs, retryCount: 0 }) })
     try {
+      // Expired by the chain's clock, not only by ours (which may run ahead): an authorization the
+      // chain still takes as valid could yet be used, so it is not judged.
+      const latest = await client.getBlock({ blockTag: 'latest' })
+      if (record.validBefore === undefined || latest.timestamp <= BigInt(record.validBefore)) return undefined
       const used = await client.readContract({ address: network.usdc, abi: USDC_VIEWS, functionName: 'authorizationState', args: [payer as `0x${string}`, nonce as `0x${string}`] })
       return typeof used === 'boolean' ? used : undefined
     } catch {

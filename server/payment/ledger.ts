@@ -182,7 +182,9 @@ export class Ledger {
 
   /**
    * Authorizations that still count against the budget at `now` although they may never settle:
-   * held or unknown, expired, signed with a nonce, and not yet judged by the chain. Newest first.
+   * held or unknown, expired by this machine's clock, signed with a nonce, and not yet judged by
+   * the chain. Newest first. The chain's own clock has the last word (chain-state.ts): this
+   * machine's may run ahead of it.
    */
   async unsettledExpired(now = Date.now()): Promise<PaymentRecord[]> {
     this.catchUp()

@@ -101,14 +101,16 @@ export class Payer {
         if (first.status !== 402) return { response: first, payment: undefined }
         required = await readRequirements(first)
       }
-      const signatures = known ? 2 : 1
-      let attempt = await this.pay(send, required, context, false, signatures)
       // A Solana transfer refused in verification for a stale blockhash settled nothing: it is
-      // signed once more on a fresh blockhash, as BlockRun's SDK does (its stale-blockhash re-sign).
-      if (attempt.kind === 'stale') attempt = await this.pay(send, attempt.required ?? required, context, false, signatures + 1)
-      // Only a pre-paid attempt comes back rejected; an ordinary one throws its refusal.
-      if (attempt.kind !== 'sent') throw new Error('an ordinary payment attempt came back rejected')
-      return attempt
+      // signed again on a fresh blockhash, as BlockRun's SDK does (its stale-blockhash re-sign),
+      // within the request's signatures (`pay` throws the refusal once none are left).
+      for (let signatures = known ? 2 : 1; ; signatures++) {
+        const attempt = await this.pay(send, required, context, false, signatures)
+        if (attempt.kind === 'sent') return attempt
+        // Only a pre-paid attempt comes back rejected; an ordinary one throws its refusal.
+        if (attempt.kind !== 'stale') throw new Error('an ordinary payment attempt came back rejected')
+        required = attempt.required ?? required
+      }
     } catch (error) {
       // A refusal must say what happened: the pre-paid authorization was signed and refused.
       throw known ? afterRefusedAttempt(error) : error
@@ -177,10 +179,6 @@ export class Payer {
       throw error
     })
     const { id, option, headers } = authorization
-    // Only a fresh 402 refreshes the cache, so a route in steady use still expires; and only
-    // requirements that the policy allowed and that signed are kept.
-    if (!prepaid) this.requirements.set(context, required)
-
     let response: Response
     try {
       response = await send(headers)
@@ -200,6 +198,11 @@ export class Payer {
         'upstream_lost',
       )
     }
+
+    // Only a fresh 402 refreshes the cache, so a route in steady use still expires; and only
+    // requirements that the policy allowed, that signed, and whose payment the upstream did not
+    // refuse are kept (an upstream refusing everything must not make every request sign twice).
+    if (!prepaid && response.status !== 402) this.requirements.set(context, required)
 
     if (response.status === 402) {
       const { reasons, required: fresh } = await readRefusal(response)
@@ -291,9 +294,15 @@ export async function readRequirements(response: Response): Promise<PaymentRequi
 /** Failures that happen before a connection exists: the request cannot have been sent. */
 const NOT_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT'])
 
+/**
+ * Whether the request can never have been sent: the socket never connected (http-client.ts marks
+ * that), with an error code of a connection not made. A code alone is not enough: on an
+ * established socket Linux reports EHOSTUNREACH once retransmissions of a sent request time out.
+ */
 function neverConnected(error: unknown): boolean {
-  const code = (error as { cause?: { code?: unknown } } | undefined)?.cause?.code
-  return typeof code === 'string' && NOT_CONNECTED.has(code)
+  const failure = error as { connected?: unknown; cause?: { code?: unknown } } | undefined
+  const code = failure?.cause?.code
+  return failure?.connected === false && typeof code === 'string' && NOT_CONNECTED.has(code)
 }
 
 function describe(error: unknown): string {

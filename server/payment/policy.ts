@@ -86,6 +86,12 @@ export function checkRequirement(raw: PaymentRequirements, version: 1 | 2, polic
   // Each chain its own address form: an EVM payee on a Solana requirement (or the reverse) is refused.
   if (!isAddressOn(network.chain, payTo)) return refuse('payee', `payTo ${JSON.stringify(candidate.payTo)} is not an address on ${network.label}`)
   if (policy.payees && !policy.payees.includes(canonicalAddress(payTo))) return refuse('payee', `payee ${payTo} is not on the allowed payee list`)
+  // EIP-3009 only: @x402/evm signs a Permit2 witness transfer instead when `extra` asks for one,
+  // a different authorization (another spender, nonces the chain check cannot judge).
+  const method = (candidate.extra as { assetTransferMethod?: unknown } | undefined)?.assetTransferMethod
+  if (network.chain === 'base' && method !== undefined && method !== 'eip3009') {
+    return refuse('scheme', `asset transfer method ${JSON.stringify(method)} is not supported (only EIP-3009 transferWithAuthorization is signed)`)
+  }
   if (amount === undefined || amount <= 0n) return refuse('amount', `amount ${JSON.stringify(amountText)} is not a positive whole number of base units`)
   // A number, not anything Number() reads as one: the scheme adds it to the clock to get the
   // authorization's validBefore, and a string "300" would be appended instead (now + "300"), signing

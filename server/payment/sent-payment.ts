@@ -50,6 +50,8 @@ export type SentPayment = {
   readonly signatures: number
   /** True once an outcome is recorded. */
   readonly recorded: boolean
+  /** The receipt, once the payment is recorded as settled. */
+  readonly settled: PaymentReceipt | undefined
   /**
    * Records the outcome from the response that carries the settlement (the paid response itself,
    * or the completed poll of a 202 job). Throws a payment error when the settlement failed.
@@ -93,6 +95,7 @@ export function sentPayment({ authorization, ledger, payer, signatures, failure 
     status,
   })
   let recorded = false
+  let settled: PaymentReceipt | undefined
   const close = async (kind: 'refused' | 'failed' | 'abandoned' | 'unknown', reason: string) => {
     if (recorded) return
     recorded = true
@@ -108,11 +111,15 @@ export function sentPayment({ authorization, ledger, payer, signatures, failure 
     get recorded() {
       return recorded
     },
+    get settled() {
+      return settled
+    },
     async finish(response) {
       const settlement = await readSettlement((name) => response.headers.get(name))
-      if (recorded) return receipt(settlement?.success ? 'settled' : 'unknown', settlement?.transaction)
+      if (recorded) return settled ?? receipt(settlement?.success ? 'settled' : 'unknown', settlement?.transaction)
       if (settlement?.success) {
         recorded = true
+        settled = receipt('settled', settlement.transaction)
         await ledger.settled(id, settlement.transaction)
         return receipt('settled', settlement.transaction)
       }

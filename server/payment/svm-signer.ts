@@ -73,10 +73,14 @@ export async function createSolanaX402Signer(account: SolanaAccount, rpc: Solana
   }
 }
 
-/** The requirement as the scheme should see it: with the blockhash we read, unless the gateway sent one. */
+/**
+ * The requirement as the scheme should see it: always with the blockhash we read (and record in
+ * the ledger), even when the gateway named one. Signing on the gateway's would leave the ledger
+ * judging the wrong blockhash's expiry, and a value the scheme cannot use makes it fetch one of its
+ * own without a time limit. (The payload's `accepted` still echoes the gateway's requirement.)
+ */
 function withBlockhash(requirement: PaymentRequirements, recent: { blockhash: string; lastValidBlockHeight: bigint }): PaymentRequirements {
   const extra = (requirement.extra ?? {}) as Record<string, unknown>
-  if (typeof extra.recentBlockhash === 'string' && extra.recentBlockhash) return requirement
   return { ...requirement, extra: { ...extra, recentBlockhash: recent.blockhash, lastValidBlockHeight: recent.lastValidBlockHeight.toString() } }
 }
 

@@ -112,6 +112,19 @@ export function describeBudget(budget: UsageReport['budget']): string {
   return `Budget: ${budget.usedLast24hUsd} of ${budget.dailyUsd} used in the last 24 h${held}, ${budget.remainingUsd} left`
 }
 
+/**
+ * Why the budget counts more than was spent, when it does: authorizations that were signed and not
+ * settled. Said in words because "$0.00 spent" beside "$0.05 used" looks like a bug otherwise.
+ */
+export function describeHeld(report: Pick<UsageReport, 'budget' | 'refused' | 'held'>): string | undefined {
+  if (report.budget.heldLast24h === '0') return undefined
+  const count = report.held ? `${report.held} authorization(s)` : 'authorizations'
+  return (
+    `Used is more than spent: ${report.budget.heldLast24hUsd} is held by ${count} signed but not settled (refused by the upstream, failed or abandoned). ` +
+    'Nothing was paid for them, but a signed authorization could still be settled until it expires, so each counts against the 24-hour budget until the chain shows it unused or 24 hours pass.'
+  )
+}
+
 function tally(map: Map<string, Tally>, key: string): Tally {
   let entry = map.get(key)
   if (!entry) map.set(key, (entry = { amount: 0n, payments: 0, images: 0 }))

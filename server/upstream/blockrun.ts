@@ -18,9 +18,10 @@ import { upstreamFetch } from './http-client.js'
 import { memorySink, storedSink, takeImages, type DecodedImage, type UpstreamImage } from './images.js'
 import { followJob, type JobTiming } from './job.js'
 import { pollTarget } from './poll-url.js'
+import { readPaidResult } from './paid-result.js'
 import { limitedSinks } from './result-limits.js'
 import { encodeJsonBody } from './request-body.js'
-import { readResultBody, type ImageSink, type ResultBody } from './result-body.js'
+import type { ImageSink } from './result-body.js'
 
 export type { ImageSink } from './result-body.js'
 export type { UpstreamImage } from './images.js'
@@ -79,7 +80,9 @@ export class UpstreamClient {
    * 5xx) is reported as for a paid call; one that answers without asking for payment is free.
    */
   async quote(route: UpstreamRoute, body: unknown, context: PaymentContext & { signal: AbortSignal }): Promise<{ required: PaymentRequired; cached: boolean } | { free: true }> {
-    const answer = await this.payer.quote(this.sender(route, body, context.signal), context)
+    const answer = await this.payer.quote(this.sender(route, body, context.signal), context).catch((error: unknown) => {
+      throw namingUrl(error, `${this.baseUrl}${route}`)
+    })
     if (answer.kind === 'priced') return answer
     const { response } = answer
     if (response.ok) {
@@ -91,12 +94,20 @@ export class UpstreamClient {
 
   /** `signal` should carry the caller's cancellation and the overall deadline. */
   async post(route: UpstreamRoute, body: unknown, context: CallContext): Promise<UpstreamResult> {
+    const url = `${this.baseUrl}${route}`
     const send = this.sender(route, body, context.signal)
-    const { response, payment } = await this.payer.send(send, context)
+    const { response, payment } = await this.payer.send(send, context).catch((error: unknown) => {
+      throw namingUrl(error, url)
+    })
     // This answer's images go to disk under limits the upstream cannot raise (result-limits.ts).
     const sinks = limitedSinks(() => this.openSink(context.tags), { images: context.n, bytesPerImage: this.maxImageBytes })
     try {
-      if (response.status === 202) return await this.job(await readJson(response), payment, sinks, context)
+      if (response.status === 202) {
+        // A ticket that already shows the settlement: recorded now, so the job is never renewed
+        // and its end is reported as charged, whatever happens next.
+        if (payment && hasSettlementEvidence(response.headers)) await payment.finish(response)
+        return await this.job(await readJson(response), payment, sinks, context)
+      }
       return await this.finish(response, payment, sinks, context)
     } catch (error) {
       // Whatever went wrong after the paid request left, the ledger gets an outcome (a no-op
@@ -128,17 +139,7 @@ export class UpstreamClient {
       if (payment) await payment.finish(response)
       throw errorFromUpstream(response.status, await readJson(response))
     }
-    // With settlement evidence, the settlement is recorded (a durable ledger write) while the
-    // body streams to the store; both are awaited before any outcome is decided. Without it, the
-    // body decides first: a job ticket or a refusal is not "no settlement header".
-    const evidence = Boolean(payment) && hasSettlementEvidence(response.headers)
-    const [settled, read] = await Promise.allSettled([evidence ? payment!.finish(response) : Promise.resolve(undefined), readResultBody(response, sinks)])
-    if (settled.status === 'rejected') {
-      if (read.status === 'fulfilled') await read.value.discard()
-      throw settled.reason
-    }
-    if (read.status === 'rejected') throw read.reason
-    const result = read.value
+    const { result, settled } = await readPaidResult(response, payment, sinks)
     const data = (result.value as { data?: unknown } | undefined)?.data
     const hasImages = Array.isArray(data) && data.length > 0
     const said = statusOf(result.value)
@@ -150,10 +151,10 @@ export class UpstreamClient {
     const refusal = hasImages ? undefined : refusalOf(result.value)
     if (refusal) {
       await result.discard()
-      const charged = settled.value ?? (await payment?.failed(response, `refused: ${refusal}`))
+      const charged = settled ?? (await payment?.failed(response, `refused: ${refusal}`))
       throw refusedByUpstream(refusal, charged?.status === 'settled' ? `${charged.usd}, tx ${charged.transaction}` : undefined)
     }
-    const receipt = settled.value ?? (payment ? await payment.finish(response).catch(async (error: unknown) => {
+    const receipt = settled ?? (payment ? await payment.finish(response).catch(async (error: unknown) => {
       await result.discard()
       throw error
     }) : undefined)
@@ -164,6 +165,16 @@ export class UpstreamClient {
     const target = pollTarget({ pollUrl: (ticket as { poll_url?: unknown } | undefined)?.poll_url, baseUrl: this.baseUrl, allowPrivate: this.allowPrivateUrls })
     return followJob({ target, payment, payer: this.payer, openSink: sinks, timing: this.timing, context })
   }
+}
+
+/** Errors of a request that did not reach the upstream, or whose answer was lost: they say where it went. */
+const TRANSPORT_CODES: ReadonlySet<string> = new Set(['upstream_unreachable', 'upstream_lost'])
+
+/** "The upstream could not be reached" → "The upstream at https://… could not be reached": a wrong URL shows at once. */
+function namingUrl(error: unknown, url: string): unknown {
+  if (!(error instanceof ImagegenError) || !TRANSPORT_CODES.has(error.code ?? '') || error.message.includes(url)) return error
+  const message = error.message.replace(/^The (paid request to the )?upstream\b/, (match) => `${match} at ${url}`)
+  return new ImagegenError({ status: error.status, type: error.type, message, param: error.param, code: error.code, cause: error.cause })
 }
 
 /** A non-2xx upstream answer: its 4xx are the caller's problem (400), the rest ours (502). */

@@ -63,14 +63,20 @@ export function upstreamFetch(input: string | URL, init: UpstreamRequestInit = {
     const pooling = init.lookup ? { agent: false as const, lookup: init.lookup } : { agent: agents[url.protocol as keyof typeof agents] }
     const request = send(url, { method, headers, ...pooling, signal })
     let settled = false
+    /** Whether the socket ever connected: a failure before that cannot have sent the request. */
+    let connected = false
     const fail = (error: Error) => {
       if (settled) return
       settled = true
-      reject(signal?.aborted ? signal.reason : new TypeError('fetch failed', { cause: error }))
+      reject(signal?.aborted ? signal.reason : Object.assign(new TypeError('fetch failed', { cause: error }), { connected }))
     }
     request.once('error', fail)
     request.once('socket', (socket) => {
-      if (!socket.connecting) return // a pooled connection
+      if (!socket.connecting) {
+        connected = true // a pooled connection
+        return
+      }
+      socket.once('connect', () => (connected = true))
       const timer = setTimeout(() => request.destroy(Object.assign(new Error('connect timeout'), { code: 'UND_ERR_CONNECT_TIMEOUT' })), CONNECT_TIMEOUT_MS)
       socket.once('connect', () => clearTimeout(timer))
       socket.once('close', () => clearTimeout(timer))

@@ -25,7 +25,8 @@ import { FAILED_STATUSES, jobFailed, PENDING_STATUSES, readJson, refusalOf, refu
 import { upstreamFetch } from './http-client.js'
 import { takeImages, type DecodedImage, type UpstreamImage } from './images.js'
 import type { PollTarget } from './poll-url.js'
-import { readResultBody, type ImageSink } from './result-body.js'
+import { readPaidResult } from './paid-result.js'
+import type { ImageSink } from './result-body.js'
 import type { PaymentReceipt } from '../payment/sent-payment.js'
 
 export type JobTiming = {
@@ -84,6 +85,11 @@ export async function followJob({ target, payment: first, payer, openSink, timin
         continue
       }
 
+      if (response.status === 402 && payment?.settled) {
+        // Settled already (the ticket or an earlier poll showed it): never signed again.
+        await response.body?.cancel().catch(() => {})
+        throw upstreamError(`The upstream refused a poll of a job whose payment already settled (${charged(payment)}); nothing new was signed.`, undefined, 'job_payment_refused')
+      }
       if (response.status === 402 && payment) {
         payment = await renewed(response, payment)
         // The fresh authorization is presented at once: the job may be done already.
@@ -102,8 +108,10 @@ export async function followJob({ target, payment: first, payer, openSink, timin
         }
         // A verdict ends the job: an explicit failure, or a 4xx saying the request is wrong.
         if ((said && FAILED_STATUSES.has(said)) || (response.status < 500 && !RETRY_POLL_STATUSES.has(response.status))) {
-          const charged = await payment?.failed(response, `job failed (HTTP ${response.status})`)
-          throw jobFailed(body, response.status, charged && `${charged.usd}, tx ${charged.transaction}`)
+          // After a poll whose answer was lost, the job may have completed and settled on that one.
+          if (possiblySettled && payment && !payment.recorded) await payment.lost(`job ended (HTTP ${response.status}) after a poll whose answer was lost`)
+          const paid = payment?.settled ?? (await payment?.failed(response, `job failed (HTTP ${response.status})`))
+          throw jobFailed(body, response.status, paid ? charged(payment!) : possiblySettled ? 'possibly: an earlier poll was lost, the payment is recorded as unknown' : undefined)
         }
         // 5xx, 404, 408, 429 without a verdict: the job may well be running still.
         if (++unanswered > MAX_UNANSWERED_POLLS) throw upstreamError(`The upstream's job status kept failing (HTTP ${response.status}).`, undefined, 'job_unreachable')
@@ -111,9 +119,13 @@ export async function followJob({ target, payment: first, payer, openSink, timin
         continue
       }
 
-      // A 200: a completed poll carries the images, read as a result (streamed to the store).
+      // A 200: a completed poll carries the images, read as a result (streamed to the store). If
+      // its body breaks off, it may have been the completing poll: the gateway settled on it.
       unanswered = 0
-      const result = await readResultBody(response, openSink)
+      const lostBefore: boolean = possiblySettled
+      possiblySettled = true
+      const { result, settled } = await readPaidResult(response, payment, openSink)
+      possiblySettled = lostBefore
       const said = statusOf(result.value)
       const data = (result.value as { data?: unknown } | undefined)?.data
       const hasImages = Array.isArray(data) && data.length > 0
@@ -125,13 +137,13 @@ export async function followJob({ target, payment: first, payer, openSink, timin
       if ((said && FAILED_STATUSES.has(said)) || !hasImages) {
         await result.discard()
         const refusal = said && FAILED_STATUSES.has(said) ? undefined : refusalOf(result.value)
-        const charged = await payment?.failed(response, refusal ? `refused: ${refusal}` : `job ${said ?? 'ended'} without images`)
-        const paid = charged && `${charged.usd}, tx ${charged.transaction}`
+        const outcome = settled ?? (await payment?.failed(response, refusal ? `refused: ${refusal}` : `job ${said ?? 'ended'} without images`))
+        const paid = outcome && charged(payment!)
         throw refusal ? refusedByUpstream(refusal, paid) : jobFailed(result.value, response.status, paid)
       }
       let receipt: PaymentReceipt | undefined
       try {
-        receipt = payment ? await payment.finish(response) : undefined
+        receipt = settled ?? (payment ? await payment.finish(response) : undefined)
       } catch (error) {
         await result.discard()
         throw error
@@ -179,6 +191,12 @@ export async function followJob({ target, payment: first, payer, openSink, timin
     }
     return usable((await readRefusal(answer)).required)
   }
+}
+
+/** "$0.0535, tx 0x…": what a settled payment cost, for messages. */
+function charged(payment: SentPayment): string {
+  const receipt = payment.settled
+  return receipt ? `${receipt.usd}, tx ${receipt.transaction}` : 'settled'
 }
 
 function usable(required: PaymentRequired | undefined): PaymentRequired | undefined {

@@ -72,14 +72,24 @@ export async function spawnProxy({ home, upstream, args = [], env = {} }: { home
   }
 }
 
-/** Runs the built CLI once with `env` over this process's environment: exit code and output. */
-export function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+export type CliRun = { code: number; stdout: string; stderr: string }
+
+/**
+ * `imagegen <args>` to completion, with only the variables given in `env` beyond the inherited
+ * non-BLOCKRUN_* ones (a real wallet key in the environment must not leak in).
+ */
+export function runCli(args: string[], { env = {}, cwd, timeoutMs = 60_000 }: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {}): Promise<CliRun> {
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('BLOCKRUN_')))
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...inherited, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout!.on('data', (chunk) => (stdout += chunk))
     child.stderr!.on('data', (chunk) => (stderr += chunk))
-    child.once('exit', (code) => resolve({ code, stdout, stderr }))
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+    child.once('close', (code, signal) => {
+      clearTimeout(timer)
+      done({ code: code ?? (signal ? 128 : 1), stdout, stderr })
+    })
   })
 }

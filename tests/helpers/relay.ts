@@ -61,6 +61,8 @@ export async function startRelay(target: string, { payment, on402, answer, obser
 
 export type RelayedStack = {
   stack: Stack
+  /** The proxy in front of the relay. */
+  url: string
   /** POSTs a generation to the proxy in front of the relay. */
   generate(body: Record<string, unknown>, init?: { signal?: AbortSignal }): Promise<{ status: number; body: any }>
   /** GETs a path of the proxy in front of the relay, as JSON. */
@@ -79,6 +81,7 @@ export async function stackThroughRelay(hooks: (stack: Stack) => RelayHooks, opt
   )
   return {
     stack,
+    url: proxy.url,
     async generate(body, init = {}) {
       const response = await fetch(`${proxy.url}/v1/images/generations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), ...init })
       return { status: response.status, body: await response.json() }

@@ -3,7 +3,7 @@
  * real proxy in front. Nothing is mocked; tests talk HTTP to real sockets.
  */
 import { request } from 'node:http'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { resolveSettings, type SettingsInput } from '../../server/config.js'
@@ -119,4 +119,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await rm(home, { recursive: true, force: true })
     },
   }
+}
+
+/**
+ * A stack for running the CLI against: a `work` folder to run it in, and the environment that
+ * points it at the sandbox with the stack's home, running the pipeline in-process (port 0).
+ */
+export async function startCliStack(options: StackOptions = {}): Promise<{ stack: Stack; work: string; env: Record<string, string> }> {
+  const stack = await startStack(options)
+  const work = join(stack.home, 'work')
+  await mkdir(work)
+  return { stack, work, env: { BLOCKRUN_HOME: stack.home, BLOCKRUN_API_URL: stack.sandbox.url, BLOCKRUN_PROXY_PORT: '0', HOME: stack.home } }
 }

@@ -4,15 +4,28 @@
  */
 import { formatUsd } from '../../money.js'
 import { CSV_COLUMNS, csvRow, type ReceiptView } from '../../receipts/receipt.js'
-import { openCommandCore, parseCommand, settingsFromFlags } from '../options.js'
+import { wholeNumber, type CommandSpec, type Parsed } from '../flags.js'
+import { openCommandCore } from '../options.js'
+import { settingsFromFlags } from '../settings-flags.js'
 
-export async function run(args: string[]): Promise<number | void> {
-  const { values, positionals } = parseCommand(args, { csv: { type: 'boolean' }, json: { type: 'boolean' }, limit: { type: 'string' } })
+export const spec = {
+  usage: '[RECEIPT] [options]',
+  description: [
+    'Every result has a receipt: the request (the prompt\'s SHA-256, model, size, settings applied), the payment as the ledger has it now (amount, chain, payee, transaction, status) and the files made (path, size, SHA-256). ' +
+      'Without an id, the receipts newest first; with one, that receipt in full. The prompt itself stays in $BLOCKRUN_HOME/receipts.jsonl and is not printed.',
+  ],
+  positionals: { min: 0, max: 1 },
+  flags: {
+    csv: { type: 'boolean', description: 'Print one CSV row per receipt (for a spreadsheet or an expense report).' },
+    json: { type: 'boolean', description: 'Print the receipts as JSON on stdout.' },
+    limit: { type: 'string', value: 'N', description: 'How many receipts, newest first.', default: '1000', check: wholeNumber(1, 1_000_000) },
+  },
+  settings: 'all',
+  examples: ['imagegen receipts', 'imagegen receipts --csv > images.csv'],
+} as const satisfies CommandSpec
+
+export async function run({ values, positionals }: Parsed<typeof spec>): Promise<number | void> {
   const limit = Number(values.limit ?? 1000)
-  if (!Number.isInteger(limit) || limit < 1) {
-    process.stderr.write('--limit must be a whole number of at least 1\n')
-    return 2
-  }
   const core = await openCommandCore(settingsFromFlags(values))
   try {
     const [id] = positionals

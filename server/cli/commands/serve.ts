@@ -1,8 +1,24 @@
+/**
+ * `imagegen serve`: the proxy, until SIGINT or SIGTERM.
+ */
 import { startProxy, type RunningProxy } from '../../http/server.js'
-import { parseCommand, settingsFromFlags } from '../options.js'
+import { wholeNumber, type CommandSpec, type Parsed } from '../flags.js'
+import { settingsFromFlags } from '../settings-flags.js'
 
-export async function run(args: string[]): Promise<number | void> {
-  const { values } = parseCommand(args, { 'grace-seconds': { type: 'string' } })
+export const spec = {
+  usage: '[options]',
+  description: [
+    'Runs the local proxy: OpenAI-compatible POST /v1/images/generations, /v1/images/edits (multipart) and /v1/images/image2image, GET /v1/models, /v1/wallet, /v1/usage, and every stored image at /images/<file>. ' +
+      'Settings are checked at start; the proxy does not start with one it cannot use.',
+  ],
+  positionals: { min: 0, max: 0 },
+  flags: {
+    'grace-seconds': { type: 'string', value: 'SECONDS', description: 'On SIGINT or SIGTERM, how long requests in flight may finish (a second signal stops at once).', default: '30', check: wholeNumber(0, 3600) },
+  },
+  settings: 'all',
+} as const satisfies CommandSpec
+
+export async function run({ values }: Parsed<typeof spec>): Promise<number | void> {
   const settings = settingsFromFlags(values)
   const graceMs = Number(values['grace-seconds'] ?? 30) * 1000
   const proxy = await startProxy(settings, { log: (line) => process.stderr.write(`${line}\n`) })

@@ -10,10 +10,25 @@ import { BROWSER_LINK_PATH } from '../../auth/browser-session.js'
 import { ensureToken, tokenPath } from '../../auth/token.js'
 import { provenRequest } from '../../core/proven-proxy.js'
 import { loadProxyCredentials, probeProxy } from '../../core/remote.js'
-import { parseCommand, settingsFromFlags } from '../options.js'
+import type { CommandSpec, Parsed } from '../flags.js'
+import { settingsFromFlags } from '../settings-flags.js'
 
-export async function run(args: string[]): Promise<number | void> {
-  const { values } = parseCommand(args, { browser: { type: 'boolean' }, next: { type: 'string' } })
+export const spec = {
+  usage: '[--browser [--next /images/FILE]] [options]',
+  description: ['Prints the token (made on first use) for clients that send Authorization: Bearer, e.g. OPENAI_API_KEY=$(imagegen token). With --browser, asks the running proxy for a one-time sign-in link instead.'],
+  positionals: { min: 0, max: 0 },
+  flags: {
+    browser: { type: 'boolean', description: 'Print a one-time sign-in link for a browser from the running proxy (valid 5 minutes; the session lasts 30 days).' },
+    next: { type: 'string', value: 'PATH', description: 'With --browser: the page the link opens after signing in, e.g. /images/<file>.', check: (value) => (value.startsWith('/') && !value.startsWith('//') ? undefined : 'expected a path on the proxy, such as /images/<file>') },
+  },
+  settings: ['home', 'port'],
+} as const satisfies CommandSpec
+
+export async function run({ values }: Parsed<typeof spec>): Promise<number | void> {
+  if (values.next !== undefined && !values.browser) {
+    process.stderr.write('imagegen token: --next goes with --browser\n')
+    return 2
+  }
   const settings = settingsFromFlags(values)
   if (!values.browser) {
     const token = await ensureToken(settings.home)

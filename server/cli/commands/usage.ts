@@ -1,13 +1,23 @@
-import { describeBudget } from '../../payment/usage.js'
-import { openCommandCore, parseCommand, settingsFromFlags } from '../options.js'
+/**
+ * `imagegen usage`: spend per day, model and network from the ledger, and the budget left.
+ */
+import { describeBudget, describeHeld } from '../../payment/usage.js'
+import { wholeNumber, type CommandSpec, type Parsed } from '../flags.js'
+import { openCommandCore } from '../options.js'
+import { settingsFromFlags } from '../settings-flags.js'
 
-export async function run(args: string[]): Promise<number | void> {
-  const { values } = parseCommand(args, { days: { type: 'string' }, json: { type: 'boolean' } })
+export const spec = {
+  usage: '[options]',
+  positionals: { min: 0, max: 0 },
+  flags: {
+    days: { type: 'string', value: 'N', description: 'Days of spend to show.', default: '30', check: wholeNumber(1, 3650) },
+    json: { type: 'boolean', description: 'Print the report as JSON on stdout.' },
+  },
+  settings: 'all',
+} as const satisfies CommandSpec
+
+export async function run({ values }: Parsed<typeof spec>): Promise<number | void> {
   const days = Number(values.days ?? 30)
-  if (!Number.isInteger(days) || days < 1) {
-    process.stderr.write('--days must be a whole number of at least 1\n')
-    return 2
-  }
   const core = await openCommandCore(settingsFromFlags(values))
   try {
     const report = await core.usage(days)
@@ -25,6 +35,8 @@ export async function run(args: string[]): Promise<number | void> {
       for (const network of report.byNetwork) lines.push(`  ${network.network.padEnd(48)} ${network.usd.padStart(10)}  ${network.payments} payment(s)`)
     }
     lines.push(describeBudget(report.budget))
+    const held = describeHeld(report)
+    if (held) lines.push(`  ${held}`)
     if (report.declined) lines.push(`  ${report.declined} request(s) declined by the budget in ${days} day(s) (nothing signed)`)
     process.stdout.write(`${lines.join('\n')}\n`)
   } finally {

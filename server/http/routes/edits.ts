@@ -9,13 +9,14 @@
  * openai SDK sends an array (`addFormValue` appends `[]` to an array's key); either way they
  * become the `image` array, in the order sent. How many a model takes is the service's concern.
  *
- * OpenAI options the gateway's edit route has no use for (quality, background, output_format...)
- * are passed on to the service, whose answer says they were not applied; `user` is not an image
- * setting and is ignored. Streaming is refused because the gateway does not stream edits.
+ * OpenAI options the gateway's edit route has no use for (quality, background, output_format,
+ * user...) are passed on to the service, whose answer says they were not applied; a field no API
+ * defines is refused by it before paying. Streaming is refused because the gateway does not stream
+ * edits.
  */
 import { Hono } from 'hono'
 import { invalidRequest } from '../../errors.js'
-import { MAX_INPUT_IMAGES, UNSUPPORTED_OPENAI_FIELDS } from '../../schemas.js'
+import { EditRequest, MAX_INPUT_IMAGES } from '../../schemas.js'
 import type { ImageService } from '../../service.js'
 import { callOptionsOf } from '../call-options.js'
 import { imagesResponse, replayHeaders } from '../respond.js'
@@ -41,20 +42,13 @@ async function readMultipartForm(request: Request): Promise<FormData> {
   }
 }
 
-type EditFormInput = {
-  prompt?: string
-  image?: string | string[]
-  mask?: string
-  model?: string
-  size?: string
-  n?: number | string
-  response_format?: string
-  aspect_ratio?: string
-  max_price?: string
-  idempotency_key?: string
-} & Partial<Record<'quality' | (typeof UNSUPPORTED_OPENAI_FIELDS)[number], string>>
+type EditFormInput = Record<string, string | string[] | number | undefined>
 
-/** The form as the EditRequest the service validates; files become data URIs. */
+/**
+ * The form as the EditRequest the service validates; files become data URIs. Every other part is
+ * passed on as text, so a field the edit request does not define is refused by the service
+ * (naming the fields it takes) rather than dropped here.
+ */
 async function editInputFromForm(form: FormData): Promise<EditFormInput> {
   const stream = text(form, 'stream')
   if (stream !== undefined && stream !== 'false') throw invalidRequest('Streaming edits are not supported.', 'stream', 'unsupported_stream')
@@ -62,23 +56,19 @@ async function editInputFromForm(form: FormData): Promise<EditFormInput> {
   if (images.length > MAX_INPUT_IMAGES) throw invalidRequest(`The form has ${images.length} images; an edit takes at most ${MAX_INPUT_IMAGES}.`, 'image', 'too_many_images')
   const masks = form.getAll('mask')
   if (masks.length > 1) throw invalidRequest('Send at most one mask.', 'mask', 'too_many_masks')
-  const n = text(form, 'n')
-  const input: EditFormInput = {
-    prompt: text(form, 'prompt'),
-    image: images.length === 0 ? undefined : images.length === 1 ? await asReference(images[0]!) : await Promise.all(images.map(asReference)),
-    mask: masks[0] === undefined ? undefined : await asReference(masks[0]),
-    model: text(form, 'model'),
-    size: text(form, 'size'),
-    // Multipart sends text; a whole number becomes a number, anything else is left for the schema to refuse.
-    n: n === undefined ? undefined : /^\d+$/.test(n) ? Number(n) : n,
-    response_format: text(form, 'response_format'),
-    aspect_ratio: text(form, 'aspect_ratio'),
-    max_price: text(form, 'max_price'),
-    idempotency_key: text(form, 'idempotency_key'),
-    quality: text(form, 'quality'),
-    ...Object.fromEntries(UNSUPPORTED_OPENAI_FIELDS.map((name) => [name, text(form, name)])),
+  const input: EditFormInput = {}
+  for (const name of new Set(form.keys())) {
+    if (name === 'image' || name === 'image[]' || name === 'mask' || name === 'stream') continue
+    const value = form.get(name)
+    // A file in a field the request defines is a mistake; in one it does not, the service names the field.
+    if (typeof value !== 'string' && Object.hasOwn(EditRequest.entries, name)) throw invalidRequest(`${name} must be a text field, not a file; only image and mask take files.`, name, 'invalid_multipart')
+    input[name] = typeof value === 'string' ? value : 'a file'
   }
-  return Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined && value !== '')) as EditFormInput
+  // Multipart sends text; a whole number becomes a number, anything else is left for the schema to refuse.
+  if (typeof input.n === 'string' && /^\d+$/.test(input.n)) input.n = Number(input.n)
+  input.image = images.length === 0 ? undefined : images.length === 1 ? await asReference(images[0]!) : await Promise.all(images.map(asReference))
+  input.mask = masks[0] === undefined ? undefined : await asReference(masks[0])
+  return Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined && value !== ''))
 }
 
 function text(form: FormData, name: string): string | undefined {
