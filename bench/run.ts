@@ -9,7 +9,7 @@
  *   --concurrent-images N   images per concurrent run (default 320)
  *   --cold-runs N           spawns per cold-start figure (default 10)
  *   --jobs N                202 jobs timed at BlockRun's polling cadence (default 6)
- *   --skip PART             leave out a part: compare, overhead, jobs, memory, cold, caller, openclaw (repeatable)
+ *   --skip PART             leave out a part: compare, overhead, jobs, memory, cold, caller, openclaw, quote (repeatable)
  */
 import { cpus, loadavg } from 'node:os'
 import { mkdtemp, readdir, readFile, writeFile, stat } from 'node:fs/promises'
@@ -21,6 +21,7 @@ import { presignedClient, proxyClient, sdkClient, x402FetchClient, type Client, 
 import { callerCheck } from './caller-check.js'
 import { bundleChunk, mcpColdStart, nodeRun, serveColdStart } from './cold-start.js'
 import { openclawInspect } from './openclaw-inspect.js'
+import { quoteLatency } from './quote.js'
 import { cpuTimeOf, memoryOf, resetPeak, startPassthroughProcess, startProxyProcess, startSandboxProcess, type ProxyProcess, type SandboxProcess } from './processes.js'
 import { openAtomicFile } from '../server/store/atomic.js'
 import type { SandboxChildOptions, SandboxChildState } from './sandbox-child.js'
@@ -295,6 +296,11 @@ async function jobs() {
   })
 }
 
+/** (9) the quote's latency next to a paid image's (bench/quote.ts). */
+async function quotes() {
+  await withStack({ latencyMs: LATENCY, renderOnce: true }, async (_sandbox, { url }) => quoteLatency(url, rows, { latency: LATENCY }))
+}
+
 /** How long the image store's atomic file takes to commit one of the proxy's result images (ms each), and the CPU it uses (ms in all). */
 async function durableCommitTimes(proxyHome: string): Promise<{ bytes: number; times: number[]; cpuMs: number }> {
   const images = join(proxyHome, 'images')
@@ -442,7 +448,7 @@ async function main() {
     `settings: latency ${LATENCY} ms, ${IMAGES} sequential images per client, concurrency ${CONCURRENCY} over ${CONCURRENT_IMAGES} images, ${COLD_RUNS} cold starts, model ${MODEL} ${SIZE}`,
   ]
   process.stderr.write(`${header.join('\n')}\n`)
-  for (const [name, part] of [['compare', compare], ['overhead', overhead], ['jobs', jobs], ['memory', memory], ['cold', cold], ['caller', () => callerCheck(rows)], ['openclaw', () => openclawInspect(rows)]] as const) {
+  for (const [name, part] of [['compare', compare], ['overhead', overhead], ['jobs', jobs], ['memory', memory], ['cold', cold], ['caller', () => callerCheck(rows)], ['quote', quotes], ['openclaw', () => openclawInspect(rows)]] as const) {
     if (skip.has(name)) continue
     const t0 = Date.now()
     await part()

@@ -27,6 +27,9 @@ import { resolveSettings, settingsFromEnv, type Settings, type SettingsInput } f
 import type { ImagegenCore } from '../server/core/index.js'
 import { ImagegenError } from '../server/errors.js'
 import { VERSION } from '../server/version.js'
+import { formatUsd } from '../server/money.js'
+import type { Confirm } from '../server/core/consent.js'
+import type { Quote } from '../server/quote.js'
 import { errorResult, renderResult, supportsResourceLinks } from './mcp/render.js'
 import { plainInputSchema } from './mcp/schema.js'
 import { progressReporter } from './mcp/progress.js'
@@ -37,9 +40,22 @@ export const MCP_SERVER_NAME = 'blockrun-imagegen'
 
 const INSTRUCTIONS =
   "Image generation and editing, paid per image in USDC from the user's BlockRun wallet. " +
-  'Use list_image_models for prices and sizes, generate_image to make images, edit_image to change one ' +
+  'Use list_image_models for prices and sizes, quote_image for the exact price of a call (free), generate_image to make images, edit_image to change one ' +
   '(pass the path or URL of an earlier result as is), wallet_status for balance and budget. ' +
   'Every result names each image by absolute file path and URL: show or link them to the user.'
+
+/** How long the user has to answer a payment confirmation. */
+const CONSENT_TIMEOUT_MS = 10 * 60 * 1000
+
+/** The confirmation question, with the quote in it. */
+export function consentQuestion(quote: Quote): string {
+  const what = `${quote.n} image${quote.n === 1 ? '' : 's'} from ${quote.model} at ${quote.size}${quote.kind === 'edit' ? ' (an edit)' : ''}`
+  return (
+    `Pay ${formatUsd(quote.amount ?? 0n)} USDC for ${what}? ` +
+    `That is above ${formatUsd(quote.confirmation.above ?? 0n)}, the price over which imagegen asks you (BLOCKRUN_CONFIRM_ABOVE). ` +
+    `Paid on ${quote.networkLabel ?? quote.network} to ${quote.payTo}; ${formatUsd(quote.budget.remaining)} left of your ${formatUsd(quote.budget.daily)} 24-hour budget.`
+  )
+}
 
 /** How much longer than the upstream deadline a whole call may take (inputs, storing, previews). */
 const CALL_DEADLINE_MARGIN_MS = 30_000
@@ -137,16 +153,19 @@ export function createMcpServer({ env = process.env, log = stderrLog, settings: 
       send: (params) => extra.sendNotification({ method: 'notifications/progress', params }),
       onSendError: (error) => log(`progress notification failed: ${error instanceof Error ? error.message : String(error)}`),
     })
-    // The client's cancellation (notifications/cancelled) and our own shutdown both abort the call.
-    // The core bounds the upstream wait (BLOCKRUN_TIMEOUT_SECONDS) with its own message; the outer
-    // deadline, a little later, also bounds what the core does not time (a proxy that hangs).
-    const signals = [extra.signal, inFlight.signal]
-    if (!(settings instanceof ImagegenError)) signals.push(AbortSignal.timeout(settings.upstreamTimeoutMs + CALL_DEADLINE_MARGIN_MS))
-    const signal = AbortSignal.any(signals)
+    // The client's cancellation (notifications/cancelled, also sent when its own timeout fires) is
+    // the caller leaving: a paid call, which carries a key, runs on and keeps its image for the
+    // retry (tools.ts). Our own shutdown stops every call. The core bounds the upstream wait
+    // (BLOCKRUN_TIMEOUT_SECONDS) with its own message; the outer deadline, a little later, also
+    // bounds what the core does not time (a proxy that hangs).
+    const stops = [inFlight.signal]
+    if (!(settings instanceof ImagegenError)) stops.push(AbortSignal.timeout(settings.upstreamTimeoutMs + CALL_DEADLINE_MARGIN_MS))
+    const stop = AbortSignal.any(stops)
+    const signal = AbortSignal.any([extra.signal, stop])
     let opened: ImagegenCore | undefined
     try {
       opened = await core.get()
-      const output = await tool.execute(opened, request.params.arguments ?? {}, { signal, onProgress: (p) => progress.update(p) })
+      const output = await tool.execute(opened, request.params.arguments ?? {}, { signal, stop, onProgress: (p) => progress.update(p), confirm: consentAsker(signal) })
       return await renderResult(output, { preview, note: urlNote(opened, settings), resourceLinks: supportsResourceLinks(protocolVersion), log })
     } catch (error) {
       if (extra.signal.aborted) log(`${tool.name} cancelled by the client`)
@@ -154,6 +173,29 @@ export function createMcpServer({ env = process.env, log = stderrLog, settings: 
       return errorResult(error, log)
     } finally {
       progress.stop()
+    }
+  }
+
+  /**
+   * Asks the user, through the client, to consent to a price above BLOCKRUN_CONFIRM_ABOVE (MCP
+   * elicitation, form mode with no fields: accept or decline). Undefined for clients that cannot
+   * be asked: the call is then refused with the price. The question goes to the user, never to
+   * the model, so an agent cannot consent for them.
+   */
+  function consentAsker(signal: AbortSignal): Confirm | undefined {
+    if (!server.getClientCapabilities()?.elicitation) return undefined
+    return async (quote) => {
+      try {
+        const answer = await server.elicitInput(
+          { mode: 'form', message: consentQuestion(quote), requestedSchema: { type: 'object', properties: {} } },
+          { signal, timeout: CONSENT_TIMEOUT_MS },
+        )
+        log(`payment of ${quote.amount} base units ${answer.action === 'accept' ? 'confirmed' : `not confirmed (${answer.action})`} by the user`)
+        return answer.action === 'accept'
+      } catch (error) {
+        log(`the user could not be asked to confirm a payment: ${error instanceof Error ? error.message : String(error)}`)
+        return false
+      }
     }
   }
 

@@ -6,10 +6,19 @@ import * as v from 'valibot'
 import { bundledCatalog, DEFAULT_EDIT_MODEL, describeSource, type ListedModel, type ModelEntry } from '../server/catalog/index.js'
 import type { ImagegenCore } from '../server/core/index.js'
 import { formatUsd } from '../server/money.js'
-import { EditInput, GenerateInput, jsonSchemaOf, parseInput } from '../server/schemas.js'
+import { EditInput, GenerateInput, jsonSchemaOf, parseInput, QuoteInput } from '../server/schemas.js'
 import type { CallOptions, ImageResult } from '../server/service.js'
 import { describeCost } from '../server/service.js'
 import { describeBudget, describeHeld } from '../server/payment/usage.js'
+import { withConsent, type Confirm } from '../server/core/consent.js'
+import { describeQuote, quoteJson } from '../server/quote.js'
+import { requestFingerprint } from '../server/receipts/results.js'
+
+/**
+ * What a front door adds to a tool call: `confirm` asks the user to consent to a price above the
+ * confirmation threshold (MCP elicitation), where the client can be asked.
+ */
+export type ToolCallOptions = CallOptions & { confirm?: Confirm | undefined }
 
 export type ToolImage = { path: string; url: string; file: string; mimeType: string; bytes: number }
 
@@ -23,7 +32,7 @@ export type ToolDefinition = {
   /** Plain JSON Schema for the tool's input (no $ref). */
   inputSchema: Record<string, unknown>
   annotations: { readOnlyHint: boolean; destructiveHint: boolean; idempotentHint: boolean; openWorldHint: boolean }
-  execute(core: ImagegenCore, input: unknown, options: CallOptions): Promise<ToolOutput>
+  execute(core: ImagegenCore, input: unknown, options: ToolCallOptions): Promise<ToolOutput>
 }
 
 /*
@@ -46,6 +55,11 @@ function priceText(model: ModelEntry): string {
 
 const modelGuide = catalog.models.map((m) => `- ${m.aliases[0]} (${m.id}), ${priceText(m)} per image, sizes ${m.sizes.join(', ')}${m.edit ? ', edits' : ''}: ${m.bestFor}`).join('\n')
 
+/** Said by both paid tools. */
+const PAID_CALL_GUIDE =
+  'Paying: for a costly call, get the price with quote_image, tell the user, then call with max_price set to it: a higher price is then refused before anything is signed. ' +
+  'A call repeated with the same arguments after it timed out gets the image that call paid for, without paying again; asking again after a result was delivered makes a new image.'
+
 export const generateImageTool: ToolDefinition = {
   name: 'generate_image',
   title: 'Generate image',
@@ -55,11 +69,12 @@ export const generateImageTool: ToolDefinition = {
     'Choosing a size: default 1024x1024, which every model takes. For portrait, landscape or a ratio such as 16:9 pass aspect_ratio instead: the nearest size the model takes is used, and the result says which.\n' +
     `Models (the bundled table; list_image_models gives what the gateway offers now, with sizes and prices):\n${modelGuide}\n` +
     'The old names dall-e-3 and flux still work: they run on gpt-image-2 and grok-imagine, and the result says so.\n' +
-    "The result gives each image's local file path and URL; show the image to the user (markdown ![](url) or the path) and pass on its notes.",
+    "The result gives each image's local file path and URL; show the image to the user (markdown ![](url) or the path) and pass on its notes.\n" +
+    PAID_CALL_GUIDE,
   inputSchema: jsonSchemaOf(GenerateInput),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async execute(core, input, options) {
-    return imageOutput(await core.generate(parseInput(GenerateInput, input), options), core.mode === 'remote')
+    return imageOutput(await paidCall(core, 'generate', 'generate_image', GenerateInput, input, options), core.mode === 'remote')
   },
 }
 
@@ -75,12 +90,40 @@ export const editImageTool: ToolDefinition = {
     'Choosing: a masked edit, or the cheapest → gpt-image; a change described in words only, with no mask ("make it winter", "remove the people in the back") → nano-banana, Google\'s model made for prompt-based edits (it takes no mask); a high-resolution result → banana-pro.\n' +
     '`image`: the image to edit, as ["/path/photo.jpg"], or several to combine into one picture ("put this logo on this shirt" → [shirt, logo], and say in the prompt which image is which). Each may be an http(s) URL, a local file path (absolute or ~/...), a data: URI, or the path or URL of an earlier result: pass it as is, no base64 conversion needed.\n' +
     '`mask` (only models that take one, and only with one image): the size of the image; white = edit, black = keep (lighter than mid-grey counts as white). A mask with transparent pixels is read the OpenAI way instead: transparent = edit, opaque = keep.\n' +
-    'Sizes are the model\'s own; or pass aspect_ratio. Images over 4 MB are downscaled before they are sent (the gateway\'s limit); the result says so.',
+    'Sizes are the model\'s own; or pass aspect_ratio. Images over 4 MB are downscaled before they are sent (the gateway\'s limit); the result says so.\n' +
+    PAID_CALL_GUIDE,
   inputSchema: jsonSchemaOf(EditInput),
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   async execute(core, input, options) {
-    return imageOutput(await core.edit(parseInput(EditInput, input), options), core.mode === 'remote')
+    return imageOutput(await paidCall(core, 'edit', 'edit_image', EditInput, input, options), core.mode === 'remote')
   },
+}
+
+export const quoteImageTool: ToolDefinition = {
+  name: 'quote_image',
+  title: 'Quote image price',
+  description:
+    'The exact price of a generate_image call (or, with `image`, an edit_image call), asked of the gateway itself, before paying: amount, chain, payee, whether the user\'s limits allow it, and the budget left. Free: nothing is signed or paid. ' +
+    'Takes the same fields as generate_image, plus image and mask for an edit. Use it when the user asks what an image costs, before a costly call (large sizes, gpt-image-2, several images), and then call with max_price set to the price.',
+  inputSchema: jsonSchemaOf(QuoteInput),
+  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  async execute(core, input, options) {
+    const quote = await core.quote(parseInput(QuoteInput, input), { signal: options.signal })
+    return { text: describeQuote(quote), images: [], details: { quote: quoteJson(quote) } }
+  },
+}
+
+/**
+ * A paid tool call: validated by the tool's schema, given a key derived from its arguments (unless
+ * it carries its own `idempotency_key`), so a retry after the client gave up receives the image that
+ * was paid for but never delivered; and asked of the user when its price needs their consent.
+ */
+async function paidCall(core: ImagegenCore, kind: 'generate' | 'edit', tool: string, schema: typeof GenerateInput | typeof EditInput, input: unknown, options: ToolCallOptions): Promise<ImageResult> {
+  const parsed = parseInput(schema, input) as { idempotency_key?: string }
+  const args = input as Record<string, unknown>
+  const { confirm, ...call } = options
+  const idempotency = parsed.idempotency_key === undefined ? { key: `tool-${requestFingerprint(tool, args)}`, reuse: 'undelivered' as const } : undefined
+  return withConsent(core, kind, args, { ...call, ...(idempotency ? { idempotency } : {}) }, confirm)
 }
 
 const NoInput = v.object({})
@@ -152,7 +195,7 @@ export const walletStatusTool: ToolDefinition = {
   },
 }
 
-export const TOOLS: readonly ToolDefinition[] = [generateImageTool, editImageTool, listImageModelsTool, walletStatusTool]
+export const TOOLS: readonly ToolDefinition[] = [generateImageTool, editImageTool, quoteImageTool, listImageModelsTool, walletStatusTool]
 
 export function findTool(name: string): ToolDefinition | undefined {
   return TOOLS.find((t) => t.name === name)
@@ -173,7 +216,7 @@ export function imageOutput(result: ImageResult, urlServed = true): ToolOutput {
       ...(image.revisedPrompt ? [`  Revised prompt: ${image.revisedPrompt}`] : []),
     ].join('\n'),
   )
-  lines.push(`Cost: ${describeCost(result.cost)}.`)
+  lines.push(`Cost: ${describeCost(result.cost)}${result.replayed ? ' (paid by the earlier call; nothing now)' : ''}. Receipt: ${result.receiptId}.`)
   for (const note of result.notes) lines.push(`Note: ${note}`)
   lines.push(
     urlServed
@@ -187,11 +230,13 @@ export function imageOutput(result: ImageResult, urlServed = true): ToolOutput {
     images: result.images.map(({ path, url, file, mimeType, bytes }) => ({ path, url, file, mimeType, bytes })),
     details: {
       model: result.model,
+      receiptId: result.receiptId,
+      ...(result.replayed ? { replayed: true } : {}),
       ...(result.requestedModel !== result.model ? { requestedModel: result.requestedModel } : {}),
       size: result.size,
       notes: result.notes,
       estimate: result.estimate === undefined ? null : { usd: formatUsd(result.estimate), amount: result.estimate.toString() },
-      images: result.images.map(({ path, url, file, mimeType, bytes, revisedPrompt }) => ({ path, url, file, mimeType, bytes, ...(revisedPrompt ? { revisedPrompt } : {}) })),
+      images: result.images.map(({ path, url, file, mimeType, bytes, sha256, revisedPrompt }) => ({ path, url, file, mimeType, bytes, sha256, ...(revisedPrompt ? { revisedPrompt } : {}) })),
       cost: result.cost ? { usd: result.cost.usd, amount: result.cost.amount.toString(), network: result.cost.network, transaction: result.cost.transaction ?? null, status: result.cost.status } : null,
     },
   }

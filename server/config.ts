@@ -21,6 +21,11 @@ export type SpendPolicy = {
   payees: readonly string[] | null
   /** Longest authorization lifetime we sign. */
   maxTimeoutSeconds: number
+  /**
+   * A payment above this (base units) is signed only with the user's consent, asked by the front
+   * door (MCP elicitation, a terminal prompt); undefined: never asked (`BLOCKRUN_CONFIRM_ABOVE`).
+   */
+  confirmAbove?: bigint | undefined
 }
 
 export type Settings = {
@@ -81,6 +86,7 @@ export type SettingsInput = Partial<{
   networks: string | readonly string[]
   payees: string | readonly string[]
   maxTimeoutSeconds: string | number
+  confirmAbove: string | number
   timeoutSeconds: string | number
   pollIntervalSeconds: string | number
   maxInputMb: string | number
@@ -117,6 +123,7 @@ export const SETTINGS_ENV = {
   networks: ['BLOCKRUN_ALLOWED_NETWORKS'],
   payees: ['BLOCKRUN_ALLOWED_PAYEES'],
   maxTimeoutSeconds: ['BLOCKRUN_MAX_TIMEOUT_SECONDS'],
+  confirmAbove: ['BLOCKRUN_CONFIRM_ABOVE'],
   timeoutSeconds: ['BLOCKRUN_TIMEOUT_SECONDS'],
   pollIntervalSeconds: ['BLOCKRUN_POLL_INTERVAL_SECONDS'],
   maxInputMb: ['BLOCKRUN_MAX_INPUT_MB'],
@@ -185,6 +192,7 @@ export function resolveSettings(...layers: SettingsInput[]): Settings {
       networks,
       payees,
       maxTimeoutSeconds: toInteger('max timeout seconds', merged.maxTimeoutSeconds ?? 900, 1, 86400),
+      confirmAbove: merged.confirmAbove === undefined ? undefined : toUsd('confirm above', merged.confirmAbove),
     },
     upstreamTimeoutMs: toInteger('timeout seconds', merged.timeoutSeconds ?? 300, 1, 3600) * 1000,
     pollIntervalMs: toMilliseconds('poll interval seconds', merged.pollIntervalSeconds ?? 3, 0.01, 60),

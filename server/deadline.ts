@@ -19,7 +19,9 @@ export type Deadline = {
   clear(): void
 }
 
-export function startDeadline(ms: number, cancel?: AbortSignal): Deadline {
+/** `cancel`: the caller's signal, or several (a caller and a shutdown); any of them aborting aborts the deadline's signal. */
+export function startDeadline(ms: number, cancel?: AbortSignal | readonly (AbortSignal | undefined)[]): Deadline {
+  const cancels = (Array.isArray(cancel) ? cancel : [cancel]).filter((signal): signal is AbortSignal => signal !== undefined)
   const controller = new AbortController()
   let expired = false
   const timer = setTimeout(() => {
@@ -28,9 +30,10 @@ export function startDeadline(ms: number, cancel?: AbortSignal): Deadline {
   }, ms)
   // The deadline alone must never keep the process alive.
   timer.unref?.()
-  const onCancel = () => controller.abort(cancel!.reason)
-  if (cancel?.aborted) onCancel()
-  else cancel?.addEventListener('abort', onCancel, { once: true })
+  const onCancel = (event?: Event) => controller.abort((event?.target as AbortSignal | undefined)?.reason ?? cancels.find((signal) => signal.aborted)?.reason)
+  const aborted = cancels.find((signal) => signal.aborted)
+  if (aborted) controller.abort(aborted.reason)
+  else for (const signal of cancels) signal.addEventListener('abort', onCancel, { once: true })
   return {
     signal: controller.signal,
     get expired() {
@@ -38,7 +41,7 @@ export function startDeadline(ms: number, cancel?: AbortSignal): Deadline {
     },
     clear() {
       clearTimeout(timer)
-      cancel?.removeEventListener('abort', onCancel)
+      for (const signal of cancels) signal.removeEventListener('abort', onCancel)
     },
   }
 }

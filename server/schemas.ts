@@ -8,6 +8,7 @@ import * as v from 'valibot'
 import { toJsonSchema } from '@valibot/to-json-schema'
 import { ASPECT_RATIO_PATTERN, bundledCatalog, DEFAULT_EDIT_MODEL, parseRatio, QUALITIES } from './catalog/index.js'
 import { invalidRequest } from './errors.js'
+import { parseUsd } from './money.js'
 import { closest } from './suggest.js'
 
 /**
@@ -116,6 +117,41 @@ const imageRef = (description: string) =>
     v.description(description),
   )
 
+/**
+ * `max_price`: the most the caller lets this one call cost, in USD for the whole call (all n
+ * images and the fee). Text such as "0.06" (a JSON number is read through its shortest decimal
+ * form, so 0.06 means "0.06"), parsed exactly into USDC base units, never through a float. The
+ * payment is refused before signing when the 402 asks more. Advertised to tools as a string.
+ */
+const USD_TEXT = /^\s*\$?\s*\d+(\.\d{0,6})?\s*$/
+export const maxPrice = v.optional(
+  v.pipe(
+    v.union([v.string(), v.pipe(v.number(), v.finite(), v.transform(String))], 'max_price must be a dollar amount such as "0.06"'),
+    v.regex(USD_TEXT, 'max_price must be a dollar amount such as "0.06" (at most 6 decimals)'),
+    v.transform(parseUsd),
+    v.check((amount) => amount > 0n, 'max_price must be more than $0'),
+    v.description(
+      'Most this call may cost, in USD for the whole call (every image and the fee), e.g. "0.06". If the gateway asks more, nothing is signed and the refusal names the price. Get the exact price first with quote_image.',
+    ),
+  ),
+)
+
+/**
+ * `idempotency_key`: the same key within 24 hours returns the first result without paying again
+ * (server/receipts/idempotency.ts). HTTP callers may send it as the `Idempotency-Key` header.
+ */
+export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/
+export const idempotencyKey = v.optional(
+  v.pipe(
+    v.string('idempotency_key must be a string'),
+    v.regex(IDEMPOTENCY_KEY_PATTERN, 'idempotency_key must be 1 to 255 printable ASCII characters without spaces'),
+    v.description('Optional. The same key within 24 hours returns the first result instead of paying again (a retry after a timeout, say). Omit it to make a new image.'),
+  ),
+)
+
+/** The guard and the retry key every paid call takes (HTTP body, tools, CLI). */
+const paidCallFields = { max_price: maxPrice, idempotency_key: idempotencyKey }
+
 /** Fields every front door shares for generation. */
 export const GenerateInput = v.strictObject({
   prompt,
@@ -124,6 +160,7 @@ export const GenerateInput = v.strictObject({
   aspect_ratio: aspectRatio,
   n,
   quality,
+  ...paidCallFields,
 })
 
 /** `POST /v1/images/generations`: the tool input plus OpenAI's `response_format` and the options the gateway ignores. */
@@ -170,6 +207,7 @@ export const EditInput = v.strictObject({
   size,
   aspect_ratio: aspectRatio,
   n,
+  ...paidCallFields,
 })
 
 /** `POST /v1/images/image2image`: the tool input plus OpenAI's `response_format`, and options the edit route does not apply. */
@@ -180,6 +218,20 @@ export function unsupportedFields(request: Partial<Record<(typeof UNSUPPORTED_OP
   return UNSUPPORTED_OPENAI_FIELDS.filter((name) => request[name] !== undefined)
 }
 export type EditRequest = v.InferOutput<typeof EditRequest>
+
+/**
+ * `POST /v1/images/quote` and the `quote_image` tool: a generation body, or an edit body (one
+ * with `image`), priced by the gateway's own 402 without signing anything. A body's `max_price`
+ * is checked against the price; its `idempotency_key` has nothing to do (the answer says so).
+ */
+const quotedEdit = { image: v.optional(images), mask: EditInput.entries.mask }
+function withoutPaidCallFields<E extends typeof paidCallFields>({ max_price: _price, idempotency_key: _key, ...rest }: E): Omit<E, keyof typeof paidCallFields> {
+  return rest
+}
+export const QuoteRequest = v.strictObject({ ...GenerateRequest.entries, ...quotedEdit })
+export type QuoteRequest = v.InferOutput<typeof QuoteRequest>
+/** The quote tool's input: the generate tool's fields and an edit's image and mask, without the paid-call ones. */
+export const QuoteInput = v.strictObject({ ...withoutPaidCallFields(GenerateInput.entries), ...quotedEdit })
 
 /**
  * Validates `input`, or throws a 400 naming the first offending field. A field given as JSON
@@ -242,6 +294,11 @@ export function jsonSchemaOf(schema: v.GenericSchema): Record<string, unknown> {
 function asArrayOnly(json: Record<string, unknown>): Record<string, unknown> | undefined {
   const branches = json.anyOf as Array<Record<string, unknown>> | undefined
   if (!branches || branches.length !== 2) return undefined
+  // A string-or-number field (max_price) is advertised as the string; a number is still accepted.
+  if (branches.some((b) => b.type === 'number') && branches.some((b) => b.type === 'string')) {
+    const { anyOf: _, ...rest } = json
+    return { ...branches.find((b) => b.type === 'string'), ...rest }
+  }
   const array = branches.find((branch) => branch.type === 'array')
   const single = branches.find((branch) => branch !== array)
   if (!array || !single || (array.items as { type?: unknown } | undefined)?.type !== single.type) return undefined

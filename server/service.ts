@@ -13,12 +13,12 @@ import { ImagegenError, toImagegenError } from './errors.js'
 import { formatUsd } from './money.js'
 import { Ledger } from './payment/ledger.js'
 import { Payer, type PaymentReceipt } from './payment/payer.js'
-import { resolveJob, type ResolvedJob } from './resolve.js'
-import { checkEditRules } from './edit-rules.js'
-import { EditRequest, GenerateRequest, parseInput, unsupportedFields } from './schemas.js'
-import { bundledCatalog, Catalog, DEFAULT_EDIT_MODEL, describeEstimate, type ModelList } from './catalog/index.js'
+import { prepareEdit, prepareGenerate, type PrepareContext, type Prepared } from './prepare.js'
+import type { ResolvedJob } from './resolve.js'
+import { EditRequest, GenerateRequest, parseInput, QuoteRequest } from './schemas.js'
+import { bundledCatalog, Catalog, describeEstimate, type ModelList } from './catalog/index.js'
 import { askedNetwork, type AskedNetwork } from './upstream/asked-network.js'
-import { ImageStore, type StoredImage } from './store/images.js'
+import { ImageStore, type ImageTags, type StoredImage } from './store/images.js'
 import { UpstreamClient, type UpstreamImage, type UpstreamRoute } from './upstream/blockrun.js'
 import { loadWallet, WalletKeyError, type Wallet } from './wallet/key.js'
 import type { InputResolver } from './inputs/resolve.js'
@@ -29,17 +29,37 @@ import { readUsdcBalance, rpcUrlFor } from './wallet/balance.js'
 import { startDeadline } from './deadline.js'
 import { authorizationStateReader } from './payment/chain-state.js'
 import { SolanaRpc } from './payment/solana-rpc.js'
+import type { IdempotencyKey } from './receipts/idempotency.js'
+import { callKey, ResultRecords } from './receipts/records.js'
+import { receiptLine } from './receipts/results.js'
+import type { ReceiptView } from './receipts/receipt.js'
+import { assembleQuote, type Quote } from './quote.js'
 
 export type Progress = { message: string; elapsedMs: number }
 
 export type CallOptions = {
+  /**
+   * The caller's cancellation: a call without an idempotency key stops when its caller leaves
+   * (and its job is abandoned); a keyed one runs on, keeps its deadline, and stores its result
+   * for the retry.
+   */
   signal?: AbortSignal | undefined
+  /** The front door shutting down: stops every call, keyed or not. */
+  stop?: AbortSignal | undefined
   onProgress?: ((progress: Progress) => void) | undefined
   requestId?: string | undefined
+  /** The key (from `Idempotency-Key`, or derived by our tools); a body's `idempotency_key` is the caller's key. */
+  idempotency?: IdempotencyKey | undefined
+  /** The most the user agreed to pay for this call, when a front door asked them (BLOCKRUN_CONFIRM_ABOVE). */
+  consented?: bigint | undefined
 }
 
 export type ImageResult = {
   requestId: string
+  /** The receipt of this result (`GET /v1/receipts/{id}`); its files carry it in their metadata. */
+  receiptId: string
+  /** True when this is an earlier request's result, handed back for the same idempotency key (nothing paid now). */
+  replayed: boolean
   created: number
   /** The model that ran (full id). */
   model: string
@@ -63,6 +83,8 @@ export type ImageServiceParameters = {
   inputs?: InputResolver
 }
 
+
+
 /** Bytes one result image may have, decoded or downloaded (a 4096x4096 PNG of pure noise is about 50 MB). */
 const MAX_RESULT_BYTES = 100 * 1024 * 1024
 const PROGRESS_EVERY_MS = 2000
@@ -75,6 +97,11 @@ export class ImageService {
   readonly store: ImageStore
   readonly ledger: Ledger
   readonly catalog: Catalog
+  /** The index of what was made (receipts.jsonl) and the idempotency keys (requests.jsonl). */
+  readonly records: ResultRecords
+  /** Calls running now, keyed ones detached from their callers included: `close` stops them and waits. */
+  private readonly running = new Set<Promise<unknown>>()
+  private readonly closing = new AbortController()
   private readonly publicUrl: () => string
   private readonly upstream: UpstreamClient
   private readonly inputs: InputResolver | undefined
@@ -85,6 +112,7 @@ export class ImageService {
     this.publicUrl = publicUrl
     this.store = new ImageStore(settings.home)
     this.ledger = new Ledger(settings.home)
+    this.records = new ResultRecords(settings.home, this.ledger, (file) => this.urlFor(file), settings.upstreamTimeoutMs + 10 * 60 * 1000)
     this.inputs = inputs
     // One Solana RPC client for the process: the mint is read once, a blockhash reused for seconds.
     const solanaRpc = wallet.solana ? new SolanaRpc((network) => rpcUrlFor(settings, network)) : undefined
@@ -111,7 +139,7 @@ export class ImageService {
       payer,
       timing: { firstPollMs: Math.min(FIRST_POLL_MS, settings.pollIntervalMs), pollIntervalMs: settings.pollIntervalMs },
       allowPrivateUrls: settings.allowPrivateUrls,
-      images: () => this.store.writer({ maxBytes: MAX_RESULT_BYTES }),
+      images: (tags) => this.store.writer({ maxBytes: MAX_RESULT_BYTES, tags }),
       maxImageBytes: MAX_RESULT_BYTES,
     })
   }
@@ -131,27 +159,45 @@ export class ImageService {
 
   async generate(input: unknown, options: CallOptions = {}): Promise<ImageResult> {
     const request = parseInput(GenerateRequest, input)
-    const view = await this.catalog.lookup(request.model ?? this.settings.defaultModel)
-    const job = resolveJob({ ...request, defaultModel: this.settings.defaultModel, unsupported: unsupportedFields(request) }, view)
-    const body = { model: job.model.id, prompt: job.prompt, size: job.size, n: job.n, ...(job.quality ? { quality: job.quality } : {}) }
-    return this.run('/v1/images/generations', body, job, options)
+    return this.call('/v1/images/generations', request, options, () => prepareGenerate(request, this.preparing()))
   }
 
   async edit(input: unknown, options: CallOptions = {}): Promise<ImageResult> {
     const request = parseInput(EditRequest, input)
-    const view = await this.catalog.lookup(request.model ?? DEFAULT_EDIT_MODEL)
-    const job = resolveJob({ ...request, defaultModel: this.settings.defaultModel, forEdit: true, unsupported: unsupportedFields(request) }, view)
-    const images = typeof request.image === 'string' ? [request.image] : request.image
-    // How many images and whether a mask, on this model: refused before any input is read.
-    checkEditRules(job.model, { images: images.length, mask: request.mask !== undefined }, view.models)
-    if (!this.inputs) throw new ImagegenError({ status: 501, type: 'server_error', message: 'Editing is not available in this process.' })
-    // Inputs are resolved and checked before anything is paid; our own /images URLs are read from the store.
-    const inputs = await this.inputs.resolve({ images, mask: request.mask, signal: options.signal, ownBaseUrl: this.publicUrl() })
-    job.notes.push(...inputs.notes)
-    // One image goes as a string, several as an array (the gateway's image2image shape, as Franklin sends it).
-    const image = inputs.images.length === 1 ? inputs.images[0] : inputs.images
-    const body = { model: job.model.id, prompt: job.prompt, size: job.size, n: job.n, image, ...(inputs.mask ? { mask: inputs.mask } : {}) }
-    return this.run('/v1/images/image2image', body, job, options)
+    return this.call('/v1/images/image2image', request, options, (signal) => prepareEdit(request, { ...this.preparing(), signal: signal() }))
+  }
+
+  /**
+   * What a generation (or, with `image`, an edit) would cost, from the gateway's own 402 (or its
+   * fresh requirements), with the policy's verdict, the budget left and whether the user must
+   * confirm it. Nothing is signed; edit inputs are read and checked as for the paid call.
+   */
+  async quote(input: unknown, options: Pick<CallOptions, 'signal'> = {}): Promise<Quote> {
+    const request = parseInput(QuoteRequest, input)
+    const kind = request.image === undefined ? 'generate' : 'edit'
+    const deadline = startDeadline(this.settings.upstreamTimeoutMs, options.signal)
+    try {
+      const { route, body, job } = kind === 'edit' ? await prepareEdit({ ...request, image: request.image! }, { ...this.preparing(), signal: deadline.signal }) : await prepareGenerate(request, this.preparing())
+      const context = { requestId: randomUUID(), endpoint: route, model: job.model.id, size: job.size, n: job.n, signal: deadline.signal }
+      const priced = await this.upstream.quote(route, body, context)
+      if (request.idempotency_key !== undefined) job.notes.push('idempotency_key was not applied: a quote pays nothing, so there is nothing to repeat.')
+      return assembleQuote({ kind, job, priced, policy: this.settings.policy, used: await this.ledger.spentLastDay(), maxPrice: request.max_price })
+    } catch (error) {
+      if (deadline.expired && !options.signal?.aborted) throw new ImagegenError({ status: 504, type: 'timeout_error', code: 'upstream_timeout', message: 'The gateway did not answer the quote in time. Nothing was signed.' })
+      throw error
+    } finally {
+      deadline.clear()
+    }
+  }
+
+  /** One receipt, joined with the ledger (`GET /v1/receipts/{id}`). */
+  receipt(id: string): Promise<ReceiptView | undefined> {
+    return this.records.receipt(id)
+  }
+
+  /** Receipts newest first, `limit` at a time after the receipt `before`. */
+  receiptPage(page: { before?: string | undefined; limit?: number } = {}): Promise<{ data: ReceiptView[]; has_more: boolean }> {
+    return this.records.page(page)
   }
 
   /** The image models the gateway offers now (live catalog, else the bundled table), with where that comes from. */
@@ -187,15 +233,53 @@ export class ImageService {
     return `${this.publicUrl().replace(/\/+$/, '')}/images/${file}`
   }
 
+  /** Stops calls still running (keyed ones detached from their callers too), lets them record their outcome, then closes the files. */
   async close(): Promise<void> {
+    this.closing.abort(new DOMException('The image service is shutting down.', 'AbortError'))
+    await Promise.race([Promise.allSettled([...this.running]), new Promise((resolve) => setTimeout(resolve, 2000).unref())])
     this.catalog.close()
-    await this.ledger.close()
+    await Promise.all([this.ledger.close(), this.records.close()])
   }
 
-  private async run(route: UpstreamRoute, body: object, job: ResolvedJob, options: CallOptions): Promise<ImageResult> {
-    const requestId = options.requestId ?? randomUUID()
+  /**
+   * One paid call: without a key, run for the caller; with one (idempotency.ts), claim it: hand
+   * back an earlier result, refuse, or run detached from the caller (the deadline and shutdown
+   * still apply) and store the outcome under the key.
+   */
+  private async call(route: UpstreamRoute, request: GenerateRequest | EditRequest, options: CallOptions, prepare: (signal: () => AbortSignal) => Promise<Prepared>): Promise<ImageResult> {
+    const key = callKey(request, options)
+    const ceilings = { maxPrice: request.max_price, consented: options.consented }
+    const run = (requestId: string, signal: AbortSignal | undefined) =>
+      this.track(async () => {
+        // Only an edit's inputs need a signal (they are read from paths and URLs): made only then.
+        const prepared = await prepare(() => (signal ? AbortSignal.any([signal, this.closing.signal]) : this.closing.signal))
+        return this.run(prepared, { ...options, signal, requestId }, ceilings, request)
+      })
+    const id = options.requestId ?? randomUUID()
+    if (!key) return run(id, options.signal)
+    // Detached: the caller's leaving does not stop a keyed call; options.stop and the deadline do.
+    return this.records.keyed({ key, route, request, id, caller: options.signal, run: (claimed) => run(claimed, options.stop) })
+  }
+
+  /** What preparing a request needs from the service. */
+  private preparing(): PrepareContext {
+    return { catalog: this.catalog, defaultModel: this.settings.defaultModel, inputs: this.inputs, ownBaseUrl: this.publicUrl() }
+  }
+
+  private track<T>(work: () => Promise<T>): Promise<T> {
+    const promise = work()
+    this.running.add(promise)
+    const forget = () => void this.running.delete(promise)
+    promise.then(forget, forget)
+    return promise
+  }
+
+  private async run(prepared: Prepared, options: CallOptions & { requestId: string }, ceilings: { maxPrice?: bigint | undefined; consented?: bigint | undefined }, request: GenerateRequest | EditRequest): Promise<ImageResult> {
+    const { route, body, job } = prepared
+    const requestId = options.requestId
     const started = Date.now()
-    const deadline = startDeadline(this.settings.upstreamTimeoutMs, options.signal)
+    const tags: ImageTags = { model: job.model.id, receipt: requestId }
+    const deadline = startDeadline(this.settings.upstreamTimeoutMs, [options.signal, this.closing.signal])
     const { signal } = deadline
     const report = (message: string) => options.onProgress?.({ message, elapsedMs: Date.now() - started })
     let lastReport = 0
@@ -214,20 +298,24 @@ export class ImageService {
         model: job.model.id,
         size: job.size,
         n: job.n,
+        ...ceilings,
         signal,
+        tags,
         onProgress: (message) => {
           lastReport = Date.now()
           report(message)
         },
       })
       report('saving images')
-      for (const image of result.images) images.push(await this.save(image, signal))
+      for (const image of result.images) images.push(await this.save(image, signal, tags))
       const notes = [...job.notes]
       const paid = result.payment?.amount
       if (job.estimate && paid !== undefined && paid !== job.estimate.amount)
         notes.push(`The catalog estimated ${describeEstimate(job.estimate, job.n)}; the gateway asked ${formatUsd(paid)}, and that is what was paid.`)
-      return {
+      const done: ImageResult = {
         requestId,
+        receiptId: requestId,
+        replayed: false,
         created: Math.floor(started / 1000),
         model: job.model.id,
         requestedModel: job.requestedModel,
@@ -237,6 +325,12 @@ export class ImageService {
         estimate: job.estimate?.amount,
         notes,
       }
+      // The index of what was made: the receipt is on disk before the answer leaves. A paid image
+      // is still handed over when the index cannot be written; the answer says so.
+      await this.records.record(receiptLine({ result: done, route, started, prompt: job.prompt, quality: job.quality, inputs: prepared.inputs, mask: prepared.mask, request })).catch((error: unknown) => {
+        notes.push(`The receipt could not be written to ${this.records.index.path} (${error instanceof Error ? error.message : String(error)}); the payment is in the ledger.`)
+      })
+      return done
     } catch (error) {
       if (error instanceof ImagegenError && error.code === 'max_per_request') throw withCountAdvice(error, job, this.settings.policy.maxPerRequest)
       if (deadline.expired && !options.signal?.aborted) {
@@ -281,14 +375,14 @@ export class ImageService {
     return new ImagegenError({ status: mapped.status, type: mapped.type, message, param: mapped.param, code: mapped.code, cause: error })
   }
 
-  private async save(image: UpstreamImage, signal: AbortSignal) {
+  private async save(image: UpstreamImage, signal: AbortSignal, tags: ImageTags) {
     let stored: StoredImage
     if (image.kind === 'stored') {
       stored = image.image
     } else if (image.kind === 'bytes') {
-      stored = await this.store.saveBytes(image.data)
+      stored = await this.store.saveBytes(image.data, tags)
     } else {
-      stored = await this.download(image.url, signal)
+      stored = await this.download(image.url, signal, tags)
     }
     return { ...stored, url: this.urlFor(stored.file), revisedPrompt: image.revisedPrompt }
   }
@@ -300,10 +394,10 @@ export class ImageService {
    * loopback and private ones only on the upstream's own origin (the sandbox, a self-hosted
    * gateway) or with allowPrivateUrls. Redirects are followed by hand and re-checked.
    */
-  private async download(url: string, signal: AbortSignal): Promise<StoredImage> {
+  private async download(url: string, signal: AbortSignal, tags: ImageTags): Promise<StoredImage> {
     const failed = (message: string, cause?: unknown) => new ImagegenError({ status: 502, type: 'upstream_error', code: 'download_failed', message, cause })
     if (!URL.canParse(url)) throw failed('The upstream returned an image URL that is not a valid URL.')
-    const writer = this.store.writer({ maxBytes: MAX_RESULT_BYTES, notImage: 'The upstream image URL returned something that is not an image.' })
+    const writer = this.store.writer({ maxBytes: MAX_RESULT_BYTES, notImage: 'The upstream image URL returned something that is not an image.', tags })
     try {
       await streamDownload(
         new URL(url),

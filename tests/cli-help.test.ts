@@ -18,13 +18,14 @@ import { spec as demo } from '../server/cli/commands/demo.js'
 import { spec as edit } from '../server/cli/commands/edit.js'
 import { spec as generate } from '../server/cli/commands/generate.js'
 import { spec as mcp } from '../server/cli/commands/mcp.js'
+import { spec as receipts } from '../server/cli/commands/receipts.js'
 import { spec as sandbox } from '../server/cli/commands/sandbox.js'
 import { spec as serve } from '../server/cli/commands/serve.js'
 import { spec as token } from '../server/cli/commands/token.js'
 import { spec as usage } from '../server/cli/commands/usage.js'
 import { spec as wallet } from '../server/cli/commands/wallet.js'
 
-const SPECS: Record<string, CommandSpec> = { serve, generate, edit, wallet, usage, token, mcp, sandbox, demo }
+const SPECS: Record<string, CommandSpec> = { serve, generate, edit, wallet, usage, receipts, token, mcp, sandbox, demo }
 const COMMANDS = Object.keys(SPECS)
 
 describe('help', () => {

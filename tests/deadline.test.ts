@@ -51,6 +51,22 @@ describe('startDeadline', () => {
     expect(deadline.expired).toBe(false)
   })
 
+  it('takes several signals (a caller and a shutdown): any one aborts it with its reason; clear lets go of all', () => {
+    const caller = new AbortController()
+    const shutdown = new AbortController()
+    const deadline = startDeadline(60_000, [caller.signal, undefined, shutdown.signal])
+    shutdown.abort(new Error('shutting down'))
+    expect((deadline.signal.reason as Error).message).toBe('shutting down')
+    const other = startDeadline(60_000, [caller.signal, shutdown.signal])
+    expect((other.signal.reason as Error).message).toBe('shutting down')
+    const later = startDeadline(60_000, [new AbortController().signal, caller.signal])
+    later.clear()
+    caller.abort(new Error('late'))
+    expect(later.signal.aborted).toBe(false)
+    deadline.clear()
+    other.clear()
+  })
+
   it('works without a caller signal', async () => {
     const deadline = startDeadline(20)
     await sleep(60)

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { editPriceAt, expectedEdit } from './helpers/edits.js'
+import { editPriceAt, expectedEdit, untagged } from './helpers/edits.js'
 import { makeImage, makeMask } from './helpers/images.js'
 import { startStack, type Stack } from './helpers/stack.js'
 
@@ -51,7 +51,7 @@ describe('imagegen edit (built CLI, child process)', () => {
     expect(run.code, run.stderr).toBe(0)
     expect(run.stdout.trim()).toBe(join(dir, 'hat.png'))
     const out = await readFile(join(dir, 'hat.png'))
-    expect(out.equals(await expectedEdit('add a red hat', png, true, '1024x1536'))).toBe(true)
+    expect(untagged(out).equals(await expectedEdit('add a red hat', png, true, '1024x1536'))).toBe(true)
     expect(stack.sandbox.usdc.transfers.length).toBe(before + 1)
     expect(stack.sandbox.usdc.transfers.at(-1)!.amount).toBe(editPriceAt('1024x1536'))
     expect(run.stderr).toContain('openai/gpt-image-1 1024x1536')
@@ -65,7 +65,7 @@ describe('imagegen edit (built CLI, child process)', () => {
     const before = stack.sandbox.usdc.transfers.length
     const run = await runCli(['edit', 'photo.png', 'put the logo on it', '--image', 'logo.jpg', '--model', 'nano-banana'], { cwd: dir, env })
     expect(run.code, run.stderr).toBe(0)
-    expect((await readFile(run.stdout.trim())).equals(await expectedEdit('put the logo on it', [png, logo], false))).toBe(true)
+    expect(untagged(await readFile(run.stdout.trim())).equals(await expectedEdit('put the logo on it', [png, logo], false))).toBe(true)
     expect(stack.sandbox.usdc.transfers.length).toBe(before + 1)
     expect(stack.sandbox.usdc.transfers.at(-1)!.amount).toBe(53_500n) // nano-banana: $0.05 × 1.05 + $0.001
   })
@@ -74,7 +74,7 @@ describe('imagegen edit (built CLI, child process)', () => {
     const run = await runCli(['edit', '~/work/photo.png', 'from home'], { cwd: '/', env })
     expect(run.code, run.stderr).toBe(0)
     const path = run.stdout.trim()
-    expect((await readFile(path)).equals(await expectedEdit('from home', png, false))).toBe(true)
+    expect(untagged(await readFile(path)).equals(await expectedEdit('from home', png, false))).toBe(true)
   })
 
   it('goes through a running proxy when one answers on the port', async () => {
@@ -83,7 +83,7 @@ describe('imagegen edit (built CLI, child process)', () => {
     expect(run.code, run.stderr).toBe(0)
     const result = JSON.parse(run.stdout)
     expect(result.images[0].url.startsWith(`${stack.proxy.url}/images/`)).toBe(true)
-    expect((await readFile(result.images[0].path)).equals(await expectedEdit('via the proxy', png, false))).toBe(true)
+    expect(untagged(await readFile(result.images[0].path)).equals(await expectedEdit('via the proxy', png, false))).toBe(true)
     expect(stack.sandbox.usdc.transfers.length).toBe(before + 1)
   })
 

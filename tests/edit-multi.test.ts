@@ -10,7 +10,7 @@ import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bundledCatalog } from '../server/catalog/index.js'
 import { GATEWAY_MAX_IMAGE_BYTES, pixelDigest } from '../server/sandbox/edit-inputs.js'
-import { expectedEdit, expectRefusedUnsigned, lastPaidEdit, snapshot } from './helpers/edits.js'
+import { expectedEdit, expectRefusedUnsigned, lastPaidEdit, snapshot, untagged } from './helpers/edits.js'
 import { alphaOf, makeImage, makeMask, makeNoiseJpeg } from './helpers/images.js'
 import { readJsonResponse, startStack, type Stack } from './helpers/stack.js'
 
@@ -58,7 +58,7 @@ describe('several reference images, masks and the size cap, through the proxy an
     expect(received.images.map((image) => image.pixels)).toEqual([await pixelsOf(shirt), await pixelsOf(logo)])
     expect(received.mask).toBeUndefined()
 
-    expect((await readFile(response.body.data[0].path)).equals(await expectedEdit(prompt, [shirt, logo], false))).toBe(true)
+    expect(untagged(await readFile(response.body.data[0].path)).equals(await expectedEdit(prompt, [shirt, logo], false))).toBe(true)
     expect(stack.sandbox.usdc.transfers.length).toBe(before + 1)
     expect(stack.sandbox.usdc.transfers.at(-1)!.amount).toBe(priceOf('google/nano-banana'))
   })

@@ -7,7 +7,6 @@
 import { existsSync } from 'node:fs'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { createServer as createHttpServer, request as httpRequest } from 'node:http'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -19,65 +18,13 @@ import { ensureToken } from '../server/auth/token.js'
 import { bundledCatalog } from '../server/catalog/index.js'
 import { resolveSettings } from '../server/config.js'
 import { startProxy, type RunningProxy } from '../server/http/server.js'
-import type { SandboxOptions } from '../server/sandbox/app.js'
-import { startSandbox, type RunningSandbox } from '../server/sandbox/server.js'
-import { loadWallet, walletPath, type Wallet } from '../server/wallet/key.js'
+import { walletPath } from '../server/wallet/key.js'
 import { assertBundleFresh, loadTracer } from './helpers/bundle.js'
-import { CLI, startMcp } from './helpers/mcp-client.js'
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
+import { blocks, CLI, freePort, ledgerLines, ROOT, startMcp, startWorld, textOf, type World } from './helpers/mcp.js'
 /** A squatter's own address, which it would like the user to fund. */
 const SQUATTER_ADDRESS = '0x5qua77e5qua77e5qua77e5qua77e5qua77e5qua7'.replace(/[^0-9a-fx]/g, '0')
 /** What a preview may weigh (base64 characters): the issue's "well under 100 KB". */
 const PREVIEW_LIMIT = 100_000
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
-}
-
-type World = { home: string; wallet: Wallet; sandbox: RunningSandbox; env: Record<string, string>; close(): Promise<void> }
-
-/** A funded wallet in a throwaway home, a sandbox, and the env that points an MCP server at both. */
-async function startWorld(sandboxOptions: SandboxOptions = {}, fundUsd = 10n): Promise<World> {
-  const home = await mkdtemp(join(tmpdir(), 'imagegen-mcp-'))
-  const wallet = await loadWallet({ home })
-  const sandbox = await startSandbox({ jobMs: 50, ...sandboxOptions, fund: fundUsd > 0n ? { [wallet.address]: fundUsd * 1_000_000n } : {} })
-  const env = {
-    BLOCKRUN_HOME: home,
-    BLOCKRUN_API_URL: sandbox.url,
-    BLOCKRUN_PROXY_PORT: String(await freePort()),
-    // The balance read must fail fast here, not wait on the real Base RPC.
-    BASE_RPC_URL: `http://127.0.0.1:${await freePort()}`,
-  }
-  return {
-    home,
-    wallet,
-    sandbox,
-    env,
-    async close() {
-      await sandbox.close()
-      await rm(home, { recursive: true, force: true })
-    },
-  }
-}
-
-function textOf(result: CallToolResult): string {
-  return result.content.filter((c) => c.type === 'text').map((c) => (c as { text: string }).text).join('\n')
-}
-
-function blocks<T extends CallToolResult['content'][number]['type']>(result: CallToolResult, type: T) {
-  return result.content.filter((c) => c.type === type) as Array<Extract<CallToolResult['content'][number], { type: T }>>
-}
-
-async function ledgerLines(home: string): Promise<Array<{ kind: string; id: string }>> {
-  const path = join(home, 'ledger.jsonl')
-  if (!existsSync(path)) return []
-  return (await readFile(path, 'utf8')).split('\n').filter(Boolean).map((line) => JSON.parse(line))
-}
 
 /** Checks a result's preview blocks: small, downscaled, decodable, and the right count. */
 async function expectPreviews(result: CallToolResult, count: number, maxEdge: number) {
@@ -127,8 +74,8 @@ describe('imagegen mcp: tools, generation, editing, errors', () => {
     return result
   }
 
-  it('lists four tools with plain object schemas (no $ref) and honest annotations', async () => {
-    expect(mcp.tools.map((t) => t.name)).toEqual(['generate_image', 'edit_image', 'list_image_models', 'wallet_status'])
+  it('lists five tools with plain object schemas (no $ref) and honest annotations', async () => {
+    expect(mcp.tools.map((t) => t.name)).toEqual(['generate_image', 'edit_image', 'quote_image', 'list_image_models', 'wallet_status'])
     for (const tool of mcp.tools) {
       expect(tool.inputSchema.type).toBe('object')
       const json = JSON.stringify(tool.inputSchema)
@@ -138,7 +85,11 @@ describe('imagegen mcp: tools, generation, editing, errors', () => {
     }
     const byName = Object.fromEntries(mcp.tools.map((t) => [t.name, t]))
     expect(byName.generate_image!.inputSchema.required).toEqual(['prompt'])
-    expect(Object.keys(byName.generate_image!.inputSchema.properties!)).toEqual(['prompt', 'model', 'size', 'aspect_ratio', 'n', 'quality'])
+    expect(Object.keys(byName.generate_image!.inputSchema.properties!)).toEqual(['prompt', 'model', 'size', 'aspect_ratio', 'n', 'quality', 'max_price', 'idempotency_key'])
+    // max_price is advertised as a string of dollars (a number is accepted too); the quote tool takes an edit's image as well.
+    expect(byName.generate_image!.inputSchema.properties!.max_price).toMatchObject({ type: 'string' })
+    expect(Object.keys(byName.quote_image!.inputSchema.properties!)).toEqual(['prompt', 'model', 'size', 'aspect_ratio', 'n', 'quality', 'image', 'mask'])
+    expect(byName.quote_image!.annotations).toMatchObject({ readOnlyHint: true })
     // No closed list of models: one only the live catalog knows must pass the schema.
     expect(JSON.stringify(byName.generate_image!.inputSchema.properties!.model)).not.toContain('enum')
     expect(byName.edit_image!.inputSchema.required).toEqual(['prompt', 'image'])
@@ -275,7 +226,7 @@ describe('imagegen mcp: start-up time', () => {
       for (let i = 0; i < 3; i++) {
         const run = await startMcp(env)
         timings.push(run.coldStartMs)
-        expect(run.tools).toHaveLength(4)
+        expect(run.tools).toHaveLength(5)
         await run.close()
       }
       const best = Math.min(...timings)
@@ -334,36 +285,6 @@ describe('imagegen mcp: long generations', () => {
       for (let i = 1; i < notes.length; i++) expect(notes[i]!.progress).toBeGreaterThan(notes[i - 1]!.progress)
       expect(notes.some((n) => /waiting for google\/nano-banana\b.*, \d+ s$/.test(n.message ?? ''))).toBe(true)
       expect(world.sandbox.usdc.transfers).toHaveLength(1)
-    } finally {
-      await mcp.close()
-      await world.close()
-    }
-  })
-
-  it('a call cancelled while the unpaid request is still out never pays', async () => {
-    const world = await startWorld({ latencyMs: 3000 })
-    const mcp = await startMcp(world.env)
-    try {
-      const controller = new AbortController()
-      const pending = mcp.client.callTool({ name: 'generate_image', arguments: { prompt: 'never mind' } }, undefined, { signal: controller.signal })
-      // Cancel once the first (unpaid) request has reached the upstream and is waiting there.
-      const deadline = Date.now() + 10_000
-      while (world.sandbox.counters.requests === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25))
-      expect(world.sandbox.counters.requests).toBe(1)
-      controller.abort()
-      await expect(pending).rejects.toThrow()
-      // Let the upstream's delayed answer come and go, then look for any payment.
-      await new Promise((r) => setTimeout(r, 3500))
-      expect(world.sandbox.counters.authorizations).toBe(0)
-      expect(world.sandbox.usdc.transfers).toHaveLength(0)
-      const lines = await ledgerLines(world.home)
-      expect(lines.filter((l) => ['signed', 'settled'].includes(l.kind))).toEqual([])
-
-      // The server is still healthy and pays normally for the next call (once).
-      const next = (await mcp.client.callTool({ name: 'generate_image', arguments: { prompt: 'this one' } })) as CallToolResult
-      expect(next.isError, textOf(next)).toBeFalsy()
-      expect(world.sandbox.usdc.transfers).toHaveLength(1)
-      expect(mcp.stderr()).toContain('generate_image cancelled by the client')
     } finally {
       await mcp.close()
       await world.close()
@@ -533,7 +454,7 @@ describe('imagegen mcp: process model', () => {
     const home = await mkdtemp(join(tmpdir(), 'imagegen-mcp-badcfg-'))
     const mcp = await startMcp({ BLOCKRUN_HOME: home, BLOCKRUN_PROXY_PORT: String(await freePort()), BLOCKRUN_DAILY_BUDGET: 'lots' })
     try {
-      expect(mcp.tools).toHaveLength(4)
+      expect(mcp.tools).toHaveLength(5)
       const result = (await mcp.client.callTool({ name: 'generate_image', arguments: { prompt: 'x' } })) as CallToolResult
       expect(result.isError).toBe(true)
       expect(textOf(result)).toContain('daily budget: expected a dollar amount such as 0.50, got "lots"')

@@ -99,7 +99,7 @@ describe('OpenAI image parameters', () => {
     const { status, body } = await relayed.generate({ promt: 'a typo', prompt: 'x', colour: 'red' })
     expect(status).toBe(400)
     expect(body.error).toMatchObject({ param: 'promt', code: 'unknown_field', type: 'invalid_request_error' })
-    expect(body.error.message).toMatch(/^Unknown fields "promt", "colour" \(did you mean "prompt"\?\): nothing was paid\. Fields this request takes: prompt, model, size, aspect_ratio, n, quality, response_format, stream, style, /)
+    expect(body.error.message).toMatch(/^Unknown fields "promt", "colour" \(did you mean "prompt"\?\): nothing was paid\. Fields this request takes: prompt, model, size, aspect_ratio, n, quality, max_price, idempotency_key, response_format, stream, style, /)
     expect(imageRequests).toBe(before)
   })
 
@@ -143,7 +143,7 @@ describe('the tools refuse unknown fields too', () => {
     for (const name of UNSUPPORTED_OPENAI_FIELDS) expect(Object.keys(generateImageTool.inputSchema.properties as object)).not.toContain(name)
     // Refused while parsing, before the core is asked anything (so none is needed here).
     const error = await generateImageTool.execute({} as never, { prompt: 'x', colour: 'red' }, {}).catch((e: unknown) => e)
-    expect((error as Error).message).toMatch(/^Unknown field "colour": nothing was paid\. Fields this request takes: prompt, model, size, aspect_ratio, n, quality\.$/)
+    expect((error as Error).message).toMatch(/^Unknown field "colour": nothing was paid\. Fields this request takes: prompt, model, size, aspect_ratio, n, quality, max_price, idempotency_key\.$/)
   })
 })
 

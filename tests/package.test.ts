@@ -136,14 +136,14 @@ describe('the packed package, installed', () => {
     }
     const mcp = await startMcp({ BLOCKRUN_HOME: join(work, 'home'), BLOCKRUN_PROXY_PORT: String(await freePort()) }, { args: [cli, 'mcp'], cwd: work })
     try {
-      expect(mcp.tools.map((t) => t.name)).toEqual(['generate_image', 'edit_image', 'list_image_models', 'wallet_status'])
+      expect(mcp.tools.map((t) => t.name)).toEqual(['generate_image', 'edit_image', 'quote_image', 'list_image_models', 'wallet_status'])
     } finally {
       await mcp.close()
     }
     const { api, registered } = fakeApi('full', { home: join(work, 'home') })
     const entry = (await import(join(installed, 'dist/plugin/openclaw.js'))).default
     entry.register(api)
-    expect(registered.tools.map((t) => t.name).sort()).toEqual(['edit_image', 'generate_image', 'list_image_models', 'wallet_status'])
+    expect(registered.tools.map((t) => t.name).sort()).toEqual(['edit_image', 'generate_image', 'list_image_models', 'quote_image', 'wallet_status'])
     expect(registered.providers.map((p) => p.id)).toEqual(['imagegen'])
   }, 120_000)
 })

@@ -244,8 +244,10 @@ describe('skill HTTP examples against the proxy and the sandbox', () => {
 
   it('runs every POST example: a real image, paid once at the catalog price, answered in the documented shape', async () => {
     const { body } = frontmatter(await readFile(SKILL, 'utf8'))
-    const posts = httpExamples(body).filter((e) => e.method === 'POST')
-    expect(posts.map((e) => e.path)).toEqual(['/v1/images/generations', '/v1/images/image2image', '/v1/images/image2image', '/v1/images/image2image'])
+    const all = httpExamples(body).filter((e) => e.method === 'POST')
+    expect(all.map((e) => e.path)).toEqual(['/v1/images/generations', '/v1/images/image2image', '/v1/images/image2image', '/v1/images/image2image', '/v1/images/quote'])
+    // The quote example pays nothing; it has its own test below.
+    const posts = all.filter((e) => e.path !== '/v1/images/quote')
     expect(posts.filter((e) => e.body?.image !== undefined)).toHaveLength(3)
     expect(posts.some((e) => Array.isArray(e.body?.image) && e.body.model === 'google/nano-banana'), 'a fusion example on nano-banana').toBe(true)
     expect(posts.some((e) => e.body?.mask !== undefined)).toBe(true)
@@ -287,14 +289,34 @@ describe('skill HTTP examples against the proxy and the sandbox', () => {
     expect(response.body.model).toBe('openai/gpt-image-1')
   })
 
+  it('the quote example answers with the fields the skill names, and its price is what that call then pays with max_price', async () => {
+    const { body } = frontmatter(await readFile(SKILL, 'utf8'))
+    const quote = httpExamples(body).find((e) => e.path === '/v1/images/quote')!
+    const authorizations = stack.sandbox.counters.authorizations
+    const response = await stack.post(quote.path, quote.body)
+    expect(response.status, JSON.stringify(response.body)).toBe(200)
+    expect(stack.sandbox.counters.authorizations).toBe(authorizations)
+    const section = body.slice(body.indexOf('## Know the price before paying'), body.indexOf('### Retries never pay twice'))
+    for (const field of ['usd', 'amount', 'chain', 'network', 'pay_to', 'allowed', 'policy', 'budget', 'confirmation']) {
+      expect(response.body, field).toHaveProperty(field)
+      expect(section, `the skill names ${field}`).toContain(`\`${field}`)
+    }
+    const paid = await stack.post('/v1/images/generations', { ...quote.body, max_price: response.body.usd.slice(1) })
+    expect(paid.status, JSON.stringify(paid.body)).toBe(200)
+    expect(paid.body.cost.amount).toBe(response.body.amount)
+    // The example's max_price is that price, as the skill writes it.
+    expect(section).toContain(`"max_price"\` set to that price, in dollars as a string: \`"${response.body.usd.slice(1)}"\``)
+  })
+
   it('the GET examples answer with the fields the skills tell the agent to read', async () => {
     const text = (await readFile(SKILL, 'utf8')) + (await readFile(join(ROOT, 'skills/imagegen-wallet/SKILL.md'), 'utf8'))
     const gets = new Set([...text.matchAll(/GET http:\/\/localhost:8402(\/v1\/[a-z]+(?:\?days=\d+)?)/g)].map((m) => m[1]!))
-    expect([...gets].sort()).toEqual(['/v1/models', '/v1/usage?days=7', '/v1/wallet'])
+    expect([...gets].sort()).toEqual(['/v1/models', '/v1/receipts', '/v1/usage?days=7', '/v1/wallet'])
     const fieldsFor: Record<string, string[]> = {
       '/v1/wallet': ['address', 'network', 'balanceUsd', 'balanceNote', 'fund'],
       '/v1/usage?days=7': ['totalUsd', 'payments', 'images', 'byDay', 'byModel', 'budget.dailyUsd', 'budget.spentLast24hUsd', 'budget.remainingUsd'],
       '/v1/models': ['source'],
+      '/v1/receipts': ['data', 'has_more'],
     }
     for (const path of gets) {
       const response = await stack.get(path)

@@ -21,7 +21,7 @@ export type PluginSettings =
 const KEY_PATTERN = /^(0x)?[0-9a-fA-F]{64}$/
 
 /** Config keys that are SettingsInput keys of the same name. */
-const PASS_THROUGH = ['home', 'port', 'upstream', 'defaultModel', 'maxPerRequest', 'dailyBudget', 'networks', 'payees', 'maxTimeoutSeconds', 'timeoutSeconds', 'pollIntervalSeconds', 'maxInputMb', 'allowPrivateUrls', 'rpcUrl', 'auth', 'allowedOrigins', 'paymentChain', 'solanaRpcUrl'] as const
+const PASS_THROUGH = ['home', 'port', 'upstream', 'defaultModel', 'maxPerRequest', 'dailyBudget', 'networks', 'payees', 'maxTimeoutSeconds', 'confirmAbove', 'timeoutSeconds', 'pollIntervalSeconds', 'maxInputMb', 'allowPrivateUrls', 'rpcUrl', 'auth', 'allowedOrigins', 'paymentChain', 'solanaRpcUrl'] as const
 
 export function loadPluginSettings(pluginConfig: Record<string, unknown> | undefined, env: NodeJS.ProcessEnv = process.env): PluginSettings {
   const config = pluginConfig ?? {}

@@ -147,7 +147,7 @@ async function generate(access: CoreAccess, request: ImageGenerationRequest): Pr
       mimeType: image.mimeType,
       fileName: image.file,
       ...(image.revisedPrompt ? { revisedPrompt: image.revisedPrompt } : {}),
-      metadata: { path: image.path, url: image.url },
+      metadata: { path: image.path, url: image.url, sha256: image.sha256 },
     })),
   )
   const cost = result.cost
@@ -169,6 +169,7 @@ async function generate(access: CoreAccess, request: ImageGenerationRequest): Pr
         ...(editing ? { inputImages: inputs.length } : {}),
       },
       size: result.size,
+      receipt: result.receiptId,
       ...(result.requestedModel !== result.model ? { requestedModel: result.requestedModel } : {}),
       ...(allNotes.length ? { notes: allNotes } : {}),
       estimate: result.estimate === undefined ? null : { amount: result.estimate.toString(), usd: formatUsd(result.estimate) },

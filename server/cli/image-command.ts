@@ -5,13 +5,16 @@
  * paid images are and what they cost.
  */
 import { ASPECT_RATIO_PATTERN, parseRatio } from '../catalog/index.js'
+import { withConsent } from '../core/consent.js'
 import type { ImagegenCore } from '../core/index.js'
 import { toImagegenError } from '../errors.js'
+import { describeQuote, quoteJson } from '../quote.js'
 import type { CallOptions, ImageResult } from '../service.js'
 import { describeCost } from '../service.js'
 import { OPENAI_MAX_N } from '../schemas.js'
 import { wholeNumber, type FlagSpec } from './flags.js'
 import { openCommandCore } from './options.js'
+import { askConsent } from './paid-call.js'
 import { OUT_EXTENSIONS, planOutput, writeOutputs, type OutPlan, type WrittenImage } from './out-file.js'
 import { createSpinner } from './progress.js'
 import type { Settings } from '../config.js'
@@ -37,21 +40,31 @@ export const RESULT_FLAGS = {
   json: { type: 'boolean', description: 'Print the result as JSON on stdout.' },
 } as const satisfies Record<string, FlagSpec>
 
-type Call = (core: ImagegenCore, options: CallOptions) => Promise<ImageResult>
-
-/** Runs one paid image request for the command line; the exit code. */
-export async function runImageCommand(settings: Settings, call: Call, values: { out?: string | undefined; json?: boolean | undefined }): Promise<number> {
+/**
+ * Runs one paid image request for the command line; the exit code. With `--quote`, prints the
+ * price instead (nothing signed). A price above the confirmation threshold is asked at the
+ * terminal, and refused where there is none (paid-call.ts).
+ */
+export async function runImageCommand(
+  settings: Settings,
+  kind: 'generate' | 'edit',
+  request: Record<string, unknown>,
+  values: { out?: string | undefined; json?: boolean | undefined; quote?: boolean | undefined },
+): Promise<number> {
+  const input = Object.fromEntries(Object.entries(request).filter(([, value]) => value !== undefined))
   // Before anything is opened, let alone paid: a bad --out is the user's to fix first.
-  const plan = values.out === undefined ? undefined : await planOutput(values.out)
+  const plan = values.out === undefined || values.quote ? undefined : await planOutput(values.out)
   const core = await openCommandCore(settings)
   const spinner = createSpinner()
   const abort = new AbortController()
   const onSignal = () => abort.abort(new DOMException('cancelled', 'AbortError'))
   process.once('SIGINT', onSignal)
   try {
+    if (values.quote) return await printQuote(core, input, values, spinner, abort.signal)
     let result: ImageResult
     try {
-      result = await call(core, { signal: abort.signal, onProgress: (p) => spinner.update(p.message) })
+      const options: CallOptions = { signal: abort.signal, onProgress: (p) => spinner.update(p.message) }
+      result = await withConsent(core, kind, input, options, askConsent(spinner))
     } catch (error) {
       spinner.stop(`error: ${toImagegenError(error).message}`)
       return 1
@@ -70,6 +83,18 @@ export async function runImageCommand(settings: Settings, call: Call, values: { 
   } finally {
     process.off('SIGINT', onSignal)
     await core.close()
+  }
+}
+
+async function printQuote(core: ImagegenCore, input: Record<string, unknown>, values: { json?: boolean | undefined }, spinner: ReturnType<typeof createSpinner>, signal: AbortSignal): Promise<number> {
+  try {
+    const quote = await core.quote(input, { signal })
+    spinner.stop()
+    process.stdout.write(values.json ? `${JSON.stringify(quoteJson(quote), null, 2)}\n` : `${describeQuote(quote).replace(/call with max_price "([^"]+)"/, 'run it with --max-price $1')}\n`)
+    return 0
+  } catch (error) {
+    spinner.stop(`error: ${toImagegenError(error).message}`)
+    return 1
   }
 }
 
@@ -96,6 +121,6 @@ function printResult(result: ImageResult, written: WrittenImage[], core: Imagege
     const converted = written[index]?.convertedFrom
     if (converted) process.stderr.write(`  note ${written[index]!.path} was converted from the ${converted.toUpperCase()} the model made\n`)
   }
-  process.stderr.write(`  ${result.model} ${result.size}, cost ${describeCost(result.cost)}\n`)
+  process.stderr.write(`  ${result.model} ${result.size}, cost ${describeCost(result.cost)}, receipt ${result.receiptId}\n`)
   for (const note of result.notes) process.stderr.write(`  note ${note}\n`)
 }

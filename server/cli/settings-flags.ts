@@ -29,6 +29,7 @@ export const SETTINGS_FLAGS = {
   networks: setting(['networks'], { value: 'LIST', description: 'Networks a payment may use (CAIP-2 ids, comma-separated).', default: "the paying chain's mainnet and testnet" }),
   payees: setting(['payees'], { value: 'LIST', description: 'Only pay these addresses (comma-separated).', default: 'any' }),
   'max-timeout-seconds': setting(['maxTimeoutSeconds'], { value: 'SECONDS', description: 'Longest-lived payment authorization signed.', default: '900' }),
+  'confirm-above': setting(['confirmAbove'], { value: 'USD', description: "Above this price a payment needs the user's yes (asked at the terminal; refused where nobody can be asked).", default: 'unset (never asked)' }),
   'timeout-seconds': setting(['timeoutSeconds'], { value: 'SECONDS', description: 'Deadline for the upstream, a slow job included.', default: '300' }),
   'poll-interval-seconds': setting(['pollIntervalSeconds'], { value: 'SECONDS', description: 'Wait between polls of a slow job.', default: '3' }),
   'max-input-mb': setting(['maxInputMb'], { value: 'MB', description: 'Largest edit input read from a path or URL.', default: '25' }),

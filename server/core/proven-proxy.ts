@@ -89,7 +89,7 @@ export async function proveIdentity(agent: Agent, base: URL, credentials: ProxyC
  * take as long as BLOCKRUN_TIMEOUT_SECONDS, so the caller's signal is the deadline. node:http rather
  * than fetch, which gives up after 300 s without response headers.
  */
-export async function provenRequest(base: URL, credentials: ProxyCredentials, path: string, init: { method?: string; body?: string | undefined; signal?: AbortSignal | undefined } = {}): Promise<Answer> {
+export async function provenRequest(base: URL, credentials: ProxyCredentials, path: string, init: { method?: string; body?: string | undefined; signal?: AbortSignal | undefined; headers?: Record<string, string> | undefined } = {}): Promise<Answer> {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 })
   try {
     for (let attempt = 0; ; attempt++) {
@@ -99,6 +99,7 @@ export async function provenRequest(base: URL, credentials: ProxyCredentials, pa
         method: init.method,
         body: init.body,
         signal: init.signal,
+        headers: init.headers,
         // Sent only on the socket that just proved itself.
         onSocket: (s, request) => (s === socket ? void request.setHeader('authorization', `Bearer ${credentials.token}`) : 'refuse'),
       })
@@ -115,13 +116,14 @@ type ExchangeOptions = {
   method?: string | undefined
   body?: string | undefined
   signal?: AbortSignal | undefined
+  headers?: Record<string, string> | undefined
   /** Sees the socket before anything is written; 'refuse' drops the request unsent. */
   onSocket?: (socket: Socket, request: ClientRequest) => void | 'refuse'
 }
 
-function exchange(url: URL, { agent, method = 'GET', body, signal, onSocket }: ExchangeOptions): Promise<Answer | 'refused'> {
+function exchange(url: URL, { agent, method = 'GET', body, signal, headers: extra, onSocket }: ExchangeOptions): Promise<Answer | 'refused'> {
   return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = { accept: 'application/json' }
+    const headers: Record<string, string> = { ...extra, accept: 'application/json' }
     if (body !== undefined) {
       headers['content-type'] = 'application/json'
       headers['content-length'] = String(Buffer.byteLength(body))

@@ -8,7 +8,10 @@ import { stat } from 'node:fs/promises'
 import { Agent } from 'node:http'
 import type { ModelList } from '../catalog/index.js'
 import { ImagegenError, upstreamError, type ImagegenErrorType, type OpenAIErrorBody } from '../errors.js'
+import { CONSENT_HEADER, IDEMPOTENCY_HEADER, REUSE_HEADER } from '../http/call-options.js'
 import type { ImagesResponseBody } from '../http/respond.js'
+import { quoteFromJson, type QuoteJson } from '../quote.js'
+import type { ReceiptView } from '../receipts/receipt.js'
 import { SERVICE_NAME } from '../http/routes/info.js'
 import type { CallOptions, ImageResult } from '../service.js'
 import { imageTypeForExtension } from '../store/sniff.js'
@@ -66,7 +69,7 @@ async function healthShape(baseUrl: string, signal: AbortSignal): Promise<{ look
 
 export function remoteCore(baseUrl: string, credentials: ProxyCredentials): ImagegenCore {
   const base = new URL(baseUrl)
-  const call = async <T>(path: string, init: { method?: string; body?: string; signal?: AbortSignal | undefined } = {}): Promise<T> => {
+  const call = async <T>(path: string, init: { method?: string; body?: string; signal?: AbortSignal | undefined; headers?: Record<string, string> } = {}): Promise<T> => {
     let response: { status: number; text: string }
     try {
       response = await provenRequest(base, credentials, path, init)
@@ -102,8 +105,14 @@ export function remoteCore(baseUrl: string, credentials: ProxyCredentials): Imag
     const ticker = options.onProgress
       ? setInterval(() => options.onProgress?.({ message: `waiting for the image (via the proxy at ${baseUrl}), ${Math.round((Date.now() - started) / 1000)} s`, elapsedMs: Date.now() - started }), 2000)
       : undefined
+    // The key, its kind and the user's consent travel as headers; the proxy honours the consent
+    // only because this request carries the token (server/http/call-options.ts).
+    const headers: Record<string, string> = {
+      ...(options.idempotency ? { [IDEMPOTENCY_HEADER]: options.idempotency.key, [REUSE_HEADER]: options.idempotency.reuse } : {}),
+      ...(options.consented !== undefined ? { [CONSENT_HEADER]: options.consented.toString() } : {}),
+    }
     try {
-      const body = await call<ImagesResponseBody>(path, { method: 'POST', body: JSON.stringify(input), signal: options.signal })
+      const body = await call<ImagesResponseBody>(path, { method: 'POST', body: JSON.stringify(input, (_, value: unknown) => (typeof value === 'bigint' ? usdText(value) : value)), signal: options.signal, headers })
       if (!Array.isArray((body as Partial<ImagesResponseBody> | null)?.data)) throw badBody(baseUrl, 'a body without the images')
       return await toResult(body)
     } finally {
@@ -114,6 +123,16 @@ export function remoteCore(baseUrl: string, credentials: ProxyCredentials): Imag
     mode: 'remote',
     generate: (input, options) => post('/v1/images/generations', input, options),
     edit: (input, options) => post('/v1/images/image2image', input, options),
+    quote: async (input, options) => quoteFromJson(await call<QuoteJson>('/v1/images/quote', { method: 'POST', body: JSON.stringify(input), signal: options?.signal })),
+    receipt: async (id) => {
+      try {
+        return await call<ReceiptView>(`/v1/receipts/${encodeURIComponent(id)}`)
+      } catch (error) {
+        if (error instanceof ImagegenError && error.status === 404) return undefined
+        throw error
+      }
+    },
+    receipts: ({ before, limit = 50 } = {}) => call(`/v1/receipts?limit=${limit}${before ? `&before=${encodeURIComponent(before)}` : ''}`),
     models: () => call<ModelList>('/v1/models'),
     wallet: () => call('/v1/wallet'),
     usage: (days = 30) => call(`/v1/usage?days=${days}`),
@@ -126,12 +145,15 @@ async function toResult(body: ImagesResponseBody): Promise<ImageResult> {
     body.data.map(async (item) => {
       const info = await stat(item.path).catch(() => undefined)
       const type = imageTypeForExtension(item.file.slice(item.file.lastIndexOf('.') + 1))
-      return { file: item.file, path: item.path, url: item.url, bytes: info?.size ?? 0, mimeType: type?.mime ?? 'image/png', revisedPrompt: item.revised_prompt }
+      return { file: item.file, path: item.path, url: item.url, bytes: info?.size ?? 0, mimeType: type?.mime ?? 'image/png', sha256: typeof item.sha256 === 'string' ? item.sha256 : '', revisedPrompt: item.revised_prompt }
     }),
   )
   const cost = body.cost
+  const receipt = typeof body.receipt === 'string' ? body.receipt : ''
   return {
-    requestId: '',
+    requestId: receipt,
+    receiptId: receipt,
+    replayed: body.replayed === true,
     created: body.created,
     model: body.model,
     requestedModel: body.requested_model ?? body.model,
@@ -155,6 +177,12 @@ async function toResult(body: ImagesResponseBody): Promise<ImageResult> {
         }
       : undefined,
   }
+}
+
+/** A parsed amount back to the dollars the proxy parses again (max_price), exactly. */
+function usdText(amount: bigint): string {
+  const text = amount.toString().padStart(7, '0')
+  return `${text.slice(0, -6)}.${text.slice(-6)}`
 }
 
 function badBody(baseUrl: string, what: string, cause?: unknown): ImagegenError {

@@ -4,6 +4,8 @@
  * runs on the port). Which one is decided once, at start (`openCore`).
  */
 import type { ModelList } from '../catalog/index.js'
+import type { Quote } from '../quote.js'
+import type { ReceiptView } from '../receipts/receipt.js'
 import type { CallOptions, ImageResult } from '../service.js'
 import type { UsageReport } from '../payment/usage.js'
 import type { WalletStatus } from '../wallet/status.js'
@@ -14,6 +16,11 @@ export type ImagegenCore = {
   readonly why?: string
   generate(input: unknown, options?: CallOptions): Promise<ImageResult>
   edit(input: unknown, options?: CallOptions): Promise<ImageResult>
+  /** What a generation (or, with `image`, an edit) would cost, with nothing signed. */
+  quote(input: unknown, options?: Pick<CallOptions, 'signal'>): Promise<Quote>
+  /** One receipt, or receipts newest first. */
+  receipt(id: string): Promise<ReceiptView | undefined>
+  receipts(page?: { before?: string | undefined; limit?: number }): Promise<{ data: ReceiptView[]; has_more: boolean }>
   /** The image models on offer, and from which catalog (live or bundled). */
   models(): Promise<ModelList>
   wallet(): Promise<WalletStatus>

@@ -16,6 +16,7 @@ import { editRoutes } from './routes/edits.js'
 import { fileRoutes } from './routes/files.js'
 import { imageRoutes } from './routes/images.js'
 import { infoRoutes } from './routes/info.js'
+import { receiptRoutes } from './routes/receipts.js'
 
 export type ProxyAppParameters = {
   service: ImageService
@@ -29,6 +30,9 @@ export type ProxyAppParameters = {
   maxBodyBytes?: number
   log?: (line: string) => void
 }
+
+/** Routes whose bodies may carry images (edits, and quotes of edits). */
+const EDIT_BODY_PATHS: ReadonlySet<string> = new Set(['/v1/images/image2image', '/v1/images/edits', '/v1/images/quote'])
 
 /** Bodies of every route but the edit routes: a prompt and a few fields. */
 export const SMALL_BODY_BYTES = 256 * 1024
@@ -58,12 +62,15 @@ export function createProxyApp({ service, port, publicUrl, auth, maxBodyBytes, l
   app.use(callerAuth({ mode: auth.mode, token: auth.token, sessions, ...(auth.ownerOf ? { ownerOf: auth.ownerOf } : {}) }))
   app.use('/v1/images/image2image', limitBody(editLimit))
   app.use('/v1/images/edits', limitBody(editLimit))
-  app.use('*', async (c, next) => (c.req.path === '/v1/images/image2image' || c.req.path === '/v1/images/edits' ? next() : limitBody(SMALL_BODY_BYTES)(c, next)))
+  // A quote may carry an edit's images too.
+  app.use('/v1/images/quote', limitBody(editLimit))
+  app.use('*', async (c, next) => (EDIT_BODY_PATHS.has(c.req.path) ? next() : limitBody(SMALL_BODY_BYTES)(c, next)))
   app.route('/', infoRoutes(service))
   app.route('/', authRoutes({ token: auth.token, mode: auth.mode, wallet: service.wallet.address, sessions, publicUrl }))
   app.route('/', fileRoutes(service.store))
   app.route('/', imageRoutes(service))
   app.route('/', editRoutes(service))
+  app.route('/', receiptRoutes(service))
   app.notFound((c) => {
     // A route that exists for other methods (GET on a POST route) is a 405 naming them, as HTTP has it.
     const allowed = methodsFor(app, c.req.path)

@@ -7,7 +7,11 @@ import type { ImageResult } from '../service.js'
 
 export type ImagesResponseBody = {
   created: number
-  data: Array<{ url: string; b64_json?: string; revised_prompt?: string; path: string; file: string }>
+  data: Array<{ url: string; b64_json?: string; revised_prompt?: string; path: string; file: string; sha256: string }>
+  /** The receipt of this result: `GET /v1/receipts/{receipt}`; the files carry it in their metadata. */
+  receipt: string
+  /** Present (true) when this is an earlier request's result handed back for the same idempotency key: nothing was paid now. */
+  replayed?: true
   /** The model that ran. */
   model: string
   /** The model as the request named it, when that differs from `model` (an alias, or an old name now run by another model). */
@@ -39,6 +43,7 @@ export async function imagesResponse(result: ImageResult, format: 'url' | 'b64_j
       url: image.url,
       path: image.path,
       file: image.file,
+      sha256: image.sha256,
       ...(format === 'b64_json' ? { b64_json: (await readFile(image.path)).toString('base64') } : {}),
       ...(image.revisedPrompt ? { revised_prompt: image.revisedPrompt } : {}),
     })),
@@ -47,6 +52,8 @@ export async function imagesResponse(result: ImageResult, format: 'url' | 'b64_j
   return {
     created: result.created,
     data,
+    receipt: result.receiptId,
+    ...(result.replayed ? { replayed: true as const } : {}),
     model: result.model,
     ...(result.requestedModel !== result.model ? { requested_model: result.requestedModel } : {}),
     size: result.size,
@@ -65,4 +72,9 @@ export async function imagesResponse(result: ImageResult, format: 'url' | 'b64_j
       : null,
     ...(result.notes.length ? { notes: result.notes } : {}),
   }
+}
+
+/** `Idempotent-Replayed: true` on an answer handed back for a repeated idempotency key (as Stripe names it). */
+export function replayHeaders(result: ImageResult): Record<string, string> {
+  return result.replayed ? { 'idempotent-replayed': 'true' } : {}
 }

@@ -16,6 +16,7 @@ import type { LocalAccount } from 'viem'
 import type { PaymentPayload, PaymentRequired } from '@x402/core/types'
 import type { SpendPolicy } from '../config.js'
 import { ImagegenError } from '../errors.js'
+import { checkCeilings, type CallCeilings } from './ceilings.js'
 import { reclaimExpired, type AuthorizationStateReader } from './chain-state.js'
 import type { Ledger, ReserveEntry } from './ledger.js'
 import type { PaymentChain } from './networks.js'
@@ -24,8 +25,8 @@ import type { SolanaRpc } from './solana-rpc.js'
 import type { SolanaAccount } from '../wallet/key.js'
 import { createX402Signer, type AuthorizationTerms, type X402Signer } from './x402.js'
 
-/** What the ledger records about the request a payment is for. */
-export type PaymentContext = {
+/** What the ledger records about the request a payment is for, and the call's own ceilings (ceilings.ts). */
+export type PaymentContext = CallCeilings & {
   requestId: string
   endpoint: string
   model: string
@@ -111,6 +112,8 @@ export class Authorizer {
     if (!decision.allowed) throw decision.error
     const { option } = decision
     accept?.(option)
+    // The caller's max_price and the user's consent above the threshold, before any reservation.
+    checkCeilings(option, context, policy.confirmAbove)
     const address = this.addressOn(option.network.chain)
     if (!address) {
       throw new ImagegenError({ status: 402, type: 'payment_not_allowed', code: 'no_key_for_chain', message: `The upstream asks for payment on ${option.network.label}, but this wallet has no key there, so nothing was signed.` })

@@ -24,7 +24,7 @@ import { formatUsd } from '../money.js'
 import { Authorizer, type AuthorizerParameters, type PaymentContext } from './authorize.js'
 import { balanceWithin, isFundsFailure, isStaleBlockhash, paymentFailure, readRefusal, summariseReasons, type PaymentFailureParameters } from './failure.js'
 import { sameAddress, type KnownNetwork } from './networks.js'
-import type { PaymentOption } from './policy.js'
+import { choosePayment, type PaymentOption } from './policy.js'
 import { RequirementsCache } from './requirements-cache.js'
 import { sentPayment, type SentPayment } from './sent-payment.js'
 import { readSmallBody } from '../upstream/small-body.js'
@@ -52,6 +52,9 @@ type PaidAttempt = ({ kind: 'sent' } & PaidResponse) | { kind: 'rejected' | 'sta
  */
 export const MAX_SIGNATURES_PER_REQUEST = 3
 
+/** Refusals by a call's own ceilings (ceilings.ts), made after the policy allowed the requirements. */
+const CEILING_REFUSALS: ReadonlySet<unknown> = new Set(['max_price_exceeded', 'confirmation_required'])
+
 export type PayerParameters = AuthorizerParameters & {
   /**
    * Reads the wallet's USDC balance on a network, for payment error messages only (never on the
@@ -77,12 +80,19 @@ export class Payer {
     // A known route: pay on the first attempt. If the upstream still answers 402, that
     // authorization was refused (never settled), and one ordinary round follows: from that 402's
     // fresh requirements, or from an unpaid request when it carried none.
-    const known = this.requirements.get(context)
+    let known = this.requirements.get(context)
     let required: PaymentRequired | undefined
     if (known) {
-      const attempt = await this.pay(send, known, context, true)
-      if (attempt.kind === 'sent') return attempt
-      required = attempt.required
+      const attempt = await this.pay(send, known, context, true).catch((error: unknown) => {
+        // The call's max_price is under the remembered price: nothing was signed, and the
+        // upstream's price may have dropped since. Ask it afresh.
+        if ((error as { code?: unknown }).code !== 'max_price_exceeded') throw error
+        this.requirements.delete(context)
+        known = undefined
+        return undefined
+      })
+      if (attempt?.kind === 'sent') return attempt
+      required = attempt?.required
     }
     try {
       if (!required) {
@@ -105,6 +115,23 @@ export class Payer {
       // A refusal must say what happened: the pre-paid authorization was signed and refused.
       throw known ? afterRefusedAttempt(error) : error
     }
+  }
+
+  /**
+   * The price of a request, without signing: the payer's first half. Fresh cached requirements
+   * answer it with no upstream request; otherwise one unpaid request gets the 402. Requirements
+   * the policy allows are remembered, so the paid call that follows a quote pays on its first
+   * attempt, at the price quoted. `answered` is the upstream's answer when it did not ask for
+   * payment at all (an error, or work done for free).
+   */
+  async quote(send: SendRequest, context: PaymentContext): Promise<{ kind: 'priced'; required: PaymentRequired; cached: boolean } | { kind: 'answered'; response: Response }> {
+    const cached = this.requirements.get(context)
+    if (cached) return { kind: 'priced', required: cached, cached: true }
+    const first = await sendOrThrow(send, {}, 'The upstream could not be reached')
+    if (first.status !== 402) return { kind: 'answered', response: first }
+    const required = await readRequirements(first)
+    if (choosePayment(required, this.parameters.policy).allowed) this.requirements.set(context, required)
+    return { kind: 'priced', required, cached: false }
   }
 
   /**
@@ -145,7 +172,12 @@ export class Payer {
   private async pay(send: SendRequest, required: PaymentRequired, context: PaymentContext, prepaid: boolean, signatures = 1): Promise<PaidAttempt> {
     const { ledger } = this.parameters
     // Every attempt after the first builds on fresh chain state (Solana: a new blockhash).
-    const authorization = await this.authorizer.authorize({ required, context, fresh: signatures > 1 })
+    const authorization = await this.authorizer.authorize({ required, context, fresh: signatures > 1 }).catch((error: unknown) => {
+      // Refused by the call's own ceilings (max_price, consent), the policy allowed these
+      // requirements: remembered, so the quote and the paid call that follow ask nothing again.
+      if (!prepaid && CEILING_REFUSALS.has((error as { code?: unknown }).code)) this.requirements.set(context, required)
+      throw error
+    })
     const { id, option, headers } = authorization
     let response: Response
     try {

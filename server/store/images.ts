@@ -10,19 +10,24 @@
  * Results arrive as bytes (`saveBytes`) or piece by piece (`writer`: a download, or base64 decoded
  * while an upstream JSON body is still being read), which never holds the whole image in memory.
  */
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { chmod, lstat, mkdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { upstreamError } from '../errors.js'
 import { openAtomicFile, type AtomicFile } from './atomic.js'
 import { sniffImage, type ImageType } from './sniff.js'
+import { tagger, type ImageTags, type Tagger } from './tags.js'
 import { WholenessCheck } from './wholeness.js'
+
+export type { ImageTags } from './tags.js'
 
 export type StoredImage = {
   file: string
   path: string
   bytes: number
   mimeType: ImageType['mime']
+  /** SHA-256 of the file as stored (hex), tags included: what a receipt names. */
+  sha256: string
 }
 
 /**
@@ -42,6 +47,8 @@ export type ImageWriterOptions = {
   maxBytes?: number
   /** The message when the bytes are not an image. */
   notImage?: string
+  /** Written into the file's metadata (tags.ts); the pixels are not touched. */
+  tags?: ImageTags | undefined
 }
 
 /** Names we write: nothing else is ever looked up. */
@@ -59,8 +66,8 @@ export class ImageStore {
   }
 
   /** Stores bytes that must be an image (checked), returning where they went. */
-  async saveBytes(data: Uint8Array): Promise<StoredImage> {
-    const writer = this.writer()
+  async saveBytes(data: Uint8Array, tags?: ImageTags): Promise<StoredImage> {
+    const writer = this.writer({ tags })
     try {
       await writer.write(data)
       return await writer.finish()
@@ -71,7 +78,7 @@ export class ImageStore {
   }
 
   /** Starts an image that will arrive in pieces (see ImageWriter). */
-  writer({ maxBytes = Number.POSITIVE_INFINITY, notImage = NOT_AN_IMAGE }: ImageWriterOptions = {}): ImageWriter {
+  writer({ maxBytes = Number.POSITIVE_INFINITY, notImage = NOT_AN_IMAGE, tags }: ImageWriterOptions = {}): ImageWriter {
     // Chunks seen before there are enough bytes to tell the type; kept as views, not copied.
     let head: Uint8Array[] = []
     let headBytes = 0
@@ -81,18 +88,27 @@ export class ImageStore {
     let opening: Promise<AtomicFile> | undefined
     // More than the first bytes: a file is stored only if it ends as its format says (wholeness.ts).
     const whole = new WholenessCheck()
+    // The tags go in as the bytes pass (never the pixels); the hash is of what is stored.
+    let tagging: Tagger | undefined
+    const hash = createHash('sha256')
 
     const put = async (target: AtomicFile, chunk: Uint8Array) => {
       try {
-        await target.write(chunk)
+        for (const piece of tagging ? tagging.push(chunk) : [chunk]) await store(target, piece)
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'ETOOBIG') throw upstreamError(`The upstream image is larger than ${maxBytes} bytes.`, error, 'too_large')
         throw error
       }
     }
+    const store = async (target: AtomicFile, piece: Uint8Array) => {
+      if (piece.byteLength === 0) return
+      hash.update(piece)
+      await target.write(piece)
+    }
     const open = async () => {
       type = sniffImage(Buffer.concat(head, Math.min(headBytes, SNIFF_BYTES)))
       if (!type) throw upstreamError(notImage, undefined, 'not_an_image')
+      if (tags) tagging = tagger(type, tags)
       await this.ensureDir()
       name = newName(type.ext)
       // The data is fsync'd before the rename; the directory fsync runs behind the answer.
@@ -121,8 +137,9 @@ export class ImageStore {
           await file!.abort()
           throw upstreamError(`The upstream returned an image that is not whole: ${problem}.`, undefined, 'image_not_whole')
         }
+        if (tagging) for (const piece of tagging.end()) await store(file!, piece)
         await file!.commit()
-        return { file: name, path: file!.target, bytes: file!.bytes, mimeType: type!.mime }
+        return { file: name, path: file!.target, bytes: file!.bytes, mimeType: type!.mime, sha256: hash.digest('hex') }
       },
       async abort() {
         head = []

@@ -8,10 +8,11 @@
  * and every request goes through http-client.ts, whose keep-alive agents keep connections to the
  * upstream open between requests (one TCP/TLS handshake per pooled socket, not per image).
  */
+import type { PaymentRequired } from '@x402/core/types'
 import { ImagegenError, upstreamError } from '../errors.js'
 import type { PaymentContext, PaymentReceipt, Payer, SentPayment } from '../payment/payer.js'
 import { hasSettlementEvidence } from '../payment/x402.js'
-import type { StoredImage } from '../store/images.js'
+import type { ImageTags, StoredImage } from '../store/images.js'
 import { describeError, PENDING_STATUSES, readJson, refusalOf, refusedByUpstream, statusOf } from './answers.js'
 import { upstreamFetch } from './http-client.js'
 import { memorySink, storedSink, takeImages, type DecodedImage, type UpstreamImage } from './images.js'
@@ -45,7 +46,7 @@ export type UpstreamClientParameters = {
    * Where decoded images go as they arrive (normally `store.writer()`); without it they are
    * collected in memory and returned as bytes.
    */
-  images?: () => ImageSink<StoredImage>
+  images?: (tags: ImageTags | undefined) => ImageSink<StoredImage>
   /** Bytes one result image may have (default 100 MB); a request's answer may hold `n` of them. */
   maxImageBytes?: number
 }
@@ -53,14 +54,15 @@ export type UpstreamClientParameters = {
 /** The default per-image cap: a 4096x4096 PNG of pure noise is about 50 MB. */
 const MAX_IMAGE_BYTES = 100 * 1024 * 1024
 
-type CallContext = PaymentContext & { signal: AbortSignal; onProgress?: UpstreamProgress }
+/** `tags` go into each stored image's metadata (the model and the receipt id). */
+type CallContext = PaymentContext & { signal: AbortSignal; onProgress?: UpstreamProgress; tags?: ImageTags | undefined }
 
 export class UpstreamClient {
   readonly baseUrl: string
   private readonly payer: Payer
   private readonly timing: JobTiming
   private readonly allowPrivateUrls: boolean
-  private readonly openSink: () => ImageSink<DecodedImage>
+  private readonly openSink: (tags: ImageTags | undefined) => ImageSink<DecodedImage>
   readonly maxImageBytes: number
 
   constructor({ baseUrl, payer, timing, allowPrivateUrls = false, images, maxImageBytes = MAX_IMAGE_BYTES }: UpstreamClientParameters) {
@@ -69,29 +71,36 @@ export class UpstreamClient {
     this.payer = payer
     this.timing = { firstPollMs: timing?.firstPollMs ?? 2000, pollIntervalMs: timing?.pollIntervalMs ?? 3000 }
     this.allowPrivateUrls = allowPrivateUrls
-    this.openSink = images ? () => storedSink(images()) : memorySink
+    this.openSink = images ? (tags) => storedSink(images(tags)) : memorySink
+  }
+
+  /**
+   * What the upstream asks for this request, without paying: the payer's quote (cached
+   * requirements, or one unpaid request). An upstream that refuses the request itself (a 4xx, a
+   * 5xx) is reported as for a paid call; one that answers without asking for payment is free.
+   */
+  async quote(route: UpstreamRoute, body: unknown, context: PaymentContext & { signal: AbortSignal }): Promise<{ required: PaymentRequired; cached: boolean } | { free: true }> {
+    const answer = await this.payer.quote(this.sender(route, body, context.signal), context).catch((error: unknown) => {
+      throw namingUrl(error, `${this.baseUrl}${route}`)
+    })
+    if (answer.kind === 'priced') return answer
+    const { response } = answer
+    if (response.ok) {
+      await response.body?.cancel().catch(() => {})
+      return { free: true }
+    }
+    throw errorFromUpstream(response.status, await readJson(response).catch(() => undefined))
   }
 
   /** `signal` should carry the caller's cancellation and the overall deadline. */
   async post(route: UpstreamRoute, body: unknown, context: CallContext): Promise<UpstreamResult> {
     const url = `${this.baseUrl}${route}`
-    // Encoded once; each attempt (a 402 round has two) gets a fresh body over the same strings.
-    const payload = encodeJsonBody(body)
-    const send = (headers: Record<string, string>) => {
-      const content = payload.open()
-      const streamed = typeof content !== 'string'
-      return upstreamFetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json', ...(streamed ? { 'content-length': String(payload.length) } : {}), ...headers },
-        body: content,
-        signal: context.signal,
-      })
-    }
+    const send = this.sender(route, body, context.signal)
     const { response, payment } = await this.payer.send(send, context).catch((error: unknown) => {
       throw namingUrl(error, url)
     })
     // This answer's images go to disk under limits the upstream cannot raise (result-limits.ts).
-    const sinks = limitedSinks(this.openSink, { images: context.n, bytesPerImage: this.maxImageBytes })
+    const sinks = limitedSinks(() => this.openSink(context.tags), { images: context.n, bytesPerImage: this.maxImageBytes })
     try {
       if (response.status === 202) {
         // A ticket that already shows the settlement: recorded now, so the job is never renewed
@@ -105,6 +114,23 @@ export class UpstreamClient {
       // when one was already recorded).
       await payment?.lost(`after payment: ${error instanceof Error ? error.message.slice(0, 200) : String(error)}`)
       throw error
+    }
+  }
+
+  /** Sends the request body, with `headers` (the payment on a paid attempt). */
+  private sender(route: UpstreamRoute, body: unknown, signal: AbortSignal) {
+    const url = `${this.baseUrl}${route}`
+    // Encoded once; each attempt (a 402 round has two) gets a fresh body over the same strings.
+    const payload = encodeJsonBody(body)
+    return (headers: Record<string, string>) => {
+      const content = payload.open()
+      const streamed = typeof content !== 'string'
+      return upstreamFetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json', ...(streamed ? { 'content-length': String(payload.length) } : {}), ...headers },
+        body: content,
+        signal,
+      })
     }
   }
 

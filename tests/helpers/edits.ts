@@ -6,6 +6,9 @@ import { readFile } from 'node:fs/promises'
 import { expect } from 'vitest'
 import { editSeed, pixelDigest } from '../../server/sandbox/edit-inputs.js'
 import { renderImage } from '../../server/sandbox/render.js'
+import { untagged } from './images.js'
+
+export { untagged } from './images.js'
 import type { JsonResponse, Stack } from './stack.js'
 
 /** gpt-image-1 at 1024x1024: its $0.02 list price with the gateway's 5% margin, plus the per-call fee, base units. */
@@ -35,7 +38,7 @@ export async function expectEditResult(stack: Stack, response: JsonResponse, pro
   expect(response.body.model).toBe('openai/gpt-image-1')
   expect(response.body.data).toHaveLength(1)
   const stored = await readFile(response.body.data[0].path)
-  expect(stored.equals(await expectedEdit(prompt, input, options.masked ?? false, options.size))).toBe(true)
+  expect(untagged(stored).equals(await expectedEdit(prompt, input, options.masked ?? false, options.size))).toBe(true)
   expect(stack.sandbox.usdc.transfers.length).toBe(options.transfersBefore + 1)
   expect(stack.sandbox.usdc.transfers.at(-1)!.amount).toBe(editPriceAt(options.size))
 }
@@ -75,3 +78,4 @@ export function lastPaidEdit(stack: Stack) {
   expect(paid.length, 'the sandbox received a paid edit').toBeGreaterThan(0)
   return paid.at(-1)!
 }
+

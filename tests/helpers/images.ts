@@ -69,3 +69,19 @@ export function makeHugeCanvasPng(width: number, height: number): Buffer {
   const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])
   return Buffer.concat([signature, chunk('IHDR', header), chunk('IDAT', deflateSync(Buffer.alloc(width + 1))), chunk('IEND', Buffer.alloc(0))])
 }
+
+/**
+ * A stored PNG without the text chunks the store adds (its model and receipt id, server/store/tags.ts),
+ * byte for byte what the upstream sent.
+ */
+export function untagged(png: Buffer): Buffer {
+  const kept: Buffer[] = [png.subarray(0, 8)]
+  for (let at = 8; at < png.length; ) {
+    const length = png.readUInt32BE(at)
+    const chunk = png.subarray(at, at + 12 + length)
+    const ours = png.toString('latin1', at + 4, at + 8) === 'tEXt' && /^(Software|Source|Receipt)\0/.test(png.toString('latin1', at + 8, at + 8 + Math.min(length, 9)))
+    if (!ours) kept.push(chunk)
+    at += 12 + length
+  }
+  return Buffer.concat(kept)
+}

@@ -27,13 +27,15 @@ export type StartMcpOptions = {
   command?: string
   args?: string[]
   cwd?: string
+  /** Declares the elicitation capability and sets the client's handlers (before connecting). */
+  client?: (client: Client) => void
 }
 
 /**
  * Spawns the MCP server with exactly `env` (plus PATH/HOME from the SDK's safe defaults) and lists
  * its tools.
  */
-export async function startMcp(env: Record<string, string>, { protocolVersion, command = process.execPath, args = [CLI, 'mcp'], cwd = ROOT }: StartMcpOptions = {}): Promise<McpRun> {
+export async function startMcp(env: Record<string, string>, { protocolVersion, command = process.execPath, args = [CLI, 'mcp'], cwd = ROOT, client: configure }: StartMcpOptions = {}): Promise<McpRun> {
   const started = performance.now()
   const transport = new StdioClientTransport({ command, args, env, stderr: 'pipe', cwd })
   if (protocolVersion) {
@@ -42,7 +44,8 @@ export async function startMcp(env: Record<string, string>, { protocolVersion, c
   }
   let stderr = ''
   transport.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')))
-  const client = new Client({ name: 'imagegen-test', version: '1.0.0' })
+  const client = new Client({ name: 'imagegen-test', version: '1.0.0' }, configure ? { capabilities: { elicitation: {} } } : {})
+  configure?.(client)
   let tools
   try {
     await client.connect(transport)

@@ -5,6 +5,7 @@ import { DEFAULT_EDIT_MODEL } from '../../catalog/index.js'
 import { absolutizeReference } from '../../inputs/reference.js'
 import type { CommandSpec, Parsed } from '../flags.js'
 import { RESULT_FLAGS, runImageCommand, SHAPE_FLAGS } from '../image-command.js'
+import { PAID_CALL_FLAGS } from '../paid-call.js'
 import { settingsFromFlags } from '../settings-flags.js'
 
 export const spec = {
@@ -20,6 +21,7 @@ export const spec = {
     model: { type: 'string', short: 'm', value: 'MODEL', description: 'Edit model: gpt-image, gpt-image-2, nano-banana, banana-pro.', default: DEFAULT_EDIT_MODEL },
     ...SHAPE_FLAGS,
     ...RESULT_FLAGS,
+    ...PAID_CALL_FLAGS,
   },
   settings: 'all',
   examples: ['imagegen edit photo.jpg "make the sky stormy" --out stormy.png', 'imagegen edit shirt.jpg "put the logo on the shirt" --image logo.png --model nano-banana'],
@@ -39,6 +41,7 @@ export async function run({ values, positionals }: Parsed<typeof spec>): Promise
     size: values.size,
     aspect_ratio: values['aspect-ratio'],
     n: values.n === undefined ? undefined : Number(values.n),
+    max_price: values['max-price'],
   }
-  return runImageCommand(settingsFromFlags(values), (core, options) => core.edit(input, options), values)
+  return runImageCommand(settingsFromFlags(values), 'edit', input, values)
 }

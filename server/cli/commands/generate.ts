@@ -4,6 +4,7 @@
 import { DEFAULT_MODEL, QUALITIES } from '../../catalog/index.js'
 import type { CommandSpec, Parsed } from '../flags.js'
 import { RESULT_FLAGS, runImageCommand, SHAPE_FLAGS } from '../image-command.js'
+import { PAID_CALL_FLAGS } from '../paid-call.js'
 import { settingsFromFlags } from '../settings-flags.js'
 
 export const spec = {
@@ -18,9 +19,14 @@ export const spec = {
     ...SHAPE_FLAGS,
     quality: { type: 'string', short: 'q', value: 'QUALITY', choices: QUALITIES, description: 'For models that take it (cogview: standard or hd; low and medium map to standard, high to hd); other models say it was not applied.' },
     ...RESULT_FLAGS,
+    ...PAID_CALL_FLAGS,
   },
   settings: 'all',
-  examples: ['imagegen generate "a lighthouse at dusk" --model seedream --aspect-ratio 16:9 --out lighthouse.jpg', 'imagegen generate "three app icons, flat style" --model cogview --n 3 --json'],
+  examples: [
+    'imagegen generate "a lighthouse at dusk" --model seedream --aspect-ratio 16:9 --out lighthouse.jpg',
+    'imagegen generate "three app icons, flat style" --model cogview --n 3 --json',
+    'imagegen generate "a poster" --model banana-pro --size 4096x4096 --quote',
+  ],
 } as const satisfies CommandSpec
 
 export async function run({ values, positionals }: Parsed<typeof spec>): Promise<number> {
@@ -31,6 +37,7 @@ export async function run({ values, positionals }: Parsed<typeof spec>): Promise
     aspect_ratio: values['aspect-ratio'],
     quality: values.quality,
     n: values.n === undefined ? undefined : Number(values.n),
+    max_price: values['max-price'],
   }
-  return runImageCommand(settingsFromFlags(values), (core, options) => core.generate(input, options), values)
+  return runImageCommand(settingsFromFlags(values), 'generate', input, values)
 }

@@ -18,15 +18,16 @@ import { Hono } from 'hono'
 import { invalidRequest } from '../../errors.js'
 import { EditRequest, MAX_INPUT_IMAGES } from '../../schemas.js'
 import type { ImageService } from '../../service.js'
-import { imagesResponse } from '../respond.js'
+import { callOptionsOf } from '../call-options.js'
+import { imagesResponse, replayHeaders } from '../respond.js'
 
 export function editRoutes(service: ImageService): Hono {
   const routes = new Hono()
   routes.post('/v1/images/edits', async (c) => {
     const form = await readMultipartForm(c.req.raw)
     const input = await editInputFromForm(form)
-    const result = await service.edit(input, { signal: c.req.raw.signal })
-    return c.json(await imagesResponse(result, input.response_format === 'b64_json' ? 'b64_json' : 'url'))
+    const result = await service.edit(input, callOptionsOf(c))
+    return c.json(await imagesResponse(result, input.response_format === 'b64_json' ? 'b64_json' : 'url'), 200, replayHeaders(result))
   })
   return routes
 }

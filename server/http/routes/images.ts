@@ -1,23 +1,31 @@
 /**
  * `POST /v1/images/generations` and `POST /v1/images/image2image`: parse JSON, hand it to the
  * service, answer in OpenAI's shape. Validation, pricing and payment all happen in the service.
+ * `POST /v1/images/quote`: the price of a generation body (or an edit body, with `image`), from
+ * the gateway's own 402, with nothing signed.
  */
 import { Hono } from 'hono'
 import { invalidRequest } from '../../errors.js'
+import { quoteJson } from '../../quote.js'
 import type { ImageService } from '../../service.js'
-import { imagesResponse } from '../respond.js'
+import { callOptionsOf } from '../call-options.js'
+import { imagesResponse, replayHeaders } from '../respond.js'
 
 export function imageRoutes(service: ImageService): Hono {
   const routes = new Hono()
   routes.post('/v1/images/generations', async (c) => {
     const body = await readJsonBody(c.req.raw)
-    const result = await service.generate(body, { signal: c.req.raw.signal })
-    return c.json(await imagesResponse(result, formatOf(body)))
+    const result = await service.generate(body, callOptionsOf(c))
+    return c.json(await imagesResponse(result, formatOf(body)), 200, replayHeaders(result))
   })
   routes.post('/v1/images/image2image', async (c) => {
     const body = await readJsonBody(c.req.raw)
-    const result = await service.edit(body, { signal: c.req.raw.signal })
-    return c.json(await imagesResponse(result, formatOf(body)))
+    const result = await service.edit(body, callOptionsOf(c))
+    return c.json(await imagesResponse(result, formatOf(body)), 200, replayHeaders(result))
+  })
+  routes.post('/v1/images/quote', async (c) => {
+    const body = await readJsonBody(c.req.raw)
+    return c.json(quoteJson(await service.quote(body, { signal: c.req.raw.signal })))
   })
   return routes
 }

@@ -38,6 +38,13 @@ export type CallerAuthOptions = {
 
 type Verdict = { uid: number | undefined }
 
+/**
+ * Requests admitted by the proxy token itself (our own front doors send it once the proxy proved
+ * it is ours). Only these may carry a user's consent to a payment above the confirmation
+ * threshold (`X-Imagegen-Consent`, server/http/call-options.ts): a front door that asked the user.
+ */
+export const admittedByToken = new WeakSet<Request>()
+
 export function callerAuth({ mode, token, sessions, ownerOf = socketOwner, uid = process.getuid?.() ?? -1 }: CallerAuthOptions): MiddlewareHandler {
   const verdicts = new WeakMap<Socket, Promise<Verdict>>()
   const ownerOfSocket = (socket: Socket): Promise<Verdict> => {
@@ -57,7 +64,10 @@ export function callerAuth({ mode, token, sessions, ownerOf = socketOwner, uid =
   return async function callerAuth(c, next) {
     if (isPublic(c, mode)) return next()
     const bearer = bearerOf(c.req.header('authorization'))
-    if (bearer !== undefined && sameSecret(bearer, token)) return next()
+    if (bearer !== undefined && sameSecret(bearer, token)) {
+      admittedByToken.add(c.req.raw)
+      return next()
+    }
     if ((c.req.method === 'GET' || c.req.method === 'HEAD') && sessions.admits(c.req.header('cookie'))) return next()
     if (mode === 'loopback') return next()
     if (mode === 'token') return unauthorized(c, bearer !== undefined)
