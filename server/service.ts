@@ -34,6 +34,10 @@ import { callKey, ResultRecords } from './receipts/records.js'
 import { receiptLine } from './receipts/results.js'
 import type { ReceiptView } from './receipts/receipt.js'
 import { assembleQuote, type Quote } from './quote.js'
+import { Gallery, type GalleryPage, type GalleryQuery } from './gallery/index.js'
+import type { GalleryDetail } from './gallery/view.js'
+import { spendView, type SpendView } from './gallery/spend.js'
+import { timeZoneOf } from './gallery/days.js'
 
 export type Progress = { message: string; elapsedMs: number }
 
@@ -231,6 +235,30 @@ export class ImageService {
   /** The URL a stored image is served at. */
   urlFor(file: string): string {
     return `${this.publicUrl().replace(/\/+$/, '')}/images/${file}`
+  }
+
+  /** Every image in the store, newest first, a page at a time, with filters (server/gallery/). */
+  gallery(query?: GalleryQuery): Promise<GalleryPage> {
+    return this.galleryIndex().page(query)
+  }
+
+  /** One image of the gallery with its whole receipt. */
+  galleryItem(file: string, tz?: string): Promise<GalleryDetail | undefined> {
+    return this.galleryIndex().item(file, tz)
+  }
+
+  /** Spend per calendar day (in `tz`) and model over `days`, and the budget's rolling window with what it holds. */
+  async spend(days = 30, tz?: string): Promise<SpendView> {
+    return spendView(await this.ledger.payments(), { days, tz: timeZoneOf(tz), dailyBudget: this.settings.policy.dailyBudget })
+  }
+
+  private galleryReader: Gallery | undefined
+
+  private galleryIndex(): Gallery {
+    // Thumbnails are served by the proxy only; where results carry file:// URLs, so does the thumbnail.
+    const thumbnail = (file: string) => (this.publicUrl().startsWith('http') ? `${this.publicUrl().replace(/\/+$/, '')}/gallery/thumbnails/${file}` : this.urlFor(file))
+    this.galleryReader ??= new Gallery({ receipts: this.records.index, store: this.store, ledger: this.ledger, urls: { image: (file) => this.urlFor(file), thumbnail } })
+    return this.galleryReader
   }
 
   /** Stops calls still running (keyed ones detached from their callers too), lets them record their outcome, then closes the files. */

@@ -12,6 +12,8 @@ import { CONSENT_HEADER, IDEMPOTENCY_HEADER, REUSE_HEADER } from '../http/call-o
 import type { ImagesResponseBody } from '../http/respond.js'
 import { quoteFromJson, type QuoteJson } from '../quote.js'
 import type { ReceiptView } from '../receipts/receipt.js'
+import type { GalleryPage, GalleryQuery } from '../gallery/index.js'
+import type { GalleryDetail } from '../gallery/view.js'
 import { SERVICE_NAME } from '../http/routes/info.js'
 import type { CallOptions, ImageResult } from '../service.js'
 import { imageTypeForExtension } from '../store/sniff.js'
@@ -133,6 +135,15 @@ export function remoteCore(baseUrl: string, credentials: ProxyCredentials): Imag
       }
     },
     receipts: ({ before, limit = 50 } = {}) => call(`/v1/receipts?limit=${limit}${before ? `&before=${encodeURIComponent(before)}` : ''}`),
+    gallery: (query = {}) => call<GalleryPage>(`/v1/gallery?${galleryParameters(query)}`),
+    galleryItem: async (file) => {
+      try {
+        return await call<GalleryDetail>(`/v1/gallery/items/${encodeURIComponent(file)}`)
+      } catch (error) {
+        if (error instanceof ImagegenError && error.status === 404) return undefined
+        throw error
+      }
+    },
     models: () => call<ModelList>('/v1/models'),
     wallet: () => call('/v1/wallet'),
     usage: (days = 30) => call(`/v1/usage?days=${days}`),
@@ -177,6 +188,13 @@ async function toResult(body: ImagesResponseBody): Promise<ImageResult> {
         }
       : undefined,
   }
+}
+
+/** A gallery query as the proxy's query string. */
+function galleryParameters(query: GalleryQuery): string {
+  const parameters = new URLSearchParams()
+  for (const [name, value] of Object.entries(query)) if (value !== undefined && value !== '') parameters.set(name, name === 'facets' ? (value ? '1' : '0') : String(value))
+  return parameters.toString()
 }
 
 /** A parsed amount back to the dollars the proxy parses again (max_price), exactly. */

@@ -4,6 +4,8 @@
  * runs on the port). Which one is decided once, at start (`openCore`).
  */
 import type { ModelList } from '../catalog/index.js'
+import type { GalleryPage, GalleryQuery } from '../gallery/index.js'
+import type { GalleryDetail } from '../gallery/view.js'
 import type { Quote } from '../quote.js'
 import type { ReceiptView } from '../receipts/receipt.js'
 import type { CallOptions, ImageResult } from '../service.js'
@@ -21,6 +23,9 @@ export type ImagegenCore = {
   /** One receipt, or receipts newest first. */
   receipt(id: string): Promise<ReceiptView | undefined>
   receipts(page?: { before?: string | undefined; limit?: number }): Promise<{ data: ReceiptView[]; has_more: boolean }>
+  /** Every image in the store, newest first, a page at a time (the gallery's list); one image with its receipt. */
+  gallery(query?: GalleryQuery): Promise<GalleryPage>
+  galleryItem(file: string): Promise<GalleryDetail | undefined>
   /** The image models on offer, and from which catalog (live or bundled). */
   models(): Promise<ModelList>
   wallet(): Promise<WalletStatus>

@@ -14,6 +14,7 @@ import { localOnly } from './middleware/local-only/index.js'
 import { authRoutes } from './routes/auth.js'
 import { editRoutes } from './routes/edits.js'
 import { fileRoutes } from './routes/files.js'
+import { galleryRoutes } from './routes/gallery.js'
 import { imageRoutes } from './routes/images.js'
 import { infoRoutes } from './routes/info.js'
 import { receiptRoutes } from './routes/receipts.js'
@@ -71,6 +72,7 @@ export function createProxyApp({ service, port, publicUrl, auth, maxBodyBytes, l
   app.route('/', imageRoutes(service))
   app.route('/', editRoutes(service))
   app.route('/', receiptRoutes(service))
+  app.route('/', galleryRoutes(service))
   app.notFound((c) => {
     // A route that exists for other methods (GET on a POST route) is a 405 naming them, as HTTP has it.
     const allowed = methodsFor(app, c.req.path)

@@ -202,6 +202,13 @@ export class Ledger {
     return sortByTime(this.records.values())
   }
 
+  /** One payment as it stands now (a copy), by id: the gallery joins results to their payments without copying the whole ledger. */
+  payment(id: string): PaymentRecord | undefined {
+    this.catchUp()
+    const record = this.records.get(id)
+    return record && { ...record }
+  }
+
   /** What counts against the budget now (spent, pending, unknown, or refused but still valid). */
   async spentLastDay(now = Date.now()): Promise<bigint> {
     this.catchUp()

@@ -80,6 +80,12 @@ export class ReceiptIndex {
     return this.byId.get(id)
   }
 
+  /** Every receipt, in file order (oldest first), as far as any process has appended: the gallery's source. */
+  all(): readonly ReceiptLine[] {
+    this.catchUp()
+    return this.lines
+  }
+
   /**
    * Newest first, `limit` at a time; `before` is the id of the last receipt of the previous page.
    * `filter` narrows (a model, a time range) before paging.

@@ -11,7 +11,7 @@
  * while an upstream JSON body is still being read), which never holds the whole image in memory.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { chmod, lstat, mkdir, stat } from 'node:fs/promises'
+import { chmod, lstat, mkdir, open, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { upstreamError } from '../errors.js'
 import { openAtomicFile, type AtomicFile } from './atomic.js'
@@ -51,8 +51,21 @@ export type ImageWriterOptions = {
   tags?: ImageTags | undefined
 }
 
-/** Names we write: nothing else is ever looked up. */
+/** Names we write: nothing else is ever looked up, but for ClawRouter's below. */
 export const IMAGE_NAME_PATTERN = /^[0-9]{13}-[0-9a-f]{16}\.(png|jpg|webp)$/
+
+/**
+ * Names BlockRun's ClawRouter gives the images it saves into the same folder
+ * (`~/.openclaw/blockrun/images/`): `${Date.now()}-${Math.random().toString(36).slice(2, 10)}.${ext}`
+ * (ClawRouter src/proxy.ts). Never ours (1 to 8 base-36 characters, where ours have 16 hex); what
+ * such a file holds is judged by its bytes, never by its name.
+ */
+export const CLAWROUTER_IMAGE_NAME_PATTERN = /^[0-9]{13}-[0-9a-z]{1,8}\.(png|jpg|webp)$/
+
+/** When a stored name (ours or ClawRouter's) was given: both start with the writer's clock, in ms. */
+export function nameTime(file: string): number {
+  return Number(file.slice(0, 13))
+}
 
 const SNIFF_BYTES = 12
 const NOT_AN_IMAGE = 'The upstream returned something that is not a PNG, JPEG or WebP image.'
@@ -155,6 +168,27 @@ export class ImageStore {
     const path = join(this.dir, file)
     const info = await lstat(path).catch(() => undefined)
     return info?.isFile() ? path : undefined
+  }
+
+  /**
+   * A file ClawRouter saved into the shared folder, by its strict name pattern: its path and the
+   * type its first bytes show, or undefined when it is not a plain file holding a PNG, JPEG or WebP.
+   */
+  async findShared(file: string): Promise<{ path: string; type: ImageType } | undefined> {
+    if (!CLAWROUTER_IMAGE_NAME_PATTERN.test(file)) return undefined
+    const path = join(this.dir, file)
+    const info = await lstat(path).catch(() => undefined)
+    if (!info?.isFile()) return undefined
+    const handle = await open(path, 'r').catch(() => undefined)
+    if (!handle) return undefined
+    try {
+      const head = new Uint8Array(SNIFF_BYTES)
+      const { bytesRead } = await handle.read(head, 0, SNIFF_BYTES, 0)
+      const type = sniffImage(head.subarray(0, bytesRead))
+      return type && { path, type }
+    } finally {
+      await handle.close()
+    }
   }
 
   private ensureDir(): Promise<unknown> {

@@ -1,5 +1,7 @@
 /**
- * `GET /images/<file>`: stored images, by names we wrote and nothing else.
+ * `GET /images/<file>`: stored images, by names we wrote and nothing else, and the images
+ * BlockRun's ClawRouter saved into the same folder under its own strict names (typed by their
+ * bytes), so the URLs it handed out for this port keep working when our proxy holds it.
  */
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
@@ -7,19 +9,24 @@ import { Readable } from 'node:stream'
 import { Hono } from 'hono'
 import { ImagegenError } from '../../errors.js'
 import type { ImageStore } from '../../store/images.js'
-import { imageTypeForExtension } from '../../store/sniff.js'
+import { imageTypeForExtension, type ImageType } from '../../store/sniff.js'
+
+/** The path and type of a servable image in the store, ours or ClawRouter's; undefined for any other name. */
+export async function findServable(store: ImageStore, file: string): Promise<{ path: string; type: ImageType } | undefined> {
+  const path = await store.find(file)
+  if (path) return { path, type: imageTypeForExtension(file.slice(file.lastIndexOf('.') + 1))! }
+  return store.findShared(file)
+}
 
 export function fileRoutes(store: ImageStore): Hono {
   const routes = new Hono()
   routes.get('/images/:file', async (c) => {
-    const file = c.req.param('file')
-    const path = await store.find(file)
-    if (!path) throw new ImagegenError({ status: 404, type: 'not_found_error', message: 'No such image.', code: 'image_not_found' })
-    const type = imageTypeForExtension(file.slice(file.lastIndexOf('.') + 1))!
-    const { size } = await stat(path)
-    const body = Readable.toWeb(createReadStream(path)) as ReadableStream
+    const found = await findServable(store, c.req.param('file'))
+    if (!found) throw new ImagegenError({ status: 404, type: 'not_found_error', message: 'No such image.', code: 'image_not_found' })
+    const { size } = await stat(found.path)
+    const body = Readable.toWeb(createReadStream(found.path)) as ReadableStream
     return c.body(body, 200, {
-      'content-type': type.mime,
+      'content-type': found.type.mime,
       'content-length': String(size),
       'cache-control': 'private, max-age=31536000, immutable',
       'x-content-type-options': 'nosniff',

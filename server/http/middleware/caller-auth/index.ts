@@ -75,13 +75,28 @@ export function callerAuth({ mode, token, sessions, ownerOf = socketOwner, uid =
     const owner = socket ? (await ownerOfSocket(socket)).uid : undefined
     if (owner === uid) return next()
     if (owner === undefined) return unauthorized(c, bearer !== undefined, 'The owner of this connection is not in the socket table (a client on another machine or in another network namespace).')
-    throw new ImagegenError({
-      status: 403,
-      type: 'invalid_request_error',
-      code: 'forbidden_user',
-      message: `This proxy serves only the user who runs it (uid ${uid}); this connection belongs to uid ${owner}. Run your own: imagegen serve --port <another port>.`,
-    })
+    const message = `This proxy serves only the user who runs it (uid ${uid}); this connection belongs to uid ${owner}. Run your own: imagegen serve --port <another port>.`
+    if (isPageVisit(c)) return c.html(signInPage(message), 403, SIGN_IN_HEADERS)
+    throw new ImagegenError({ status: 403, type: 'invalid_request_error', code: 'forbidden_user', message })
   }
+}
+
+/** The sign-in page runs nothing and may not be framed. */
+const SIGN_IN_HEADERS = { 'content-security-policy': "default-src 'none'; frame-ancestors 'none'", 'x-frame-options': 'DENY', 'cache-control': 'no-store' }
+
+/** A browser opening a page (the gallery), who should read a page, not a JSON error. */
+function isPageVisit(c: Context): boolean {
+  return c.req.header('sec-fetch-dest') === 'document' || (c.req.path === '/' && (c.req.header('accept') ?? '').includes('text/html'))
+}
+
+/** What a browser without a session sees: how to get one. */
+function signInPage(why: string): string {
+  const text = why.replace(/[&<>"]/g, (ch) => `&#${ch.charCodeAt(0)};`)
+  return (
+    '<!doctype html><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>imagegen: sign in</title>' +
+    `<h1>This browser is not signed in to the imagegen proxy</h1><p>${text}</p>` +
+    '<p>To open the gallery here, run <code>imagegen gallery</code> (or <code>imagegen token --browser --next /</code>) and open the one-time link it prints in this browser.</p>'
+  )
 }
 
 function isPublic(c: Context, mode: AuthMode): boolean {
@@ -105,5 +120,7 @@ function unauthorized(c: Context, presented: boolean, why?: string): Response {
       `${why ? `${why} ` : ''}${presented ? 'The token sent is not this proxy\'s.' : 'This proxy needs its token.'} ` +
       'Send `Authorization: Bearer <token>` (the OpenAI SDK\'s apiKey); `imagegen token` prints it, and `imagegen token --browser` prints a one-time link for a browser.',
   })
-  return c.json(error.toJSON(), 401, { 'www-authenticate': `Bearer realm="imagegen"${presented ? ', error="invalid_token"' : ''}` })
+  const headers = { 'www-authenticate': `Bearer realm="imagegen"${presented ? ', error="invalid_token"' : ''}` }
+  if (isPageVisit(c)) return c.html(signInPage(error.message), 401, { ...headers, ...SIGN_IN_HEADERS })
+  return c.json(error.toJSON(), 401, headers)
 }
