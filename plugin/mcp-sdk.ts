@@ -5,5 +5,25 @@
  */
 export { Server } from '@modelcontextprotocol/sdk/server/index.js'
 export { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
-export { CallToolRequestSchema, ErrorCode, InitializeRequestSchema, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js'
-export type { CallToolRequest, CallToolResult, InitializeRequest, InitializeResult, ServerNotification, Tool } from '@modelcontextprotocol/sdk/types.js'
+export {
+  CallToolRequestSchema,
+  ErrorCode,
+  InitializeRequestSchema,
+  ListResourcesRequestSchema,
+  ListResourceTemplatesRequestSchema,
+  ListToolsRequestSchema,
+  McpError,
+  ReadResourceRequestSchema,
+} from '@modelcontextprotocol/sdk/types.js'
+export type {
+  CallToolRequest,
+  CallToolResult,
+  InitializeRequest,
+  InitializeResult,
+  ListResourcesResult,
+  ListResourceTemplatesResult,
+  ReadResourceResult,
+  Resource,
+  ServerNotification,
+  Tool,
+} from '@modelcontextprotocol/sdk/types.js'

@@ -12,8 +12,11 @@ import {
   CallToolRequestSchema,
   ErrorCode,
   InitializeRequestSchema,
+  ListResourcesRequestSchema,
+  ListResourceTemplatesRequestSchema,
   ListToolsRequestSchema,
   McpError,
+  ReadResourceRequestSchema,
   Server,
   StdioServerTransport,
   type CallToolRequest,
@@ -33,6 +36,7 @@ import type { Quote } from '../server/quote.js'
 import { errorResult, renderResult, supportsResourceLinks } from './mcp/render.js'
 import { plainInputSchema } from './mcp/schema.js'
 import { progressReporter } from './mcp/progress.js'
+import { listResources, readResource, RESOURCE_TEMPLATES } from './mcp/resources.js'
 import { previewSettingFrom, type PreviewSetting } from './preview.js'
 import { findTool, TOOLS } from './tools.js'
 
@@ -42,7 +46,8 @@ const INSTRUCTIONS =
   "Image generation and editing, paid per image in USDC from the user's BlockRun wallet. " +
   'Use list_image_models for prices and sizes, quote_image for the exact price of a call (free), generate_image to make images, edit_image to change one ' +
   '(pass the path or URL of an earlier result as is), wallet_status for balance and budget. ' +
-  'Every result names each image by absolute file path and URL: show or link them to the user.'
+  'Every result names each image by absolute file path and URL: show or link them to the user. ' +
+  'The resources (imagegen://images/<file>) are the images made so far, newest first, each with its receipt; the gallery page is at http://127.0.0.1:<port>/ (imagegen gallery).'
 
 /** How long the user has to answer a payment confirmation. */
 const CONSENT_TIMEOUT_MS = 10 * 60 * 1000
@@ -118,7 +123,7 @@ export function createMcpServer({ env = process.env, log = stderrLog, settings: 
     annotations: { title: tool.title, ...tool.annotations },
   }))
 
-  const server = new Server({ name: MCP_SERVER_NAME, title: 'BlockRun image generation', version: VERSION }, { capabilities: { tools: {} }, instructions: INSTRUCTIONS })
+  const server = new Server({ name: MCP_SERVER_NAME, title: 'BlockRun image generation', version: VERSION }, { capabilities: { tools: {}, resources: { listChanged: true } }, instructions: INSTRUCTIONS })
 
   // The protocol version agreed at initialize decides which content blocks a result may carry:
   // an older client refuses a whole result over one block type it does not know, and by then the
@@ -136,6 +141,15 @@ export function createMcpServer({ env = process.env, log = stderrLog, settings: 
   }
 
   server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools }))
+
+  // The gallery for agents (plugin/mcp/resources.ts): opening the core is left to the first ask, as for tools.
+  server.setRequestHandler(ListResourcesRequestSchema, async (request) => listResources(await core.get(), request.params?.cursor))
+  server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => RESOURCE_TEMPLATES)
+  server.setRequestHandler(ReadResourceRequestSchema, async (request) => {
+    const opened = await core.get()
+    if (settings instanceof ImagegenError) throw settings
+    return readResource(opened, settings.home, request.params.uri)
+  })
 
   server.setRequestHandler(CallToolRequestSchema, (request, extra) => {
     const call = callTool(request, extra)
@@ -166,6 +180,8 @@ export function createMcpServer({ env = process.env, log = stderrLog, settings: 
     try {
       opened = await core.get()
       const output = await tool.execute(opened, request.params.arguments ?? {}, { signal, stop, onProgress: (p) => progress.update(p), confirm: consentAsker(signal) })
+      // A new image is a new resource.
+      if (output.images.length) void server.sendResourceListChanged().catch(() => {})
       return await renderResult(output, { preview, note: urlNote(opened, settings), resourceLinks: supportsResourceLinks(protocolVersion), log })
     } catch (error) {
       if (extra.signal.aborted) log(`${tool.name} cancelled by the client`)

@@ -16,6 +16,7 @@ import { startCliStack, type Stack } from './helpers/stack.js'
 
 import { spec as demo } from '../server/cli/commands/demo.js'
 import { spec as edit } from '../server/cli/commands/edit.js'
+import { spec as gallery } from '../server/cli/commands/gallery.js'
 import { spec as generate } from '../server/cli/commands/generate.js'
 import { spec as mcp } from '../server/cli/commands/mcp.js'
 import { spec as receipts } from '../server/cli/commands/receipts.js'
@@ -25,7 +26,7 @@ import { spec as token } from '../server/cli/commands/token.js'
 import { spec as usage } from '../server/cli/commands/usage.js'
 import { spec as wallet } from '../server/cli/commands/wallet.js'
 
-const SPECS: Record<string, CommandSpec> = { serve, generate, edit, wallet, usage, receipts, token, mcp, sandbox, demo }
+const SPECS: Record<string, CommandSpec> = { serve, generate, edit, wallet, usage, receipts, gallery, token, mcp, sandbox, demo }
 const COMMANDS = Object.keys(SPECS)
 
 describe('help', () => {

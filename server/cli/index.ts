@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `imagegen`: serve | generate | edit | wallet | usage | receipts | token | mcp | sandbox | demo
+ * `imagegen`: serve | generate | edit | wallet | usage | receipts | gallery | token | mcp | sandbox | demo
  * Each command is a module under ./commands exporting its flag table (`spec`) and `run`; this file
  * dispatches, prints the help (from the same tables the parser reads) and turns mistakes into exit
  * code 2 before a command runs.
@@ -25,6 +25,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<unknown> }
   wallet: { summary: 'the paying address, network, balance and how to fund it', load: () => import('./commands/wallet.js') },
   usage: { summary: 'spend per day, model and network, and the budget left', load: () => import('./commands/usage.js') },
   receipts: { summary: 'what was made and paid: one receipt per result, as a list or CSV', load: () => import('./commands/receipts.js') },
+  gallery: { summary: 'every image, what it cost and where the money went, in the browser', load: () => import('./commands/gallery.js') },
   token: { summary: "print the proxy's token, or a one-time sign-in link for a browser", load: () => import('./commands/token.js') },
   mcp: { summary: 'the MCP server on stdio, for Claude Code, Claude Desktop and other agents', load: () => import('./commands/mcp.js') },
   sandbox: { summary: 'a local BlockRun look-alike paid in test USDC, to try things for free', load: () => import('./commands/sandbox.js') },

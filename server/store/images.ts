@@ -15,7 +15,7 @@ import { chmod, lstat, mkdir, open, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { upstreamError } from '../errors.js'
 import { openAtomicFile, type AtomicFile } from './atomic.js'
-import { sniffImage, type ImageType } from './sniff.js'
+import { imageTypeForExtension, sniffImage, type ImageType } from './sniff.js'
 import { tagger, type ImageTags, type Tagger } from './tags.js'
 import { WholenessCheck } from './wholeness.js'
 
@@ -168,6 +168,13 @@ export class ImageStore {
     const path = join(this.dir, file)
     const info = await lstat(path).catch(() => undefined)
     return info?.isFile() ? path : undefined
+  }
+
+  /** A servable image of the folder, ours or ClawRouter's: its path and type; undefined for any other name. */
+  async findImage(file: string): Promise<{ path: string; type: ImageType } | undefined> {
+    const path = await this.find(file)
+    if (path) return { path, type: imageTypeForExtension(file.slice(file.lastIndexOf('.') + 1))! }
+    return this.findShared(file)
   }
 
   /**

@@ -74,8 +74,11 @@ export async function run({ values }: Parsed<typeof spec>): Promise<number | voi
         '',
       ].join('\n'),
     )
+    // The last line: where to see it all, with what it cost (the gallery, GET / on the proxy).
+    if (!keep) process.stdout.write(`  gallery   ${proxy.url}/ (served only while the demo runs; see it again with: imagegen gallery --home ${home})\n`)
     if (keep) {
       process.stdout.write(`Serving ${proxy.url} (the url above opens in a browser) until Ctrl-C.\n`)
+      process.stdout.write(`  gallery   ${proxy.url}/ (every image of this demo, what it cost and where the money went)\n`)
       await new Promise<void>((resolve) => {
         process.once('SIGINT', () => resolve())
         process.once('SIGTERM', () => resolve())

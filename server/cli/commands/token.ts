@@ -6,10 +6,9 @@
  *
  * The only commands that print a secret, because the user asked for it.
  */
-import { BROWSER_LINK_PATH } from '../../auth/browser-session.js'
 import { ensureToken, tokenPath } from '../../auth/token.js'
-import { provenRequest } from '../../core/proven-proxy.js'
 import { loadProxyCredentials, probeProxy } from '../../core/remote.js'
+import { signInLink } from '../browser.js'
 import type { CommandSpec, Parsed } from '../flags.js'
 import { settingsFromFlags } from '../settings-flags.js'
 
@@ -43,15 +42,16 @@ export async function run({ values }: Parsed<typeof spec>): Promise<number | voi
     process.stderr.write(`imagegen token --browser: no proxy of ours answers on ${base}${probe.kind === 'foreign' ? ` (${probe.reason})` : ''}. Start it with \`imagegen serve\` first.\n`)
     return 1
   }
-  const answer = await provenRequest(new URL(base), credentials, BROWSER_LINK_PATH, { method: 'POST', body: JSON.stringify(values.next ? { next: values.next } : {}) })
-  const body = JSON.parse(answer.text) as { url?: string; expires_in?: number; error?: { message?: string } }
-  if (answer.status !== 200 || !body.url) {
-    process.stderr.write(`imagegen token --browser: the proxy refused: ${body.error?.message ?? `HTTP ${answer.status}`}\n`)
+  let link: { url: string; expiresInSeconds: number }
+  try {
+    link = await signInLink(base, credentials, values.next)
+  } catch (error) {
+    process.stderr.write(`imagegen token --browser: ${(error as Error).message}\n`)
     return 1
   }
-  process.stdout.write(`${body.url}\n`)
+  process.stdout.write(`${link.url}\n`)
   process.stderr.write(
-    `(open it once, within ${Math.round((body.expires_in ?? 300) / 60)} minutes, in the browser to sign in; it then works for 30 days)` +
+    `(open it once, within ${Math.round(link.expiresInSeconds / 60)} minutes, in the browser to sign in; it then works for 30 days)` +
       (probe.auth === 'token' ? '\n' : `\n(this proxy admits your own browser without it: its mode is "${probe.auth}")\n`),
   )
   return 0

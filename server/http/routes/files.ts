@@ -9,19 +9,11 @@ import { Readable } from 'node:stream'
 import { Hono } from 'hono'
 import { ImagegenError } from '../../errors.js'
 import type { ImageStore } from '../../store/images.js'
-import { imageTypeForExtension, type ImageType } from '../../store/sniff.js'
-
-/** The path and type of a servable image in the store, ours or ClawRouter's; undefined for any other name. */
-export async function findServable(store: ImageStore, file: string): Promise<{ path: string; type: ImageType } | undefined> {
-  const path = await store.find(file)
-  if (path) return { path, type: imageTypeForExtension(file.slice(file.lastIndexOf('.') + 1))! }
-  return store.findShared(file)
-}
 
 export function fileRoutes(store: ImageStore): Hono {
   const routes = new Hono()
   routes.get('/images/:file', async (c) => {
-    const found = await findServable(store, c.req.param('file'))
+    const found = await store.findImage(c.req.param('file'))
     if (!found) throw new ImagegenError({ status: 404, type: 'not_found_error', message: 'No such image.', code: 'image_not_found' })
     const { size } = await stat(found.path)
     const body = Readable.toWeb(createReadStream(found.path)) as ReadableStream

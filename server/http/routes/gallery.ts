@@ -22,7 +22,6 @@ import { ImageLibraryUnavailable } from '../../image-library.js'
 import type { ImageService } from '../../service.js'
 import { PAGE_HEADERS, pageFile } from '../gallery-page.js'
 import { ownPageOnly } from '../middleware/fetch-metadata/index.js'
-import { findServable } from './files.js'
 
 const PRIVATE_JSON = { 'cache-control': 'no-store', 'cross-origin-resource-policy': 'same-origin', 'x-content-type-options': 'nosniff' }
 
@@ -38,7 +37,7 @@ export function galleryRoutes(service: ImageService): Hono {
   routes.get('/', (c) => servePage(c, 'index.html'))
   routes.get('/gallery/thumbnails/:file', async (c) => {
     const file = c.req.param('file')
-    const found = isStoredName(file) ? await findServable(service.store, file) : undefined
+    const found = isStoredName(file) ? await service.store.findImage(file) : undefined
     if (!found) throw new ImagegenError({ status: 404, type: 'not_found_error', code: 'image_not_found', message: 'No such image.' })
     let path = found.path
     let type = 'image/webp'
