@@ -145,6 +145,8 @@ describe('imagegen demo', () => {
     expect(run.stdout).toMatch(/url {7}http:\/\/127\.0\.0\.1:\d+\/images\/\S+ \(served only while the demo runs: it has ended\)/)
     const file = /file {6}(\S+)/.exec(run.stdout)![1]!
     expect(file.startsWith(join(folder, 'images'))).toBe(true)
+    // It ends with the gallery's address, and how to see it again.
+    expect(run.stdout.trimEnd().split('\n').at(-1)).toBe(`  gallery   ${/url {7}(http:\/\/127\.0\.0\.1:\d+)\//.exec(run.stdout)![1]}/ (served only while the demo runs; see it again with: imagegen gallery --home ${folder})`)
     // The picture says so too: a dark banner across the top with bright yellow lettering.
     expect(await bannerPixels(await readFile(file))).toBeGreaterThan(200)
   })
@@ -193,6 +195,11 @@ describe('imagegen demo', () => {
     const served = await fetch(url)
     expect(served.status).toBe(200)
     expect(served.headers.get('content-type')).toBe('image/png')
+    while (!/gallery {3}\S+ \(every image/.test(out) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
+    const gallery = /gallery {3}(\S+) \(every image of this demo/.exec(out)![1]!
+    expect(gallery).toBe(`${new URL(url).origin}/`)
+    expect((await fetch(gallery)).status).toBe(200)
+    expect(((await (await fetch(`${gallery}v1/gallery`)).json()) as { total: number }).total).toBe(1)
     child.stdin!.write('\x03')
     expect(await exited).toBe(0)
   })

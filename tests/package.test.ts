@@ -5,7 +5,7 @@
  * loads the plugin), and the installed copy must run every front door with nothing but its own
  * dependencies: the bundle plus sharp.
  */
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { builtinModules } from 'node:module'
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bundleMeta } from './helpers/bundle.js'
 import { startMcp } from './helpers/mcp-client.js'
 import { fakeApi } from './helpers/openclaw-host.js'
+import { PAGE_FILES } from '../server/http/gallery-page.js'
 import { freePort } from './helpers/processes.js'
 
 const run = promisify(execFile)
@@ -95,6 +96,8 @@ describe('the packed package, installed', () => {
     const paths = packed.map((f) => f.path).sort()
     for (const path of ['LICENSE', 'README.md', 'SKILL.md', 'package.json', 'openclaw.plugin.json', 'skills/imagegen/SKILL.md', 'skills/imagegen-wallet/SKILL.md', 'docs/MCP.md', 'docs/SECURITY.md', 'dist/server/cli/index.js', 'dist/plugin/openclaw.js', 'dist/THIRD-PARTY-NOTICES.md'])
       expect(paths).toContain(path)
+    // The gallery's page, served as it is: its files and no other file of gallery/.
+    expect(paths.filter((p) => p.startsWith('gallery/'))).toEqual(Object.keys(PAGE_FILES).map((name) => `gallery/${name}`).sort())
     // Every file the bundle is made of, and no other file of dist/.
     const bundleFiles = Object.keys(bundleMeta().outputs)
     expect(paths.filter((p) => p.startsWith('dist/') && p !== 'dist/THIRD-PARTY-NOTICES.md')).toEqual([...bundleFiles].sort())
@@ -139,6 +142,16 @@ describe('the packed package, installed', () => {
       expect(mcp.tools.map((t) => t.name)).toEqual(['generate_image', 'edit_image', 'quote_image', 'list_image_models', 'wallet_status'])
     } finally {
       await mcp.close()
+    }
+    // The gallery page and its scripts, found beside the installed bundle.
+    const port = await freePort()
+    const serve = spawn(process.execPath, [cli, 'serve', '--port', String(port), '--home', join(work, 'home')], { cwd: work, env, stdio: 'ignore' })
+    try {
+      const base = `http://127.0.0.1:${port}`
+      for (let i = 0; i < 200 && !(await fetch(`${base}/health`).then((r) => r.ok, () => false)); i++) await new Promise((resolve) => setTimeout(resolve, 25))
+      for (const path of ['/', ...Object.keys(PAGE_FILES).filter((name) => name !== 'index.html').map((name) => `/gallery/${name}`)]) expect((await fetch(`${base}${path}`)).status, path).toBe(200)
+    } finally {
+      serve.kill('SIGTERM')
     }
     const { api, registered } = fakeApi('full', { home: join(work, 'home') })
     const entry = (await import(join(installed, 'dist/plugin/openclaw.js'))).default
