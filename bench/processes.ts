@@ -47,8 +47,8 @@ export async function startSandboxProcess(options: SandboxChildOptions): Promise
 export type ProxyProcess = { url: string; pid: number; home: string; stop(): Promise<void> }
 
 /** `imagegen serve` on a free port, with its own home, pointed at `upstream`. */
-export async function startProxyProcess(upstream: string, walletKey: string): Promise<ProxyProcess> {
-  const home = await mkdtemp(join(tmpdir(), 'imagegen-bench-'))
+export async function startProxyProcess(upstream: string, walletKey: string, { home }: { home?: string } = {}): Promise<ProxyProcess> {
+  home ??= await mkdtemp(join(tmpdir(), 'imagegen-bench-'))
   const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--upstream', upstream], {
     env: { ...process.env, BLOCKRUN_HOME: home, BLOCKRUN_WALLET_KEY: walletKey, BLOCKRUN_DAILY_BUDGET: '1000000', BLOCKRUN_MAX_PER_REQUEST: '5' },
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -9,7 +9,7 @@
  *   --concurrent-images N   images per concurrent run (default 320)
  *   --cold-runs N           spawns per cold-start figure (default 10)
  *   --jobs N                202 jobs timed at BlockRun's polling cadence (default 6)
- *   --skip PART             leave out a part: compare, overhead, jobs, memory, cold, caller, openclaw, quote (repeatable)
+ *   --skip PART             leave out a part: compare, overhead, jobs, memory, cold, caller, openclaw, quote, gallery (repeatable)
  */
 import { cpus, loadavg } from 'node:os'
 import { mkdtemp, readdir, readFile, writeFile, stat } from 'node:fs/promises'
@@ -22,6 +22,7 @@ import { callerCheck } from './caller-check.js'
 import { bundleChunk, mcpColdStart, nodeRun, serveColdStart } from './cold-start.js'
 import { openclawInspect } from './openclaw-inspect.js'
 import { quoteLatency } from './quote.js'
+import { galleryBench } from './gallery.js'
 import { cpuTimeOf, memoryOf, resetPeak, startPassthroughProcess, startProxyProcess, startSandboxProcess, type ProxyProcess, type SandboxProcess } from './processes.js'
 import { openAtomicFile } from '../server/store/atomic.js'
 import type { SandboxChildOptions, SandboxChildState } from './sandbox-child.js'
@@ -448,7 +449,7 @@ async function main() {
     `settings: latency ${LATENCY} ms, ${IMAGES} sequential images per client, concurrency ${CONCURRENCY} over ${CONCURRENT_IMAGES} images, ${COLD_RUNS} cold starts, model ${MODEL} ${SIZE}`,
   ]
   process.stderr.write(`${header.join('\n')}\n`)
-  for (const [name, part] of [['compare', compare], ['overhead', overhead], ['jobs', jobs], ['memory', memory], ['cold', cold], ['caller', () => callerCheck(rows)], ['quote', quotes], ['openclaw', () => openclawInspect(rows)]] as const) {
+  for (const [name, part] of [['compare', compare], ['overhead', overhead], ['jobs', jobs], ['memory', memory], ['cold', cold], ['caller', () => callerCheck(rows)], ['quote', quotes], ['openclaw', () => openclawInspect(rows)], ['gallery', () => galleryBench(rows, notes, { walletKey: keys.proxy })]] as const) {
     if (skip.has(name)) continue
     const t0 = Date.now()
     await part()

@@ -268,6 +268,11 @@ describe('gallery parts', () => {
     expect(dayKey('America/Los_Angeles', instant)).toBe('2026-03-29')
     expect(daysEndingWith('2026-03-30', 3)).toEqual(['2026-03-28', '2026-03-29', '2026-03-30'])
     expect(daysEndingWith('2026-03-01', 2)).toEqual(['2026-02-28', '2026-03-01'])
+    // The per-day offset cache agrees with Intl everywhere: half- and quarter-hour zones, DST both ways, across the date line.
+    for (const tz of ['Europe/Berlin', 'America/St_Johns', 'Asia/Kathmandu', 'Australia/Lord_Howe', 'Pacific/Chatham', 'Pacific/Kiritimati', 'Africa/Casablanca']) {
+      const intl = new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' })
+      for (let t = Date.parse('2026-01-01T00:00:00Z'); t < Date.parse('2027-01-01T00:00:00Z'); t += 37 * 60_000 + 7_000) if (dayKey(tz, t) !== intl.format(t)) expect.fail(`${tz} at ${new Date(t).toISOString()}: ${dayKey(tz, t)}, Intl says ${intl.format(t)}`)
+    }
     expect(timeZoneOf(undefined)).toBe('UTC')
     expect(() => timeZoneOf('Not/AZone')).toThrow(/Unknown time zone/)
   })

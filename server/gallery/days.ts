@@ -30,9 +30,46 @@ export function dayOf(day: string | undefined, param = 'day'): DayKey | undefine
   return day
 }
 
-/** The day an instant falls on in `tz`. */
+const DAY_MS = 86_400_000
+/** Per zone, per UTC day: the zone's offset (minutes) when it holds all day, null when it changes that day. */
+const offsets = new Map<string, Map<number, number | null>>()
+const partFormatters = new Map<string, Intl.DateTimeFormat>()
+
+/**
+ * The day an instant falls on in `tz`. Formatting each instant with Intl costs microseconds, a
+ * gallery of thousands asks for thousands of them, and a zone's offset changes at most twice a
+ * year: so the offset is found once per UTC day (when it holds from that day's start to its end),
+ * and Intl formats the instant itself only on a day the offset changes.
+ */
 export function dayKey(tz: string, ms: number): DayKey {
-  return formatterFor(tz).format(ms)
+  let days = offsets.get(tz)
+  if (!days) {
+    if (offsets.size > 32) offsets.clear()
+    offsets.set(tz, (days = new Map()))
+  }
+  const day = Math.floor(ms / DAY_MS)
+  let offset = days.get(day)
+  if (offset === undefined) {
+    const start = offsetAt(tz, day * DAY_MS)
+    offset = start === offsetAt(tz, (day + 1) * DAY_MS - 1000) ? start : null
+    if (days.size > 100_000) days.clear()
+    days.set(day, offset)
+  }
+  return offset === null ? formatterFor(tz).format(ms) : new Date(ms + offset * 60_000).toISOString().slice(0, 10)
+}
+
+/** `tz`'s offset from UTC at `ms`, minutes (whole seconds of the wall clock, as zones have them). */
+function offsetAt(tz: string, ms: number): number {
+  let formatter = partFormatters.get(tz)
+  if (!formatter) {
+    formatter = new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' })
+    if (partFormatters.size > 32) partFormatters.clear()
+    partFormatters.set(tz, formatter)
+  }
+  const part: Record<string, number> = {}
+  for (const { type, value } of formatter.formatToParts(ms)) part[type] = Number(value)
+  const wall = Date.UTC(part.year!, part.month! - 1, part.day!, part.hour!, part.minute!, part.second!)
+  return Math.round((wall - Math.floor(ms / 1000) * 1000) / 60_000)
 }
 
 /** The `count` days ending with `last`, oldest first: calendar arithmetic, so a DST change never skips a day. */

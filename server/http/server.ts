@@ -25,6 +25,9 @@ export type RunningProxy = {
 
 export type StartProxyOptions = { log?: (line: string) => void }
 
+/** How long after start the proxy reads its indexes (late enough to keep start-up and /health quick). */
+const WARM_AFTER_MS = 1000
+
 export async function startProxy(settings: Settings, { log }: StartProxyOptions = {}): Promise<RunningProxy> {
   let port = settings.port
   const host = settings.host
@@ -42,12 +45,17 @@ export async function startProxy(settings: Settings, { log }: StartProxyOptions 
     s.once('error', reject)
   })
   port = (server.address() as AddressInfo).port
+  // The gallery's index and the ledger are read whole once per process: read them a moment after
+  // start, off every request's path, so neither the gallery's first page nor the first payment waits.
+  const warm = setTimeout(() => void service.gallery({ limit: 1 }).catch(() => {}), WARM_AFTER_MS)
+  warm.unref()
   return {
     url: `http://${urlHost}:${port}`,
     port,
     service,
     auth: { ...decision, tokenFile: tokenPath(settings.home) },
     async close({ graceMs = 30_000 } = {}) {
+      clearTimeout(warm)
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
       const http = server as ServerType & { closeIdleConnections?: () => void; closeAllConnections?: () => void }
       http.closeIdleConnections?.()
