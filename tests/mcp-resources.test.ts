@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { ResourceListChangedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startMcp, startWorld, type McpRun, type World } from './helpers/mcp.js'
+import { spawnProxy } from './helpers/processes.js'
 
 describe('MCP resources: the gallery for agents', () => {
   let world: World
@@ -82,5 +83,28 @@ describe('MCP resources: the gallery for agents', () => {
     // The last page's cursor: everything older than the oldest is nothing.
     expect((await mcp.client.listResources({ cursor: made[0]!.file })).resources).toEqual([])
     expect((await mcp.client.listResources({ cursor: made[2]!.file })).resources.map((r) => r.name)).toEqual([made[1]!.file, made[0]!.file])
+  })
+})
+
+describe('MCP resources through a proxy of ours', () => {
+  it('lists and reads the proxy\'s images (the remote core asks its /v1/gallery)', async () => {
+    const world = await startWorld()
+    const proxy = await spawnProxy({ home: world.home, upstream: world.sandbox.url })
+    const mcp = await startMcp({ ...world.env, BLOCKRUN_PROXY_PORT: String(proxy.port) })
+    try {
+      const made = await fetch(`${proxy.url}/v1/images/generations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'a moth on a lamp' }) })
+      const body = (await made.json()) as any
+      expect(made.status).toBe(200)
+      const { resources } = await mcp.client.listResources()
+      expect(mcp.stderr()).toContain(`using the imagegen proxy at http://127.0.0.1:${proxy.port}`)
+      expect(resources.map((r) => [r.uri, r.title])).toEqual([[`imagegen://images/${body.data[0].file}`, 'a moth on a lamp']])
+      const { contents } = await mcp.client.readResource({ uri: resources[0]!.uri })
+      expect(Buffer.from((contents[0] as { blob: string }).blob, 'base64').equals(await readFile(body.data[0].path))).toBe(true)
+      expect(JSON.parse((contents[1] as { text: string }).text)).toMatchObject({ receipt: body.receipt, cost: { amount: body.cost.amount } })
+    } finally {
+      await mcp.close()
+      await proxy.stop()
+      await world.close()
+    }
   })
 })

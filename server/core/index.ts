@@ -7,7 +7,7 @@
  */
 import type { Settings } from '../config.js'
 import { inProcessCore } from './in-process.js'
-import { loadProxyCredentials, probeProxy, remoteCore } from './remote.js'
+import { foreignName, loadProxyCredentials, probeProxy, remoteCore } from './remote.js'
 import type { ImagegenCore } from './types.js'
 
 export type { ImagegenCore } from './types.js'
@@ -24,8 +24,7 @@ export async function openCore(settings: Settings, { preferProxy = true }: OpenC
     const probe = await probeProxy(base, credentials)
     if (probe.kind === 'ours' && 'token' in credentials) return remoteCore(base, credentials)
     if (probe.kind === 'foreign') {
-      const what = probe.looksLike === 'clawrouter' ? "BlockRun's ClawRouter" : probe.looksLike === 'imagegen' ? 'a program calling itself an imagegen proxy' : 'another program'
-      return inProcessCore(settings, { why: `${what} answers on ${base}, but it is not used: ${probe.reason}. Running in this process instead, with the wallet and budget in ${settings.home}.`, portTaken: true })
+      return inProcessCore(settings, { why: `${foreignName(probe)} answers on ${base}, but it is not used: ${probe.reason}. Running in this process instead, with the wallet and budget in ${settings.home}.`, portTaken: true })
     }
   }
   return inProcessCore(settings)

@@ -28,6 +28,11 @@ export type ProxyProbe =
   | { kind: 'ours'; wallet: string; auth: string }
   | { kind: 'foreign'; reason: string; looksLike: 'imagegen' | 'clawrouter' | 'other'; claimedWallet?: string }
 
+/** What a foreign program on the port looks like, for people: "BlockRun's ClawRouter", "another program"... */
+export function foreignName(probe: Extract<ProxyProbe, { kind: 'foreign' }>): string {
+  return probe.looksLike === 'clawrouter' ? "BlockRun's ClawRouter" : probe.looksLike === 'imagegen' ? 'a program calling itself an imagegen proxy' : 'another program'
+}
+
 /**
  * Who answers on `baseUrl`. Ours only with a valid identity proof for our wallet; without our
  * credentials (no token file yet) nothing can be proved, so anything answering is foreign.

@@ -6,7 +6,7 @@
  * mode), it prints and opens a one-time sign-in link that leads to the gallery.
  */
 import type { RunningProxy } from '../../http/server.js'
-import { loadProxyCredentials, probeProxy } from '../../core/remote.js'
+import { foreignName, loadProxyCredentials, probeProxy } from '../../core/remote.js'
 import { browserOpener, openUrl, signInLink } from '../browser.js'
 import type { CommandSpec, Parsed } from '../flags.js'
 import { settingsFromFlags } from '../settings-flags.js'
@@ -34,8 +34,7 @@ export async function run({ values }: Parsed<typeof spec>): Promise<number | voi
   const base = `http://127.0.0.1:${settings.port}`
   const probe = await probeProxy(base, await loadProxyCredentials(settings), 2000)
   if (probe.kind === 'foreign') {
-    const what = probe.looksLike === 'clawrouter' ? "BlockRun's ClawRouter" : probe.looksLike === 'imagegen' ? 'a program calling itself an imagegen proxy' : 'another program'
-    process.stderr.write(`imagegen gallery: ${what} holds port ${settings.port} (${probe.reason}). The gallery is served by our proxy: give it another port, e.g. imagegen gallery --port 8403.\n`)
+    process.stderr.write(`imagegen gallery: ${foreignName(probe)} holds port ${settings.port} (${probe.reason}). The gallery is served by our proxy: give it another port, e.g. imagegen gallery --port 8403.\n`)
     return 1
   }
   let proxy: RunningProxy | undefined

@@ -8,7 +8,7 @@ import { settingsFromFlags } from '../settings-flags.js'
 export const spec = {
   usage: '[options]',
   description: [
-    'Runs the local proxy: OpenAI-compatible POST /v1/images/generations, /v1/images/edits (multipart) and /v1/images/image2image, GET /v1/models, /v1/wallet, /v1/usage, and every stored image at /images/<file>. ' +
+    'Runs the local proxy: OpenAI-compatible POST /v1/images/generations, /v1/images/edits (multipart) and /v1/images/image2image, GET /v1/models, /v1/wallet, /v1/usage, every stored image at /images/<file>, and the gallery at / (imagegen gallery). ' +
       'Settings are checked at start; the proxy does not start with one it cannot use.',
   ],
   positionals: { min: 0, max: 0 },
