@@ -32,8 +32,12 @@ const filters = {
   q: /** @type {HTMLInputElement} */ (byId('f-q')),
 }
 
-/** @type {{ items: Item[], next: string | null, loading: boolean, generation: number, facets: Facets | undefined }} */
-const state = { items: [], next: null, loading: false, generation: 0, facets: undefined }
+/**
+ * The list shown: `generation` counts filter changes, so an answer for older filters is dropped;
+ * `loading` is the generation a page is being fetched for (-1: none).
+ * @type {{ items: Item[], next: string | null, loading: number, generation: number, facets: Facets | undefined }}
+ */
+const state = { items: [], next: null, loading: -1, generation: 0, facets: undefined }
 
 // ---- the list --------------------------------------------------------------------------------
 
@@ -53,9 +57,9 @@ async function reload() {
 
 /** The next page of the list, appended. */
 async function loadPage() {
-  if (state.loading) return
   const generation = state.generation
-  state.loading = true
+  if (state.loading === generation) return
+  state.loading = generation
   more.disabled = true
   try {
     const page = await api('/v1/gallery', { ...query(), limit: PAGE_SIZE, before: state.next ?? undefined, facets: state.facets === undefined })
@@ -73,7 +77,7 @@ async function loadPage() {
   } catch (error) {
     showError(error)
   } finally {
-    if (generation === state.generation) state.loading = false
+    if (state.loading === generation) state.loading = -1
     more.disabled = false
   }
 }
@@ -357,7 +361,7 @@ byId('tab-images').addEventListener('click', () => showView('images'))
 byId('tab-spend').addEventListener('click', () => showView('spend'))
 // The next page comes as the end of the list comes into view.
 new IntersectionObserver((entries) => {
-  if (entries.some((entry) => entry.isIntersecting) && state.next && !state.loading) void loadPage()
+  if (entries.some((entry) => entry.isIntersecting) && state.next && state.loading === -1) void loadPage()
 }, { rootMargin: '800px' }).observe(byId('more-row'))
 
 const view = restoreAddress()

@@ -99,6 +99,16 @@ describe.skipIf(chromiumUnavailable !== undefined)(`the gallery in headless Chro
     await expect.poll(() => items.count()).toBe(1)
     expect(await items.first().locator('.prompt').textContent()).toBe('a lighthouse at dusk')
     expect(page.url()).toContain('model=zai%2Fcogview-4')
+    // Filters changed faster than the proxy answers: the last choice wins, nothing is left loading.
+    await page.evaluate(() => {
+      const select = document.querySelector('#f-model') as HTMLSelectElement
+      for (const value of ['google/nano-banana', 'zai/cogview-4', 'google/nano-banana']) {
+        select.value = value
+        select.dispatchEvent(new Event('change'))
+      }
+    })
+    await expect.poll(() => items.count()).toBe(2)
+    expect(await items.evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-model')))).toEqual(['google/nano-banana', 'google/nano-banana'])
     await page.selectOption('#f-model', '')
     await page.fill('#f-q', 'fox')
     await expect.poll(() => page.locator('#count').textContent()).toBe('1 image match')
