@@ -73,7 +73,7 @@ const report = JSON.parse(require('node:fs').readFileSync(process.argv[2], 'utf8
 const plugin = report.plugin
 const expect = (ok, what) => { if (!ok) { console.error(`FAIL: ${what}\n${JSON.stringify(plugin, null, 2).slice(0, 4000)}`); process.exit(1) } }
 expect(plugin.status === 'loaded', `status is loaded (got ${plugin.status}${plugin.error ? `: ${plugin.error}` : ''})`)
-const tools = ['generate_image', 'edit_image', 'list_image_models', 'wallet_status']
+const tools = ['generate_image', 'edit_image', 'quote_image', 'list_image_models', 'wallet_status']
 expect(JSON.stringify([...plugin.toolNames].sort()) === JSON.stringify([...tools].sort()), `tools ${tools} (got ${plugin.toolNames})`)
 expect(plugin.services.includes('imagegen-proxy'), `service imagegen-proxy (got ${plugin.services})`)
 expect(plugin.imageGenerationProviderIds.includes('imagegen'), `image generation provider imagegen (got ${plugin.imageGenerationProviderIds})`)
