@@ -8,18 +8,15 @@
  * `/v1/gallery/spend`); thumbnails from `/gallery/thumbnails/<file>`, made once and cached by the
  * proxy. The filters live in the address (`?model=…&day=…`), so a reload or a bookmark keeps them.
  */
-import { api, ApiError, byId, el, formatDay, formatTime, shellQuote, shorten, TIME_ZONE } from './dom.js'
+import { api, ApiError, byId, el, formatDay, formatTime, TIME_ZONE } from './dom.js'
+import { costLabel, ELSEWHERE, transaction } from './item.js'
 import { showSpend } from './spend.js'
+import { openViewer, viewList } from './viewer.js'
 
-/**
- * @typedef {{ amount: string, usd: string, network: string, network_label: string, testnet: boolean, status: string, transaction: string | null, explorer: { name: string, url: string } | null }} Cost
- * @typedef {{ file: string, url: string, thumbnail_url: string, source: 'ours' | 'clawrouter' | 'unindexed', created: string, day: string, mime_type: string, kind: string | null, prompt: string | null, revised_prompt: string | null, model: string | null, requested_model: string | null, size: string | null, n: number | null, index: number | null, bytes: number | null, receipt: string | null, cost: Cost | null, missing: boolean }} Item
- * @typedef {Item & { path: string, sha256: string | null, notes: string[], receipt_view: any }} Detail
- * @typedef {{ models: Array<{ model: string, count: number }>, days: Array<{ day: string, count: number }>, sources: { ours: number, elsewhere: number }, total: number }} Facets
- */
+/** @typedef {import('./item.js').Item} Item */
+/** @typedef {import('./item.js').Facets} Facets */
 
 const PAGE_SIZE = 60
-const ELSEWHERE = { clawrouter: 'Made elsewhere (ClawRouter)', unindexed: 'Made elsewhere (not in this index)' }
 
 const grid = /** @type {HTMLUListElement} */ (byId('grid'))
 const more = /** @type {HTMLButtonElement} */ (byId('more'))
@@ -111,34 +108,6 @@ function card(item, position) {
   ])
 }
 
-/**
- * The cost as a label: dollars, for how many images, and the payment's state when not settled.
- * @param {Item} item
- */
-function costLabel(item) {
-  if (!item.cost) return el('span', { class: 'cost none' }, ['not paid'])
-  const shared = item.n && item.n > 1 ? ` for ${item.n}` : ''
-  return el('span', { class: `cost${item.cost.status === 'settled' ? '' : ' pending'}`, 'data-amount': item.cost.amount, title: `${item.cost.amount} base units of USDC on ${item.cost.network_label}` }, [
-    `${item.cost.usd}${shared}`,
-    item.cost.status === 'settled' ? '' : ` (${item.cost.status})`,
-  ])
-}
-
-/**
- * The transaction, linked to the chain's explorer on a mainnet.
- * @param {Cost} cost
- */
-function transaction(cost) {
-  if (!cost.transaction) return el('p', { class: 'tx muted' }, [`${cost.network_label}: no transaction recorded`])
-  const text = `tx ${shorten(cost.transaction)}`
-  return el('p', { class: 'tx' }, [
-    cost.explorer
-      ? el('a', { href: cost.explorer.url, target: '_blank', rel: 'noopener noreferrer', title: `${cost.transaction} on ${cost.explorer.name}` }, [text])
-      : el('span', { title: `${cost.transaction} (${cost.network_label}${cost.testnet ? ', a test network: no explorer' : ''})` }, [text]),
-    el('span', { class: 'muted' }, [` · ${cost.network_label}`]),
-  ])
-}
-
 /** @param {Facets} facets */
 function fillFacets(facets) {
   state.facets = facets
@@ -172,149 +141,6 @@ function showError(error) {
   notice.replaceChildren(el('p', {}, [message]))
   if (signIn) notice.append(el('p', {}, ['Sign this browser in: run ', el('code', {}, ['imagegen gallery']), ' and open the one-time link it prints.']))
 }
-
-// ---- the viewer ------------------------------------------------------------------------------
-
-const viewer = /** @type {HTMLDialogElement} */ (byId('viewer'))
-const viewerImage = /** @type {HTMLImageElement} */ (byId('v-img'))
-const editForm = /** @type {HTMLSelectElement} */ (byId('v-edit-form'))
-const editText = byId('v-edit-text')
-/** @type {{ position: number, detail: Detail | undefined }} */
-const shown = { position: -1, detail: undefined }
-
-/** @param {number} position */
-async function openViewer(position) {
-  const item = state.items[position]
-  if (!item) return
-  shown.position = position
-  shown.detail = undefined
-  viewerImage.src = `/images/${encodeURIComponent(item.file)}`
-  viewerImage.alt = item.prompt ?? item.file
-  byId('v-title').textContent = item.source === 'ours' ? `${item.model} · ${item.size}` : ELSEWHERE[item.source]
-  byId('v-prompt').textContent = item.prompt ?? 'This image is in the images folder, but not in this proxy\'s index: its prompt and cost are not known here.'
-  const open = /** @type {HTMLAnchorElement} */ (byId('v-open'))
-  open.href = `/images/${encodeURIComponent(item.file)}`
-  editText.hidden = true
-  byId('v-copied').textContent = ''
-  fillFacts(item)
-  byId('v-receipt').replaceChildren()
-  const previous = /** @type {HTMLButtonElement} */ (byId('v-prev'))
-  const next = /** @type {HTMLButtonElement} */ (byId('v-next'))
-  previous.disabled = position === 0
-  next.disabled = position === state.items.length - 1 && !state.next
-  if (!viewer.open) viewer.showModal()
-  history.replaceState(null, '', `${location.pathname}${location.search}#${item.file}`)
-  try {
-    const detail = /** @type {Detail} */ (await api(`/v1/gallery/items/${encodeURIComponent(item.file)}`, { tz: TIME_ZONE }))
-    if (shown.position !== position) return
-    shown.detail = detail
-    fillReceipt(detail)
-  } catch (error) {
-    byId('v-receipt').replaceChildren(el('p', { class: 'error' }, [error instanceof Error ? error.message : String(error)]))
-  }
-}
-
-/**
- * @param {HTMLElement} list
- * @param {Array<[string, Node | string | null | undefined]>} rows
- */
-function facts(list, rows) {
-  list.replaceChildren(...rows.filter(([, value]) => value !== null && value !== undefined && value !== '').flatMap(([name, value]) => [el('dt', {}, [name]), el('dd', {}, [/** @type {Node | string} */ (value)])]))
-}
-
-/** @param {Item} item */
-function fillFacts(item) {
-  const cost = item.cost
-  facts(byId('v-facts'), [
-    ['Made', el('time', { datetime: item.created }, [formatTime(item.created)])],
-    ['Model', item.model && item.requested_model && item.requested_model !== item.model ? `${item.model} (asked: ${item.requested_model})` : item.model],
-    ['Size', item.size],
-    ['Kind', item.kind === 'edit' ? 'an edit' : item.kind === 'generate' ? 'generated' : null],
-    ['Images', item.n && item.n > 1 ? `${item.index} of ${item.n} from one request` : null],
-    ['Cost', cost ? `${cost.usd} USDC (${cost.amount} base units)${item.n && item.n > 1 ? ` for the ${item.n} images` : ''}` : item.source === 'ours' ? 'not paid' : null],
-    ['Paid on', cost ? `${cost.network_label}${cost.testnet ? ' (test network)' : ''}` : null],
-    ['Status', cost ? cost.status : null],
-    ['Transaction', cost ? transaction(cost) : null],
-    ['Revised prompt', item.revised_prompt],
-    ['File', item.file],
-  ])
-}
-
-/** @param {Detail} detail */
-function fillReceipt(detail) {
-  const payment = detail.receipt_view?.payment
-  facts(byId('v-receipt'), [
-    ['Receipt', detail.receipt],
-    ['Path', detail.path],
-    ['SHA-256', detail.sha256],
-    ['Payer', payment?.payer],
-    ['Payee', payment?.pay_to],
-    ['Asset', payment?.asset],
-    ['Authorizations', payment?.authorizations?.length > 1 ? payment.authorizations.map((/** @type {{ amount: string, status: string }} */ a) => `${Number(a.amount) / 1e6} USDC ${a.status}`).join(', ') : null],
-    ['Notes', detail.notes.length ? el('ul', {}, detail.notes.map((note) => el('li', {}, [note]))) : null],
-  ])
-}
-
-/** The edit request for the image shown, in the chosen form. */
-function editRequest() {
-  const item = state.items[shown.position]
-  if (!item) return ''
-  const url = `${location.origin}/images/${item.file}`
-  const body = JSON.stringify({ image: url, prompt: 'describe the change here' })
-  if (editForm.value === 'json') return JSON.stringify({ image: url, prompt: 'describe the change here' }, null, 2)
-  if (editForm.value === 'cli') return `imagegen edit ${shellQuote(shown.detail?.path ?? url)} "describe the change here"`
-  return [
-    `curl -s ${location.origin}/v1/images/image2image \\`,
-    '  -H "authorization: Bearer $(imagegen token)" \\',
-    "  -H 'content-type: application/json' \\",
-    `  -d ${shellQuote(body)}`,
-  ].join('\n')
-}
-
-async function copyEditRequest() {
-  const text = editRequest()
-  editText.textContent = text
-  editText.hidden = false
-  const status = byId('v-copied')
-  try {
-    await navigator.clipboard.writeText(text)
-    status.textContent = 'Copied: paste it, then write the change you want in place of "describe the change here".'
-  } catch {
-    // No clipboard (permissions, an old browser): the text is selected to copy by hand.
-    const range = document.createRange()
-    range.selectNodeContents(editText)
-    getSelection()?.removeAllRanges()
-    getSelection()?.addRange(range)
-    status.textContent = 'The clipboard is not available here: the request is selected, copy it with Ctrl+C.'
-  }
-}
-
-/** @param {number} step */
-async function step(step) {
-  const position = shown.position + step
-  if (position >= state.items.length && state.next) await loadPage()
-  if (position >= 0 && position < state.items.length) await openViewer(position)
-}
-
-byId('v-close').addEventListener('click', () => viewer.close())
-byId('v-prev').addEventListener('click', () => void step(-1))
-byId('v-next').addEventListener('click', () => void step(1))
-byId('v-edit').addEventListener('click', () => void copyEditRequest())
-editForm.addEventListener('change', () => {
-  if (!editText.hidden) void copyEditRequest()
-})
-viewer.addEventListener('close', () => {
-  shown.position = -1
-  viewerImage.removeAttribute('src')
-  history.replaceState(null, '', `${location.pathname}${location.search}`)
-})
-viewer.addEventListener('click', (event) => {
-  if (event.target === viewer) viewer.close()
-})
-viewer.addEventListener('keydown', (event) => {
-  if (event.key === 'ArrowLeft') void step(-1)
-  if (event.key === 'ArrowRight') void step(1)
-})
 
 // ---- tabs, filters, address --------------------------------------------------------------------
 
@@ -366,6 +192,7 @@ new IntersectionObserver((entries) => {
 
 const view = restoreAddress()
 showView(view)
+viewList({ items: () => state.items, hasMore: () => Boolean(state.next), loadMore: loadPage })
 const wanted = decodeURIComponent(location.hash.slice(1))
 await loadPage()
 if (wanted) {

@@ -182,7 +182,7 @@ describe('the gallery over a proxy', () => {
     for (const directive of ["default-src 'none'", "script-src 'self'", "frame-ancestors 'none'", "connect-src 'self'"]) expect(csp).toContain(directive)
     expect(page.headers.get('x-frame-options')).toBe('DENY')
     expect(await page.text()).toContain('<script type="module" src="/gallery/app.js">')
-    for (const asset of ['app.js', 'spend.js', 'dom.js', 'style.css', 'icon.svg']) expect((await stack.get(`/gallery/${asset}`)).status, asset).toBe(200)
+    for (const asset of ['app.js', 'item.js', 'viewer.js', 'spend.js', 'dom.js', 'style.css', 'icon.svg']) expect((await stack.get(`/gallery/${asset}`)).status, asset).toBe(200)
     expect((await stack.get('/gallery/tsconfig.json')).status).toBe(404)
     expect((await stack.get('/gallery/..%2F..%2Fwallet.key')).status).toBe(404)
     const etag = page.headers.get('etag')!

@@ -19,6 +19,8 @@ import { fileURLToPath } from 'node:url'
 export const PAGE_FILES: Readonly<Record<string, string>> = {
   'index.html': 'text/html; charset=utf-8',
   'app.js': 'text/javascript; charset=utf-8',
+  'item.js': 'text/javascript; charset=utf-8',
+  'viewer.js': 'text/javascript; charset=utf-8',
   'spend.js': 'text/javascript; charset=utf-8',
   'dom.js': 'text/javascript; charset=utf-8',
   'style.css': 'text/css; charset=utf-8',
