@@ -182,8 +182,10 @@ describe('imagegen demo', () => {
   it.skipIf(noScript)('on a terminal it keeps serving until Ctrl-C, says so, and the printed URL opens meanwhile', async () => {
     const temp = await mkdtemp(join(tmpdir(), 'imagegen-demo-tmp-'))
     dirs.push(temp)
-    // util-linux `script` gives the demo a pseudo-terminal; Ctrl-C is typed into it.
-    const child = spawn('script', ['-qec', `${process.execPath} ${CLI} demo`, '/dev/null'], { env: { ...process.env, TMPDIR: temp }, stdio: ['pipe', 'pipe', 'pipe'] })
+    // util-linux `script` gives the demo a pseudo-terminal; Ctrl-C is typed into it. `exec`: the
+    // shell script starts (dash where SHELL is unset, as in CI) would otherwise die of the same
+    // SIGINT and report 130 whatever the demo did.
+    const child = spawn('script', ['-qec', `exec ${process.execPath} ${CLI} demo`, '/dev/null'], { env: { ...process.env, TMPDIR: temp }, stdio: ['pipe', 'pipe', 'pipe'] })
     let out = ''
     child.stdout!.on('data', (chunk) => (out += chunk))
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
