@@ -1,5 +1,5 @@
 /**
- * (9) What knowing the price costs, next to paying: through the proxy at the bench's upstream
+ * (11) What knowing the price costs, next to paying: through the proxy at the bench's upstream
  * latency, the p50 of
  * - a quote the gateway answers (one unpaid request, its 402 read; nothing signed),
  * - a quote answered from the gateway's requirements of the last minutes (no upstream request),
@@ -45,7 +45,7 @@ export async function quoteLatency(proxyUrl: string, rows: Row[], { latency, cou
     paid.push(image.ms)
   }
   rows.push({
-    measure: `(9) quote vs paid image at ${latency} ms, p50: a quote the gateway answers / one from its recent requirements / a paid image with max_price at the quote`,
+    measure: `(11) quote vs paid image at ${latency} ms, p50: a quote the gateway answers / one from its recent requirements / a paid image with max_price at the quote`,
     value: `${ms(median(fresh))} / ${ms(median(cached))} / ${ms(median(paid))} (${fresh.length} quotes, ${paid.length} images)`,
     target: 'quote < paid image; paid = quoted',
     met: median(fresh) < median(paid) && mismatches === 0,

@@ -297,7 +297,7 @@ async function jobs() {
   })
 }
 
-/** (9) the quote's latency next to a paid image's (bench/quote.ts). */
+/** (11) the quote's latency next to a paid image's (bench/quote.ts). */
 async function quotes() {
   await withStack({ latencyMs: LATENCY, renderOnce: true }, async (_sandbox, { url }) => quoteLatency(url, rows, { latency: LATENCY }))
 }
