@@ -9,20 +9,20 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { Settings } from './config.js'
-import { ImagegenError, toImagegenError } from './errors.js'
+import { ImagegenError } from './errors.js'
 import { formatUsd } from './money.js'
 import { Ledger } from './payment/ledger.js'
 import { Payer, type PaymentReceipt } from './payment/payer.js'
 import { prepareEdit, prepareGenerate, type PrepareContext, type Prepared } from './prepare.js'
-import type { ResolvedJob } from './resolve.js'
 import { EditRequest, GenerateRequest, parseInput, QuoteRequest } from './schemas.js'
 import { bundledCatalog, Catalog, describeEstimate, type ModelList } from './catalog/index.js'
 import { askedNetwork, type AskedNetwork } from './upstream/asked-network.js'
 import { ImageStore, type ImageTags, type StoredImage } from './store/images.js'
-import { UpstreamClient, type UpstreamImage, type UpstreamRoute } from './upstream/blockrun.js'
+import { MAX_RESULT_BYTES, storeResultImage } from './store/result-images.js'
+import { deadlineFailure, withCountAdvice, withPaymentOutcome } from './failure-outcome.js'
+import { UpstreamClient, type UpstreamRoute } from './upstream/blockrun.js'
 import { loadWallet, WalletKeyError, type Wallet } from './wallet/key.js'
 import type { InputResolver } from './inputs/resolve.js'
-import { streamDownload } from './inputs/download.js'
 import { summariseUsage, type UsageReport } from './payment/usage.js'
 import { walletStatus, type WalletStatus } from './wallet/status.js'
 import { readUsdcBalance, rpcUrlFor } from './wallet/balance.js'
@@ -87,10 +87,6 @@ export type ImageServiceParameters = {
   inputs?: InputResolver
 }
 
-
-
-/** Bytes one result image may have, decoded or downloaded (a 4096x4096 PNG of pure noise is about 50 MB). */
-const MAX_RESULT_BYTES = 100 * 1024 * 1024
 const PROGRESS_EVERY_MS = 2000
 /** ClawRouter's first wait before polling a job; later polls follow Settings.pollIntervalMs. */
 const FIRST_POLL_MS = 2000
@@ -318,6 +314,7 @@ export class ImageService {
         }, PROGRESS_EVERY_MS)
       : undefined
     const images: ImageResult['images'] = []
+    const payments = () => this.ledger.payments()
     try {
       report(`requesting ${job.n} image${job.n === 1 ? '' : 's'} from ${job.model.id} (${job.size})`)
       const result = await this.upstream.post(route, body, {
@@ -335,7 +332,17 @@ export class ImageService {
         },
       })
       report('saving images')
-      for (const image of result.images) images.push(await this.save(image, signal, tags))
+      for (const image of result.images) {
+        const stored = await storeResultImage(image, {
+          store: this.store,
+          signal,
+          tags,
+          upstreamOrigin: new URL(this.settings.upstream).origin,
+          allowPrivateUrls: this.settings.allowPrivateUrls,
+          timeoutMs: this.settings.upstreamTimeoutMs,
+        })
+        images.push({ ...stored, url: this.urlFor(stored.file) })
+      }
       const notes = [...job.notes]
       const paid = result.payment?.amount
       if (job.estimate && paid !== undefined && paid !== job.estimate.amount)
@@ -362,103 +369,15 @@ export class ImageService {
     } catch (error) {
       if (error instanceof ImagegenError && error.code === 'max_per_request') throw withCountAdvice(error, job, this.settings.policy.maxPerRequest)
       if (deadline.expired && !options.signal?.aborted) {
-        // What the deadline interrupted decides what is true to say: an abandoned job is not
-        // charged, but a paid answer still in flight may have settled (withPaymentOutcome says so).
-        const outcomes = (await this.ledger.payments().catch(() => [])).filter((record) => record.requestId === requestId)
-        const abandoned = outcomes.some((record) => record.status === 'abandoned') && !outcomes.some((record) => record.status === 'settled' || record.status === 'unknown')
-        const timeout = new ImagegenError({
-          status: 504,
-          type: 'timeout_error',
-          code: 'upstream_timeout',
-          message:
-            `${job.model.id} did not finish within ${Math.round(this.settings.upstreamTimeoutMs / 1000)} s. ` +
-            (abandoned ? 'The job still running was abandoned: BlockRun settles a job only when a poll collects it, so it is not charged. ' : '') +
-            'Try again or raise BLOCKRUN_TIMEOUT_SECONDS.',
-        })
-        throw await this.withPaymentOutcome(timeout, requestId, images)
+        const timeout = await deadlineFailure({ requestId, model: job.model.id, timeoutMs: this.settings.upstreamTimeoutMs, payments })
+        throw await withPaymentOutcome(timeout, { requestId, saved: images, payments })
       }
-      throw await this.withPaymentOutcome(error, requestId, images)
+      throw await withPaymentOutcome(error, { requestId, saved: images, payments })
     } finally {
       deadline.clear()
       if (ticker) clearInterval(ticker)
     }
   }
-
-  /**
-   * A failure after this request paid (the upstream failed after settling, the answer broke off,
-   * an image could not be downloaded or stored) says what was charged and where any image already
-   * saved is, so the user never pays without knowing it. Errors that already account for the
-   * payment (they name the ledger) are left as they are.
-   */
-  private async withPaymentOutcome(error: unknown, requestId: string, saved: ImageResult['images']): Promise<unknown> {
-    const mapped = toImagegenError(error)
-    if (/ledger/i.test(mapped.message)) return error
-    const charged = (await this.ledger.payments().catch(() => [])).filter((r) => r.requestId === requestId && (r.status === 'settled' || r.status === 'unknown'))
-    if (!charged.length && !saved.length) return error
-    const paid = charged.map((r) =>
-      r.status === 'settled' ? `${formatUsd(r.amount)} USDC on ${r.network} was paid${r.transaction ? ` (tx ${r.transaction})` : ''}` : `${formatUsd(r.amount)} USDC on ${r.network} may have been paid (its settlement is unconfirmed)`,
-    )
-    const where = saved.length ? ` Saved before the failure: ${saved.map((image) => image.path).join(', ')}.` : ''
-    const message = `${mapped.message}${paid.length ? ` For this request ${paid.join('; ')}; it is recorded in the ledger (imagegen usage).` : ''}${where}`
-    return new ImagegenError({ status: mapped.status, type: mapped.type, message, param: mapped.param, code: mapped.code, cause: error })
-  }
-
-  private async save(image: UpstreamImage, signal: AbortSignal, tags: ImageTags) {
-    let stored: StoredImage
-    if (image.kind === 'stored') {
-      stored = image.image
-    } else if (image.kind === 'bytes') {
-      stored = await this.store.saveBytes(image.data, tags)
-    } else {
-      stored = await this.download(image.url, signal, tags)
-    }
-    return { ...stored, url: this.urlFor(stored.file), revisedPrompt: image.revisedPrompt }
-  }
-
-  /**
-   * Streams a result URL into the store through the guarded downloader: the URL comes from the
-   * upstream, so it must not steer the proxy into the user's network (cloud metadata, the
-   * router, a LAN service). Link-local, metadata and reserved addresses are always refused;
-   * loopback and private ones only on the upstream's own origin (the sandbox, a self-hosted
-   * gateway) or with allowPrivateUrls. Redirects are followed by hand and re-checked.
-   */
-  private async download(url: string, signal: AbortSignal, tags: ImageTags): Promise<StoredImage> {
-    const failed = (message: string, cause?: unknown) => new ImagegenError({ status: 502, type: 'upstream_error', code: 'download_failed', message, cause })
-    if (!URL.canParse(url)) throw failed('The upstream returned an image URL that is not a valid URL.')
-    const writer = this.store.writer({ maxBytes: MAX_RESULT_BYTES, notImage: 'The upstream image URL returned something that is not an image.', tags })
-    try {
-      await streamDownload(
-        new URL(url),
-        {
-          field: 'image',
-          maxBytes: MAX_RESULT_BYTES,
-          allowPrivate: this.settings.allowPrivateUrls,
-          allowPrivateOrigins: [new URL(this.settings.upstream).origin],
-          signal,
-          // The service's signal carries the upstream deadline; this only has to be no shorter.
-          timeoutMs: this.settings.upstreamTimeoutMs,
-          refuse: (message) => failed(`Downloading the generated image failed: ${message}`),
-        },
-        (chunk) => writer.write(chunk),
-      )
-      return await writer.finish()
-    } catch (error) {
-      await writer.abort()
-      throw error
-    }
-  }
-}
-
-/**
- * A per-request cap refusal, told what n has to do with it: when one image fits under the cap and
- * the n asked for does not, the message says how many fit.
- */
-function withCountAdvice(error: ImagegenError, job: ResolvedJob, cap: bigint): ImagegenError {
-  const one = job.estimate && job.n > 1 ? job.estimate.perImage + job.estimate.fee : undefined
-  if (one === undefined || one > cap) return error
-  const fit = Number((cap - job.estimate!.fee) / job.estimate!.perImage)
-  const advice = ` It is n = ${job.n} that takes it over: one ${job.model.id} image at ${job.size} is about ${formatUsd(one)}, so up to ${fit} fit under the cap in one request; ask for ${fit === 1 ? 'one' : `${fit} or fewer`}, or make several requests.`
-  return new ImagegenError({ status: error.status, type: error.type, message: `${error.message}${advice}`, param: error.param, code: error.code, cause: error })
 }
 
 /** One-line cost text for people: "$0.05 USDC on eip155:84532 (tx 0xabc…)". */
