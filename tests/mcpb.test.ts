@@ -94,11 +94,12 @@ describe('the .mcpb extension', () => {
     expect(fields.wallet_key).toMatchObject({ type: 'string', sensitive: true, required: false })
     expect(fields.max_per_request).toMatchObject({ type: 'number', default: 0.5 })
     expect(fields.daily_budget).toMatchObject({ type: 'number', default: 5 })
-    for (const key of ['max_per_request', 'daily_budget', 'home', 'payment_chain']) expect(fields[key]!.sensitive, key).toBeFalsy()
+    for (const key of ['max_per_request', 'daily_budget', 'confirm_above', 'home', 'payment_chain']) expect(fields[key]!.sensitive, key).toBeFalsy()
     expect(server.mcp_config.env).toMatchObject({
       BLOCKRUN_WALLET_KEY: '${user_config.wallet_key}',
       BLOCKRUN_MAX_PER_REQUEST: '${user_config.max_per_request}',
       BLOCKRUN_DAILY_BUDGET: '${user_config.daily_budget}',
+      BLOCKRUN_CONFIRM_ABOVE: '${user_config.confirm_above}',
     })
     // The key is never on the command line (visible to every user of the machine).
     expect(JSON.stringify(server.mcp_config.args)).not.toContain('wallet_key')
@@ -138,6 +139,23 @@ describe('the .mcpb extension', () => {
         expect(walletText(edit)).toContain(`The image library (sharp) could not load on this system (${process.platform}-${process.arch})`)
         expect(sandbox.usdc.transfers).toHaveLength(1)
       }
+    } finally {
+      await mcp.close()
+    }
+  })
+
+  it('asks before paying above the confirmation threshold; a client that cannot ask gets the price and nothing is signed', async () => {
+    const home = join(work, 'confirm-home')
+    const key = `0x${'4d'.repeat(32)}`
+    const transfers = sandbox.usdc.transfers.length
+    const mcp = await startServer({ wallet_key: key, home, confirm_above: 0.05 }, { env: { BLOCKRUN_API_URL: sandbox.url } })
+    try {
+      // nano-banana is $0.0535 at 1024x1024: above $0.05, so not paid without the user's yes.
+      const refused = (await mcp.client.callTool({ name: 'generate_image', arguments: { prompt: 'a fox', model: 'nano-banana' } })) as CallToolResult
+      expect(refused.isError).toBe(true)
+      expect(walletText(refused)).toContain('$0.0535')
+      expect(walletText(refused)).toContain('BLOCKRUN_CONFIRM_ABOVE')
+      expect(sandbox.usdc.transfers).toHaveLength(transfers)
     } finally {
       await mcp.close()
     }
