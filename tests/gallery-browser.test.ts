@@ -164,6 +164,15 @@ describe.skipIf(chromiumUnavailable !== undefined)(`the gallery in headless Chro
     await page.context().close()
   })
 
+  it('an address whose # is not an image name (a malformed escape, say, from a link elsewhere) still shows the gallery', async () => {
+    const { page, complaints } = await watchedPage(browser)
+    await page.goto(`${served.proxy.url}/#%E0%A4%A`)
+    await expect.poll(() => page.locator('#grid .item').count()).toBe(made.length)
+    expect(await page.locator('#viewer').evaluate((d) => (d as HTMLDialogElement).open)).toBe(false)
+    expect(complaints).toEqual([])
+    await page.context().close()
+  })
+
   it('in token mode, a browser sees how to sign in, then the gallery through the link `imagegen gallery` prints', async () => {
     const tokenServed = await servedHome(['--auth', 'token'])
     try {
