@@ -193,7 +193,14 @@ new IntersectionObserver((entries) => {
 const view = restoreAddress()
 showView(view)
 viewList({ items: () => state.items, hasMore: () => Boolean(state.next), loadMore: loadPage })
-const wanted = decodeURIComponent(location.hash.slice(1))
+// The image named after # (a link to one): anything else there, a malformed escape included, opens none.
+const wanted = (() => {
+  try {
+    return decodeURIComponent(location.hash.slice(1))
+  } catch {
+    return ''
+  }
+})()
 await loadPage()
 if (wanted) {
   const position = state.items.findIndex((item) => item.file === wanted)

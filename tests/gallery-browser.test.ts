@@ -5,7 +5,7 @@
  * request, and the spend chart has today's spend per model; then the same in token mode through
  * the one-time link `imagegen gallery` prints. Screenshots go to .artifacts/ (gitignored).
  */
-import { readFile } from 'node:fs/promises'
+import { appendFile, copyFile, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -160,6 +160,43 @@ describe.skipIf(chromiumUnavailable !== undefined)(`the gallery in headless Chro
     expect(await page.locator('#models tr').count()).toBe(2)
     expect(page.url()).toContain('view=spend')
     await page.screenshot({ path: await artifactPath('gallery-spend.png'), fullPage: true })
+    expect(complaints).toEqual([])
+    await page.context().close()
+  })
+
+  it('an address whose # is not an image name (a malformed escape, say, from a link elsewhere) still shows the gallery', async () => {
+    const { page, complaints } = await watchedPage(browser)
+    await page.goto(`${served.proxy.url}/#%E0%A4%A`)
+    await expect.poll(() => page.locator('#grid .item').count()).toBe(made.length)
+    expect(await page.locator('#viewer').evaluate((d) => (d as HTMLDialogElement).open)).toBe(false)
+    expect(complaints).toEqual([])
+    await page.context().close()
+  })
+
+  it('shows what agents and the shared folder put in the index as text: markup in a prompt, model, receipt or file path runs nothing', async () => {
+    const { page, complaints } = await watchedPage(browser)
+    const dialogs: string[] = []
+    page.on('dialog', (dialog) => void dialog.dismiss().then(() => dialogs.push(dialog.message())))
+    const dir = join(served.home, 'images')
+    const file = `${Date.now() + 60_000}-00112233aabbccdd.png`
+    await copyFile(join(dir, made[0]!.file), join(dir, file))
+    const hostile = (n: number) => `"><img src=x onerror=alert(${n})><script>alert(${n})</script>`
+    const line = {
+      kind: 'receipt', v: 1, id: `r${hostile(1)}`, started: Date.now(), t: Date.now(), route: '/v1/images/generations', prompt: hostile(2), promptSha256: '0', model: `<b onmouseover=alert(3)>m</b>`, requestedModel: 'javascript:alert(4)', size: hostile(5), n: 1, notes: [hostile(6)],
+      payment: { id: 'p', amount: '1', network: 'eip155:8453', asset: hostile(7), payTo: hostile(8), payer: hostile(9), transaction: 'javascript:alert(10)', status: 'settled' },
+      outputs: [{ file, path: `${join(dir, file)}${hostile(11)}`, bytes: 1, mimeType: 'image/png', sha256: hostile(12), revisedPrompt: hostile(13) }],
+    }
+    await appendFile(join(served.home, 'receipts.jsonl'), `${JSON.stringify(line)}\n`)
+    await page.goto(`${served.proxy.url}/#${file}`)
+    await expect.poll(() => page.locator('#v-receipt').textContent()).toContain(line.id)
+    expect(await page.locator(`#grid .item[data-file="${file}"] .prompt`).textContent()).toBe(line.prompt)
+    expect(await page.locator('#v-facts').textContent()).toContain(line.model)
+    expect(await page.locator('#v-facts a').count()).toBe(0)
+    await page.selectOption('#v-edit-form', 'cli')
+    await page.click('#v-edit')
+    expect(await page.locator('#v-edit-text').textContent()).toBe(`imagegen edit '${line.outputs[0]!.path}' "describe the change here"`)
+    expect(await page.locator('#grid img[src="x"], #viewer img[src="x"], script:not([src])').count()).toBe(0)
+    expect(dialogs).toEqual([])
     expect(complaints).toEqual([])
     await page.context().close()
   })

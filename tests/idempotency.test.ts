@@ -3,6 +3,7 @@
  * the real proxy and the sandbox's x402 paywall, in one process and across two (`imagegen serve`
  * as a child process over the same home).
  */
+import { createHash } from 'node:crypto'
 import { appendFile, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -146,6 +147,27 @@ describe('Idempotency-Key', () => {
     expect(second.body.replayed).toBeUndefined()
     expect(second.body.data[0].path).not.toBe(first.body.data[0].path)
     expect(stack.sandbox.usdc.transfers).toHaveLength(2)
+  })
+
+  it('a key never hands back the result of a different request, whichever kind of key claimed it first', async () => {
+    stack = await startStack({ sandbox: { forms: 'job', jobMs: 300 } })
+    // A derived key whose first result nobody received: a different request under it makes its own.
+    const undelivered = { 'idempotency-key': `tool-${Math.random().toString(36).slice(2)}`, 'x-imagegen-reuse': 'undelivered' }
+    await leaveMidJob(stack, { model: 'gpt-image-2', prompt: 'a heron' }, undelivered)
+    const owl = await stack.post('/v1/images/generations', { model: 'gpt-image-2', prompt: 'an owl' }, undelivered)
+    expect(owl.status).toBe(200)
+    expect(owl.body.replayed).toBeUndefined()
+    const receipt = await readJsonResponse(await stack.get(`/v1/receipts/${owl.body.receipt}`))
+    expect(receipt.body.request.prompt_sha256).toBe(createHash('sha256').update('an owl').digest('hex'))
+
+    // A caller's key spelled like one our tools derived: the derived claim's result is not theirs.
+    const derived = { 'idempotency-key': `tool-${Math.random().toString(36).slice(2)}`, 'x-imagegen-reuse': 'undelivered' }
+    const fox = await stack.post('/v1/images/generations', { model: 'nano-banana', prompt: 'a fox' }, derived)
+    expect(fox.status).toBe(200)
+    const whale = await stack.post('/v1/images/generations', { model: 'nano-banana', prompt: 'a whale' }, { 'idempotency-key': derived['idempotency-key'] })
+    expect(whale.body.replayed).toBeUndefined()
+    expect(whale.status).toBe(422)
+    expect(whale.body.error.code).toBe('idempotency_key_reused')
   })
 
   it('a claim left by a process that died frees its key when nothing was signed for it, and is answered as lost when something was', async () => {

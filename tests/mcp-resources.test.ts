@@ -66,7 +66,7 @@ describe('MCP resources: the gallery for agents', () => {
     expect(detail.receipt_view.payment.transaction).toMatch(/^0x[0-9a-f]{64}$/)
     const alone = await mcp.client.readResource({ uri: `imagegen://receipts/${m.receipt}` })
     expect(JSON.parse((alone.contents[0] as { text: string }).text)).toMatchObject({ id: m.receipt, request: { model: 'google/nano-banana' } })
-    for (const uri of ['imagegen://images/..%2Fwallet.key', 'imagegen://images/1795552360411-00a37b700bf718a2.png', 'imagegen://receipts/nope', 'file:///etc/passwd'])
+    for (const uri of ['imagegen://images/..%2Fwallet.key', 'imagegen://images/1795552360411-00a37b700bf718a2.png', 'imagegen://receipts/nope', 'file:///etc/passwd', 'imagegen://images/%E0%A4%A', 'imagegen://receipts/%'])
       await expect(mcp.client.readResource({ uri }), uri).rejects.toThrow(/No (image|receipt) at/)
   })
 

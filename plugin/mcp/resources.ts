@@ -42,13 +42,14 @@ export async function listResources(core: ImagegenCore, cursor: string | undefin
 
 export async function readResource(core: ImagegenCore, home: string, uri: string): Promise<ReadResourceResult> {
   if (uri.startsWith(RECEIPT_URI)) {
-    const receipt = await core.receipt(decodeURIComponent(uri.slice(RECEIPT_URI.length)))
+    const id = decodedPart(uri.slice(RECEIPT_URI.length))
+    const receipt = id === undefined ? undefined : await core.receipt(id)
     if (!receipt) throw new McpError(RESOURCE_NOT_FOUND, `No receipt at ${uri}.`, { uri })
     return { contents: [{ uri, mimeType: 'application/json', text: JSON.stringify(receipt, null, 2) }] }
   }
-  const file = uri.startsWith(IMAGE_URI) ? decodeURIComponent(uri.slice(IMAGE_URI.length)) : ''
-  const found = isStoredName(file) ? await new ImageStore(home).findImage(file) : undefined
-  if (!found) throw new McpError(RESOURCE_NOT_FOUND, `No image at ${uri}: resources/list names the images there are.`, { uri })
+  const file = uri.startsWith(IMAGE_URI) ? decodedPart(uri.slice(IMAGE_URI.length)) : undefined
+  const found = file !== undefined && isStoredName(file) ? await new ImageStore(home).findImage(file) : undefined
+  if (!found || file === undefined) throw new McpError(RESOURCE_NOT_FOUND, `No image at ${uri}: resources/list names the images there are.`, { uri })
   const detail = await core.galleryItem(file)
   const { size } = await stat(found.path)
   const contents: ReadResourceResult['contents'] = []
@@ -69,6 +70,15 @@ function asResource(item: GalleryItem): Resource {
     mimeType: item.mime_type,
     ...(item.bytes !== null ? { size: item.bytes } : {}),
     annotations: { audience: ['user', 'assistant'], lastModified: item.created },
+  }
+}
+
+/** A URI's last part, unescaped; undefined when the escapes are malformed (no such resource, not a server error). */
+function decodedPart(part: string): string | undefined {
+  try {
+    return decodeURIComponent(part)
+  } catch {
+    return undefined
   }
 }
 

@@ -15,7 +15,8 @@
  * - it is still running: in this process the request waits for it; in another process a caller's
  *   key is refused with 409 (a derived key runs: two sessions asking alike is no retry). A claim whose process is gone frees the key when the ledger shows nothing
  *   signed for it, and is answered as a failure that may have cost money otherwise;
- * - the same caller's key with a different request is refused with 422.
+ * - a key never hands back another request's result: a caller's key with a different request is
+ *   refused with 422, a derived one runs (it met a caller's key spelled alike).
  *
  * The claim's owner runs the request detached from its caller (the service keeps the deadline),
  * so the result is stored for a retry even when the caller went away.
@@ -154,7 +155,10 @@ export class IdempotencyStore {
     const { line } = earlier
     // A derived key speaks for a retry within 30 minutes, a caller's key for 24 hours.
     if (now - (earlier.at ?? line.t) > (reuse === 'undelivered' ? UNDELIVERED_TTL_MS : KEY_TTL_MS)) return 'owner'
-    if (reuse === 'always' && line.reuse === 'always' && line.fingerprint !== fingerprint) {
+    // A key hands back only the result of the same request, whichever kind of key claimed it.
+    if (line.fingerprint !== fingerprint) {
+      // A derived key that meets another request (a caller's key spelled alike) is no retry: it runs.
+      if (reuse === 'undelivered') return 'owner'
       return new ImagegenError({
         status: 422,
         type: 'invalid_request_error',
@@ -164,8 +168,8 @@ export class IdempotencyStore {
       })
     }
     if (earlier.outcome === 'done') {
-      if (reuse === 'always') return 'replay'
-      // A derived key: only a result nobody received.
+      if (reuse === 'always' && line.reuse === 'always') return 'replay'
+      // A derived key, on either side: only a result nobody received.
       return earlier.delivered ? 'owner' : 'replay'
     }
     if (earlier.outcome === 'failed') return earlier.charged ? replayed(earlier.error!) : 'owner'
