@@ -95,7 +95,7 @@ function fillReceipt(detail) {
     ['Payer', payment?.payer],
     ['Payee', payment?.pay_to],
     ['Asset', payment?.asset],
-    ['Authorizations', payment?.authorizations?.length > 1 ? payment.authorizations.map((/** @type {{ amount: string, status: string }} */ a) => `${Number(a.amount) / 1e6} USDC ${a.status}`).join(', ') : null],
+    ['Authorizations', payment?.authorizations?.length > 1 ? payment.authorizations.map((/** @type {{ usd: string, status: string }} */ a) => `${a.usd} USDC ${a.status}`).join(', ') : null],
     ['Notes', detail.notes.length ? el('ul', {}, detail.notes.map((note) => el('li', {}, [note]))) : null],
   ])
 }

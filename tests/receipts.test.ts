@@ -64,7 +64,7 @@ describe('receipts over HTTP and the CLI', () => {
     const transfer = stack.sandbox.usdc.transfers.at(-1)!
     expect(receipt.payment.pay_to.toLowerCase()).toBe(transfer.to.toLowerCase())
     expect(receipt.payment).toMatchObject({ amount: '43000', usd: '$0.043', chain: 'base', network: 'eip155:84532', payer: stack.wallet.address, transaction: transfer.transaction, status: 'settled' })
-    expect(receipt.payment.authorizations).toHaveLength(1)
+    expect(receipt.payment.authorizations).toEqual([expect.objectContaining({ amount: '43000', usd: '$0.043', status: 'settled' })])
     expect(receipt.outputs).toHaveLength(2)
     for (const [i, output] of receipt.outputs.entries()) {
       const bytes = await readFile(output.path)

@@ -41,7 +41,7 @@ export type ReceiptView = {
     /** The ledger's status now (settled, unknown...), which may have moved since the result. */
     status: string
     /** Every authorization this request signed, from the ledger (a refused pre-paid one, a job's renewal). */
-    authorizations: Array<{ id: string; amount: string; status: string; transaction: string | null; reason: string | null }>
+    authorizations: Array<{ id: string; amount: string; usd: string; status: string; transaction: string | null; reason: string | null }>
   }
   outputs: Array<{ file: string; path: string; url: string; sha256: string; bytes: number; mime_type: string }>
 }
@@ -84,7 +84,7 @@ export function receiptView(line: ReceiptLine, ledger: readonly PaymentRecord[],
           payer: paid.payer,
           transaction: record?.transaction ?? paid.transaction ?? null,
           status: record?.status ?? paid.status,
-          authorizations: records.map((r) => ({ id: r.id, amount: r.amount.toString(), status: r.status, transaction: r.transaction ?? null, reason: r.reason ?? null })),
+          authorizations: records.map((r) => ({ id: r.id, amount: r.amount.toString(), usd: formatUsd(r.amount), status: r.status, transaction: r.transaction ?? null, reason: r.reason ?? null })),
         }
       : null,
     outputs: line.outputs.map((output) => ({ file: output.file, path: output.path, url: urlFor(output.file), sha256: output.sha256, bytes: output.bytes, mime_type: output.mimeType })),
