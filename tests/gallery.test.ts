@@ -308,3 +308,31 @@ describe('gallery parts', () => {
     expect(tokyo.calendar.at(-1)!.spent.amount).toBe('100000')
   })
 })
+
+describe('thumbnails of deleted images', () => {
+  it('are removed by the first thumbnail asked for in a process; those of images still there, and other files, stay', async () => {
+    const { mkdtemp, mkdir } = await import('node:fs/promises')
+    const { tmpdir } = await import('node:os')
+    const { Thumbnails } = await import('../server/gallery/thumbnails.js')
+    const home = await mkdtemp(join(tmpdir(), 'imagegen-thumbs-'))
+    try {
+      const images = join(home, 'images')
+      const thumbs = join(home, 'thumbnails', '400')
+      await mkdir(images)
+      await mkdir(thumbs, { recursive: true })
+      const kept = '1795552360411-00a37b700bf718a2.png'
+      const asked = '1795552360412-00a37b700bf718a3.png'
+      const deleted = '1795552360410-00a37b700bf718a1.png'
+      const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#c33' } }).png().toBuffer()
+      await writeFile(join(images, kept), png)
+      await writeFile(join(images, asked), png)
+      for (const name of [`${kept}.webp`, `${deleted}.webp`, 'notes.txt']) await writeFile(join(thumbs, name), 'x')
+      const thumbnails = new Thumbnails(home, images)
+      await thumbnails.path(asked, join(images, asked))
+      await thumbnails.prune()
+      expect((await readdir(thumbs)).sort()).toEqual([`${asked}.webp`, `${kept}.webp`, 'notes.txt'].sort())
+    } finally {
+      await rm(home, { recursive: true, force: true })
+    }
+  })
+})

@@ -8,8 +8,10 @@
  *
  * Only names the store wrote, or ClawRouter did, are ever thumbnailed (the caller checks them
  * against the strict patterns; this checks again), so nothing outside the images folder is read.
+ * A thumbnail whose image was deleted (by hand, or by ClawRouter) is removed once per process, in
+ * the background of the first thumbnail asked for: a deleted picture leaves no copy behind.
  */
-import { lstat, mkdir } from 'node:fs/promises'
+import { lstat, mkdir, readdir, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ImagegenError } from '../errors.js'
 import { ImageLibraryUnavailable, loadSharp } from '../image-library.js'
@@ -29,9 +31,28 @@ export class Thumbnails {
   private running = 0
   private readonly waiting: Array<() => void> = []
   private ready: Promise<unknown> | undefined
+  private pruning: Promise<void> | undefined
 
-  constructor(home: string) {
+  /** `imagesDir`: the store's folder, where each thumbnail's image is (or was). */
+  constructor(
+    home: string,
+    private readonly imagesDir: string,
+  ) {
     this.dir = join(home, 'thumbnails', String(THUMBNAIL_BOX))
+  }
+
+  /** Removes the thumbnails of images no longer in the store; resolves when done (errors are ignored). */
+  prune(): Promise<void> {
+    this.pruning ??= (async () => {
+      const names = await readdir(this.dir).catch(() => [] as string[])
+      for (const name of names) {
+        const file = name.endsWith('.webp') ? name.slice(0, -'.webp'.length) : ''
+        if (!isStoredName(file)) continue
+        const image = await lstat(join(this.imagesDir, file)).catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? undefined : true))
+        if (image === undefined) await unlink(join(this.dir, name)).catch(() => undefined)
+      }
+    })()
+    return this.pruning
   }
 
   /**
@@ -40,6 +61,7 @@ export class Thumbnails {
    */
   async path(file: string, source: string): Promise<string> {
     if (!isStoredName(file)) throw new ImagegenError({ status: 404, type: 'not_found_error', code: 'image_not_found', message: 'No such image.' })
+    void this.prune()
     const target = join(this.dir, `${file}.webp`)
     if ((await lstat(target).catch(() => undefined))?.isFile()) return target
     let made = this.making.get(file)

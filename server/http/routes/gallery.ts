@@ -27,7 +27,7 @@ const PRIVATE_JSON = { 'cache-control': 'no-store', 'cross-origin-resource-polic
 
 export function galleryRoutes(service: ImageService): Hono {
   const routes = new Hono()
-  const thumbnails = new Thumbnails(service.settings.home)
+  const thumbnails = new Thumbnails(service.settings.home, service.store.dir)
 
   routes.use('/', ownPageOnly({ navigable: true }))
   routes.use('/gallery/*', ownPageOnly())
