@@ -30,9 +30,7 @@ import { resolveSettings, settingsFromEnv, type Settings, type SettingsInput } f
 import type { ImagegenCore } from '../server/core/index.js'
 import { ImagegenError } from '../server/errors.js'
 import { VERSION } from '../server/version.js'
-import { formatUsd } from '../server/money.js'
-import type { Confirm } from '../server/core/consent.js'
-import type { Quote } from '../server/quote.js'
+import { consentQuestion, type Confirm } from '../server/core/consent.js'
 import { errorResult, renderResult, supportsResourceLinks } from './mcp/render.js'
 import { plainInputSchema } from './mcp/schema.js'
 import { progressReporter } from './mcp/progress.js'
@@ -51,16 +49,6 @@ const INSTRUCTIONS =
 
 /** How long the user has to answer a payment confirmation. */
 const CONSENT_TIMEOUT_MS = 10 * 60 * 1000
-
-/** The confirmation question, with the quote in it. */
-export function consentQuestion(quote: Quote): string {
-  const what = `${quote.n} image${quote.n === 1 ? '' : 's'} from ${quote.model} at ${quote.size}${quote.kind === 'edit' ? ' (an edit)' : ''}`
-  return (
-    `Pay ${formatUsd(quote.amount ?? 0n)} USDC for ${what}? ` +
-    `That is above ${formatUsd(quote.confirmation.above ?? 0n)}, the price over which imagegen asks you (BLOCKRUN_CONFIRM_ABOVE). ` +
-    `Paid on ${quote.networkLabel ?? quote.network} to ${quote.payTo}; ${formatUsd(quote.budget.remaining)} left of your ${formatUsd(quote.budget.daily)} 24-hour budget.`
-  )
-}
 
 /** How much longer than the upstream deadline a whole call may take (inputs, storing, previews). */
 const CALL_DEADLINE_MARGIN_MS = 30_000

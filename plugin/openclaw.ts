@@ -6,13 +6,16 @@
  *
  * - service `imagegen-proxy`: the local proxy on the configured port (or a compatible one reused;
  *   or none when ClawRouter, configured in the same OpenClaw, takes that port: ./openclaw/clawrouter.ts);
- * - tools generate_image, edit_image, list_image_models, wallet_status (shared with the MCP server);
+ * - tools generate_image, edit_image, quote_image, list_image_models, wallet_status (shared with the
+ *   MCP server), and a `before_tool_call` hook that asks the user before a paid call above the
+ *   confirmation threshold;
  * - image generation provider `imagegen` for `image_generate` and `openclaw infer image ...`.
  *
  * Settings: plugin config over the `BLOCKRUN_*` environment over defaults. A config mistake is
  * logged and returned by every tool call; it never throws out of `register`.
  */
 import { agentTools } from './openclaw/agent-tools.js'
+import { PAID_TOOLS, ToolApprovals } from './openclaw/approvals.js'
 import { clawRouterInConfig } from './openclaw/clawrouter.js'
 import { loadPluginSettings } from './openclaw/config.js'
 import type { OpenClawPluginApi } from './openclaw/host.js'
@@ -37,7 +40,10 @@ const plugin = {
     if (!loaded.ok && api.registrationMode === 'full')
       api.logger.error(`imagegen: ${loaded.error} Until it is fixed the image proxy does not start and the imagegen tools and provider report this error.`)
 
-    for (const tool of agentTools({ access, logger: api.logger, previewEdge })) api.registerTool(tool)
+    // Above the confirmation threshold OpenClaw asks the user, through its own approvals (./openclaw/approvals.ts).
+    const approvals = new ToolApprovals(access)
+    api.on?.('before_tool_call', approvals.beforeToolCall, { matcher: [...PAID_TOOLS] })
+    for (const tool of agentTools({ access, logger: api.logger, previewEdge, approvals })) api.registerTool(tool)
     api.registerImageGenerationProvider(imageGenerationProvider(access))
     // Registered in every runtime mode so `openclaw plugins inspect` lists it, but it can only
     // start from a full registration: a discovery pass must never bind the port.

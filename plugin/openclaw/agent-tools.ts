@@ -6,6 +6,7 @@
  */
 import { TOOLS, type ToolDefinition, type ToolOutput } from '../tools.js'
 import type { AgentTool, AgentToolResult, ImageContent, PluginLogger } from './host.js'
+import type { ToolApprovals } from './approvals.js'
 import type { CoreAccess } from './runtime.js'
 
 /** Previews per result: enough to see what came back without flooding the context. */
@@ -16,22 +17,26 @@ export type AgentToolOptions = {
   logger: PluginLogger
   /** Long edge of inline previews in px; 0 for none. */
   previewEdge: number
+  /** The user's answers to OpenClaw's approval requests for paid calls above the threshold. */
+  approvals?: ToolApprovals | undefined
 }
 
 export function agentTools(options: AgentToolOptions): AgentTool[] {
   return TOOLS.map((tool) => agentTool(tool, options))
 }
 
-export function agentTool(tool: ToolDefinition, { access, logger, previewEdge }: AgentToolOptions): AgentTool {
+export function agentTool(tool: ToolDefinition, { access, logger, previewEdge, approvals }: AgentToolOptions): AgentTool {
   return {
     name: tool.name,
     label: tool.title,
     description: tool.description,
     parameters: tool.inputSchema,
-    async execute(_toolCallId, params, signal, onUpdate) {
+    async execute(toolCallId, params, signal, onUpdate) {
+      const confirm = approvals?.take(toolCallId)
       const output = await access.run((core) =>
         tool.execute(core, params ?? {}, {
           signal,
+          confirm,
           onProgress: onUpdate
             ? (progress) =>
                 onUpdate({

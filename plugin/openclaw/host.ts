@@ -103,6 +103,21 @@ export type ImageGenerationProvider = {
   generateImage(req: ImageGenerationRequest): Promise<ImageGenerationResult>
 }
 
+/** `before_tool_call` (OpenClaw's docs/plugins/hooks/tool-policy.md): only the fields this plugin reads and returns. */
+export type BeforeToolCallEvent = { toolName: string; params: Record<string, unknown>; toolCallId?: string }
+export type BeforeToolCallContext = { abortSignal?: AbortSignal }
+export type ApprovalDecision = 'allow-once' | 'allow-always' | 'deny' | 'timeout' | 'cancelled'
+export type BeforeToolCallResult = {
+  requireApproval: {
+    title: string
+    description: string
+    severity: 'warning'
+    timeoutMs: number
+    allowedDecisions: Array<'allow-once' | 'deny'>
+    onResolution: (decision: ApprovalDecision) => void
+  }
+}
+
 /** What `register(api)` receives. Only the members this plugin touches. */
 export type OpenClawPluginApi = {
   id: string
@@ -114,4 +129,6 @@ export type OpenClawPluginApi = {
   registerTool(tool: AgentTool, options?: { name?: string; optional?: boolean }): void
   registerService(service: PluginService): void
   registerImageGenerationProvider(provider: ImageGenerationProvider): void
+  /** Typed lifecycle hooks (OpenClaw's docs/plugins/hooks.md); absent in hosts before them. */
+  on?(hookName: 'before_tool_call', handler: (event: BeforeToolCallEvent, ctx?: BeforeToolCallContext) => Promise<BeforeToolCallResult | undefined>, options?: { matcher?: readonly [string, ...string[]]; priority?: number }): void
 }

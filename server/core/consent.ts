@@ -37,3 +37,13 @@ export async function withConsent(
     return core[kind]({ ...input, max_price: formatUsd(quote.amount).slice(1) }, { ...options, consented: quote.amount })
   }
 }
+
+/** The confirmation question, with the quote in it. */
+export function consentQuestion(quote: Quote): string {
+  const what = `${quote.n} image${quote.n === 1 ? '' : 's'} from ${quote.model} at ${quote.size}${quote.kind === 'edit' ? ' (an edit)' : ''}`
+  return (
+    `Pay ${formatUsd(quote.amount ?? 0n)} USDC for ${what}? ` +
+    `That is above ${formatUsd(quote.confirmation.above ?? 0n)}, the price over which imagegen asks you (BLOCKRUN_CONFIRM_ABOVE). ` +
+    `Paid on ${quote.networkLabel ?? quote.network} to ${quote.payTo}; ${formatUsd(quote.budget.remaining)} left of your ${formatUsd(quote.budget.daily)} 24-hour budget.`
+  )
+}

@@ -171,6 +171,8 @@ image_generate() {
 step "openclaw gateway run: the plugin's service starts the proxy on the configured port"
 # OpenClaw's own image_generate uses the provider of the configured image model.
 oc config set agents.defaults.mediaModels.image '{"primary":"imagegen/google/nano-banana"}' --strict-json >/dev/null
+# Above $0.10 a paid call needs the user's yes (every other call here costs less).
+oc config set plugins.entries.imagegen.config.confirmAbove '"0.10"' --strict-json >/dev/null
 start_gateway gateway
 for _ in $(seq 1 300); do curl -fsS "http://127.0.0.1:$PROXY_PORT/health" >"$WORK/health.json" 2>/dev/null && break; kill -0 "$GATEWAY_PID" 2>/dev/null || break; sleep 1; done
 curl -fsS "http://127.0.0.1:$PROXY_PORT/health" >"$WORK/health.json" || { tail -40 "$WORK/gateway.out" "$WORK/gateway.err" >&2; fail "no proxy on port $PROXY_PORT after the gateway started"; }
@@ -178,6 +180,13 @@ grep -q "imagegen: image proxy listening on http://127.0.0.1:$PROXY_PORT" "$WORK
 cat "$WORK/health.json"; echo
 # The plugin's own tool, invoked through the real host (POST /tools/invoke, no model needed).
 invoke generate_image '{"prompt":"a lighthouse in a storm, oil painting","model":"flux","size":"1216x832"}' tool-generate.json
+# Above the threshold: nano-banana-pro ($0.106) is not paid without the user's approval. A host
+# call has no one to ask, so it must end unpaid, saying why (the settlements are counted in step 7).
+curl -sS "http://127.0.0.1:$GATEWAY_PORT/tools/invoke" -H 'content-type: application/json' \
+  -d '{"tool":"generate_image","args":{"prompt":"a red kite","model":"banana-pro"}}' >"$WORK/tool-confirm.json" || true
+echo "above the threshold: $(head -c 600 "$WORK/tool-confirm.json")"
+grep -q '"ok":true' "$WORK/tool-confirm.json" && fail "generate_image above confirmAbove was run without approval"
+grep -qi 'approval\|0\.106' "$WORK/tool-confirm.json" || fail "the refusal above confirmAbove says neither the price nor the approval"
 # The skill's first HTTP example, through the proxy the gateway runs.
 curl -fsS "http://127.0.0.1:$PROXY_PORT/v1/images/generations" -H 'content-type: application/json' \
   -d '{"model":"google/nano-banana","prompt":"a golden retriever surfing on a wave","size":"1024x1024","n":1}' >"$WORK/proxy-generate.json" ||

@@ -14,6 +14,7 @@ export type Registered = {
   tools: any[]
   services: any[]
   providers: any[]
+  hooks: Array<{ name: string; handler: any; options: any }>
   logs: Array<{ level: string; message: string }>
 }
 
@@ -22,7 +23,7 @@ export type Registered = {
  * (`api.config`), where the plugin looks for ClawRouter.
  */
 export function fakeApi(registrationMode: string, pluginConfig: Record<string, unknown> = {}, config: Record<string, unknown> = {}) {
-  const registered: Registered = { tools: [], services: [], providers: [], logs: [] }
+  const registered: Registered = { tools: [], services: [], providers: [], hooks: [], logs: [] }
   const log = (level: string) => (message: string) => registered.logs.push({ level, message })
   const api = {
     id: 'imagegen',
@@ -33,6 +34,7 @@ export function fakeApi(registrationMode: string, pluginConfig: Record<string, u
     registerTool: (tool: unknown) => registered.tools.push(tool),
     registerService: (service: unknown) => registered.services.push(service),
     registerImageGenerationProvider: (provider: unknown) => registered.providers.push(provider),
+    on: (name: string, handler: unknown, options?: unknown) => registered.hooks.push({ name, handler, options }),
   }
   return { api, registered }
 }
