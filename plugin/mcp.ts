@@ -297,7 +297,7 @@ function lazyCore(settings: Settings | ImagegenError, log: (line: string) => voi
  */
 function urlNote(core: ImagegenCore, settings: Settings | ImagegenError): string | undefined {
   if (core.mode === 'remote' || settings instanceof ImagegenError) return undefined
-  if (core.why) return `Open the file paths, not the URLs: ${core.why}`
+  if (core.why) return core.filesOnly ? `Open the file paths, not the URLs: ${core.why}` : `The URLs are served by the proxy of ours on port ${settings.port}; ${core.why}`
   if (settings.port === 0) return undefined
   return `The URLs are served while \`imagegen serve\` runs on port ${settings.port}; the file paths work now.`
 }
