@@ -27,6 +27,7 @@ import {
   type Tool,
 } from './mcp-sdk.js'
 import { resolveSettings, settingsFromEnv, type Settings, type SettingsInput } from '../server/config.js'
+import { settingCulprit } from '../server/cli/settings-flags.js'
 import type { ImagegenCore } from '../server/core/index.js'
 import { ImagegenError } from '../server/errors.js'
 import { VERSION } from '../server/version.js'
@@ -222,7 +223,9 @@ function loadSettings(env: NodeJS.ProcessEnv, flags: SettingsInput, log: (line: 
   try {
     return resolveSettings(flags, settingsFromEnv(env))
   } catch (error) {
-    const message = `imagegen is misconfigured: ${error instanceof Error ? error.message : String(error)}. Fix the flags or the BLOCKRUN_* environment of the MCP server and restart it.`
+    // Named as the user wrote it: the flag in the server entry's args, or the variable in its env.
+    const culprit = settingCulprit(flags, settingsFromEnv(env), env)
+    const message = `imagegen is misconfigured: ${error instanceof Error ? error.message : String(error)}${culprit}. Fix the flags or the BLOCKRUN_* environment of the MCP server and restart it.`
     log(message)
     return new ImagegenError({ status: 500, type: 'server_error', code: 'bad_configuration', message })
   }
@@ -285,7 +288,7 @@ function lazyCore(settings: Settings | ImagegenError, log: (line: string) => voi
  */
 function urlNote(core: ImagegenCore, settings: Settings | ImagegenError): string | undefined {
   if (core.mode === 'remote' || settings instanceof ImagegenError) return undefined
-  if (core.why) return `Open the file paths, not the URLs: ${core.why}`
+  if (core.why) return core.filesOnly ? `Open the file paths, not the URLs: ${core.why}` : `The URLs are served by the proxy of ours on port ${settings.port}; ${core.why}`
   if (settings.port === 0) return undefined
   return `The URLs are served while \`imagegen serve\` runs on port ${settings.port}; the file paths work now.`
 }

@@ -457,7 +457,20 @@ describe('imagegen mcp: process model', () => {
       expect(mcp.tools).toHaveLength(5)
       const result = (await mcp.client.callTool({ name: 'generate_image', arguments: { prompt: 'x' } })) as CallToolResult
       expect(result.isError).toBe(true)
-      expect(textOf(result)).toContain('daily budget: expected a dollar amount such as 0.50, got "lots"')
+      expect(textOf(result)).toContain('daily budget: expected a dollar amount such as 0.50, got "lots" (from BLOCKRUN_DAILY_BUDGET)')
+    } finally {
+      await mcp.close()
+      await rm(home, { recursive: true, force: true })
+    }
+  })
+
+  it('names a bad flag of the server entry as the flag', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'imagegen-mcp-badflag-'))
+    const mcp = await startMcp({ BLOCKRUN_HOME: home, BLOCKRUN_PROXY_PORT: String(await freePort()) }, { args: [CLI, 'mcp', '--max-per-request', 'abc'] })
+    try {
+      const result = (await mcp.client.callTool({ name: 'generate_image', arguments: { prompt: 'x' } })) as CallToolResult
+      expect(result.isError).toBe(true)
+      expect(textOf(result)).toContain('max per request: expected a dollar amount such as 0.50, got "abc" (from --max-per-request)')
     } finally {
       await mcp.close()
       await rm(home, { recursive: true, force: true })

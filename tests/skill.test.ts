@@ -185,6 +185,10 @@ describe('skill text', () => {
       const models = alias === 'the grok models' ? MODELS.filter((m) => m.provider === 'xai') : [findModel(alias)!]
       for (const model of models) expect(model.sizes.some((size) => { const [w, h] = size.split('x').map(Number); return h! > w! }), alias).toBe(false)
     }
+    // ...and every model without one is named there.
+    const named = [...noPortrait[1]!.split(', '), noPortrait[2]!].flatMap((alias) => (alias === 'the grok models' ? MODELS.filter((m) => m.provider === 'xai') : [findModel(alias)!])).map((m) => m.id)
+    const square = MODELS.filter((m) => !m.sizes.some((size) => { const [w, h] = size.split('x').map(Number); return h! > w! })).map((m) => m.id)
+    expect(named.sort()).toEqual(square.sort())
     expect(section).toContain('Default: 1024x1024 (every model)')
     for (const model of MODELS) expect(model.sizes).toContain('1024x1024')
     // quality: the models said to take it are the ones that do.
@@ -199,7 +203,7 @@ describe('skill text', () => {
     for (const [, name, fields] of listed) {
       const schema = TOOLS.find((t) => t.name === name)!.inputSchema as { properties?: Record<string, unknown>; required?: string[] }
       const params = fields!.split(',').map((f) => f.trim()).filter(Boolean)
-      expect(params.map((p) => p.replace('?', '')).sort(), name).toEqual(Object.keys(schema.properties ?? {}).filter((k) => k !== 'model' || params.some((p) => p.startsWith('model'))).sort())
+      expect(params.map((p) => p.replace('?', '')).sort(), name).toEqual(Object.keys(schema.properties ?? {}).sort())
       expect(params.filter((p) => !p.endsWith('?')).sort(), name).toEqual([...(schema.required ?? [])].sort())
     }
   })

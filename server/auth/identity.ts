@@ -15,6 +15,8 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 
+import type { LimitsClaim } from '../core/limits.js'
+
 export const IDENTITY_PATH = '/v1/identity'
 
 /** Nonces: 16 to 64 bytes, hex. */
@@ -29,6 +31,8 @@ export type IdentityClaim = {
   auth: string
   /** Hex HMAC-SHA256 (see identityProof). */
   proof: string
+  /** The spending limits it pays under, so a front door with other limits does not use it (server/core/limits.ts). */
+  limits?: LimitsClaim
 }
 
 /** What the proof covers; `endpoint` is the `address:port` the connection reached, IPv4-mapped addresses unwrapped. */

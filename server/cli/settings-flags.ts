@@ -63,7 +63,7 @@ export function settingsFromFlags(values: Record<string, unknown>, env: NodeJS.P
     return resolveSettings(flags, fromEnv)
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error)
-    throw new SettingsError(`${message}${culprit(flags, fromEnv, env)}`)
+    throw new SettingsError(`${message}${settingCulprit(flags, fromEnv, env)}`)
   }
 }
 
@@ -73,7 +73,7 @@ export class SettingsError extends Error {
 }
 
 /** " (from --flag)" or " (from VARIABLE)": the one value whose absence lets the settings resolve. */
-function culprit(flags: SettingsInput, fromEnv: SettingsInput, env: NodeJS.ProcessEnv): string {
+export function settingCulprit(flags: SettingsInput, fromEnv: SettingsInput, env: NodeJS.ProcessEnv): string {
   const without = (layer: SettingsInput, key: string) => Object.fromEntries(Object.entries(layer).filter(([name]) => name !== key)) as SettingsInput
   const resolves = (...layers: SettingsInput[]) => {
     try {

@@ -21,6 +21,7 @@ export async function inProcessCore(settings: Settings, { why, portTaken = false
   return {
     mode: 'in-process',
     ...(why ? { why } : {}),
+    filesOnly: !served,
     service,
     generate: (input, options) => service.generate(input, options),
     edit: (input, options) => service.edit(input, options),

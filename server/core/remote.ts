@@ -25,7 +25,7 @@ export { loadProxyCredentials, type ProxyCredentials } from './proven-proxy.js'
 /** What answers on a port: nothing, a proxy of ours (proved), or something we will not use, and why. */
 export type ProxyProbe =
   | { kind: 'absent' }
-  | { kind: 'ours'; wallet: string; auth: string }
+  | { kind: 'ours'; wallet: string; auth: string; limits?: unknown }
   | { kind: 'foreign'; reason: string; looksLike: 'imagegen' | 'clawrouter' | 'other'; claimedWallet?: string }
 
 /** What a foreign program on the port looks like, for people: "BlockRun's ClawRouter", "another program"... */
@@ -46,7 +46,7 @@ export async function probeProxy(baseUrl: string, credentials: ProxyCredentials 
     const agent = new Agent({ keepAlive: false })
     try {
       const { claim } = await proveIdentity(agent, base, credentials, signal)
-      return { kind: 'ours', wallet: claim.wallet, auth: claim.auth }
+      return { kind: 'ours', wallet: claim.wallet, auth: claim.auth, limits: claim.limits }
     } catch (error) {
       if (!(error instanceof ProxyNotProven)) return { kind: 'absent' }
       reason = error.reason

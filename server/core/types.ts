@@ -16,6 +16,8 @@ export type ImagegenCore = {
   readonly mode: 'in-process' | 'remote'
   /** Why this core runs in-process although something answers on the proxy port (for the user). */
   readonly why?: string
+  /** In-process results carry file:// URLs: no proxy of ours can serve them on the port (port 0, or another program holds it). */
+  readonly filesOnly?: boolean
   generate(input: unknown, options?: CallOptions): Promise<ImageResult>
   edit(input: unknown, options?: CallOptions): Promise<ImageResult>
   /** What a generation (or, with `image`, an edit) would cost, with nothing signed. */

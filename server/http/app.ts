@@ -67,7 +67,7 @@ export function createProxyApp({ service, port, publicUrl, auth, maxBodyBytes, l
   app.use('/v1/images/quote', limitBody(editLimit))
   app.use('*', async (c, next) => (EDIT_BODY_PATHS.has(c.req.path) ? next() : limitBody(SMALL_BODY_BYTES)(c, next)))
   app.route('/', infoRoutes(service))
-  app.route('/', authRoutes({ token: auth.token, mode: auth.mode, wallet: service.wallet.address, sessions, publicUrl }))
+  app.route('/', authRoutes({ token: auth.token, mode: auth.mode, wallet: service.wallet.address, policy: service.settings.policy, sessions, publicUrl }))
   app.route('/', fileRoutes(service.store))
   app.route('/', imageRoutes(service))
   app.route('/', editRoutes(service))

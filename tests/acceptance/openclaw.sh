@@ -5,7 +5,7 @@
 #   2. `npm pack` (which builds the bundle), then `openclaw plugins install <tgz> --force
 #      --accept-capabilities` in a throwaway HOME; the installed size and `openclaw plugins inspect`
 #      timed beside the bundled openai plugin's are printed (bench/openclaw-inspect.ts), not asserted;
-#   3. `openclaw plugins inspect imagegen --runtime --json`: loaded, the four tools, the service, the
+#   3. `openclaw plugins inspect imagegen --runtime --json`: loaded, the five tools, the service, the
 #      image generation provider; `openclaw skills list --json`: both skills eligible;
 #   4. the sandbox upstream with a funded throwaway wallet, then `openclaw infer image generate` and
 #      `openclaw infer image edit` through the `imagegen` provider (no gateway: in-process core);

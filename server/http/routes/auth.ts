@@ -11,6 +11,8 @@ import { Hono } from 'hono'
 import { BROWSER_AUTH_PATH, BROWSER_LINK_PATH, SESSION_TTL_SECONDS, isLocalPath, type BrowserSessions } from '../../auth/browser-session.js'
 import { endpointName, identityProof, IDENTITY_PATH, NONCE_PATTERN, type IdentityClaim } from '../../auth/identity.js'
 import type { AuthMode } from '../../auth/mode.js'
+import type { SpendPolicy } from '../../config.js'
+import { limitsClaim } from '../../core/limits.js'
 import { ImagegenError, invalidRequest } from '../../errors.js'
 import { VERSION } from '../../version.js'
 import { SERVICE_NAME } from './info.js'
@@ -19,12 +21,14 @@ export type AuthRoutesParameters = {
   token: string
   mode: AuthMode
   wallet: string
+  /** The limits it pays under, stated in the identity answer. */
+  policy: SpendPolicy
   sessions: BrowserSessions
   /** The proxy's base URL, for links. */
   publicUrl: () => string
 }
 
-export function authRoutes({ token, mode, wallet, sessions, publicUrl }: AuthRoutesParameters): Hono {
+export function authRoutes({ token, mode, wallet, policy, sessions, publicUrl }: AuthRoutesParameters): Hono {
   const routes = new Hono()
 
   routes.get(IDENTITY_PATH, (c) => {
@@ -32,7 +36,7 @@ export function authRoutes({ token, mode, wallet, sessions, publicUrl }: AuthRou
     if (!NONCE_PATTERN.test(nonce)) throw invalidRequest('nonce must be 32 to 128 lower-case hex digits, fresh for each request.', 'nonce')
     const socket = (c.env as Partial<HttpBindings> | undefined)?.incoming?.socket
     const endpoint = endpointName(socket?.localAddress, socket?.localPort)
-    const claim: IdentityClaim = { service: SERVICE_NAME, version: VERSION, wallet, auth: mode, proof: identityProof(token, { nonce, wallet, auth: mode, endpoint }) }
+    const claim: IdentityClaim = { service: SERVICE_NAME, version: VERSION, wallet, auth: mode, proof: identityProof(token, { nonce, wallet, auth: mode, endpoint }), limits: limitsClaim(policy) }
     return c.json(claim, 200, { 'cache-control': 'no-store' })
   })
 
