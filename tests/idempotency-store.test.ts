@@ -3,7 +3,7 @@
  * one home: how long a key speaks for a retry, and what a derived key does when the same call runs
  * elsewhere. (End to end through the proxy: tests/idempotency.test.ts.)
  */
-import { appendFile, mkdtemp, rm } from 'node:fs/promises'
+import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -11,8 +11,10 @@ import { IdempotencyStore, KEY_TTL_MS, REQUESTS_FILE, UNDELIVERED_TTL_MS } from 
 
 let home: string
 let stores: IdempotencyStore[] = []
+/** Request ids whose result is in the receipt index. */
+let stored = new Set<string>()
 const open = () => {
-  const store = new IdempotencyStore({ home, moneyMoved: async () => false, runningLimitMs: 60_000 })
+  const store = new IdempotencyStore({ home, moneyMoved: async () => false, stored: (id) => stored.has(id), runningLimitMs: 60_000 })
   stores.push(store)
   return store
 }
@@ -22,6 +24,7 @@ beforeEach(async () => {
 afterEach(async () => {
   await Promise.all(stores.map((store) => store.close()))
   stores = []
+  stored = new Set()
   await rm(home, { recursive: true, force: true })
 })
 
@@ -73,5 +76,16 @@ describe('idempotency keys', () => {
     await store.done('w', 'a', true)
     store.release('w')
     expect(await waiting).toEqual({ kind: 'replay', id: 'a' })
+  })
+
+  it('a process that ended after storing its result but before marking its key: the retry gets that result, and the key is marked', async () => {
+    const claim = { kind: 'claim', t: Date.now() - 60_000, key: 'crashed', id: 'r1', fingerprint: 'f', reuse: 'always', owner: '999999999:gone' }
+    await appendFile(join(home, REQUESTS_FILE), `${JSON.stringify(claim)}\n`)
+    stored.add('r1')
+    expect(await open().claim({ key: 'crashed', reuse: 'always' }, 'f', 'n1')).toEqual({ kind: 'replay', id: 'r1' })
+    // Marked done: another process judges it as an ordinary finished request.
+    expect(await open().claim({ key: 'crashed', reuse: 'always' }, 'f', 'n2')).toEqual({ kind: 'replay', id: 'r1' })
+    const lines = (await readFile(join(home, REQUESTS_FILE), 'utf8')).trim().split('\n').map((line) => JSON.parse(line))
+    expect(lines.filter((line) => line.kind === 'done')).toEqual([expect.objectContaining({ key: 'crashed', id: 'r1', delivered: false })])
   })
 })

@@ -56,6 +56,8 @@ export type IdempotencyStoreParameters = {
   home: string
   /** Whether money may have moved for a request id (a payment signed, settled or of unknown outcome). */
   moneyMoved: (requestId: string) => Promise<boolean>
+  /** Whether a request id's result is in the receipt index (stored before its answer left). */
+  stored: (requestId: string) => boolean
   /** How long a claim may run before it is taken for dead even though its process lives (the upstream deadline and more). */
   runningLimitMs: number
 }
@@ -106,6 +108,13 @@ export class IdempotencyStore {
       await appended
       await this.withdraw(key, id)
       if (verdict === 'dead') {
+        // Its process ended after storing the result but before marking the key: that result is
+        // the one this key paid for, so it is handed back (and marked now).
+        if (this.parameters.stored(earlier!.line.id)) {
+          await this.journal.append({ kind: 'done', t: Date.now(), key, id: earlier!.line.id, delivered: false }, { sync: true })
+          this.catchUp()
+          return { kind: 'replay', id: earlier!.line.id }
+        }
         // Its process is gone without an outcome: free the key only if nothing may have been paid.
         if (!(await this.parameters.moneyMoved(earlier!.line.id))) {
           await this.journal.append({ kind: 'failed', t: Date.now(), key, id: earlier!.line.id, charged: false, error: lostError() })

@@ -37,7 +37,7 @@ export class ResultRecords {
     runningLimitMs: number,
   ) {
     this.index = new ReceiptIndex(home)
-    this.keys = new IdempotencyStore({ home, moneyMoved: (id) => this.moneyMoved(id), runningLimitMs })
+    this.keys = new IdempotencyStore({ home, moneyMoved: (id) => this.moneyMoved(id), stored: (id) => this.index.find(id) !== undefined, runningLimitMs })
   }
 
   /** Adds a stored result to the index (on disk before the answer leaves). */
