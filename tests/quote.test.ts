@@ -5,7 +5,7 @@
  * doors (the proxy token) can carry that agreement.
  */
 import { randomBytes } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
+import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import sharp from 'sharp'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -174,16 +174,24 @@ describe('confirmation above a threshold', () => {
     expect(below.body.cost.amount).toBe('22000')
   })
 
-  it('an HTTP caller cannot consent: the consent header counts only with the proxy token', async () => {
+  it('an HTTP caller cannot consent, even one holding the proxy token (an OpenAI SDK apiKey): consent needs the consent key too', async () => {
     const token = (await readFile(join(stack.home, 'proxy.token'), 'utf8')).trim()
+    const key = (await readFile(join(stack.home, 'consent.key'), 'utf8')).trim()
+    expect(((await stat(join(stack.home, 'consent.key'))).mode & 0o777).toString(8)).toBe('600')
+    expect(key).not.toBe(token)
     const body = { model: 'nano-banana', prompt: 'consented', max_price: '0.0535' }
     const forged = await stack.post('/v1/images/generations', body, { 'x-imagegen-consent': '53500' })
     expect(forged.body.error?.code).toBe('confirmation_required')
-    // Our front doors send the token after the proxy proved itself, having asked the user.
-    const consented = await stack.post('/v1/images/generations', body, { 'x-imagegen-consent': '53500', authorization: `Bearer ${token}` })
+    const withToken = await stack.post('/v1/images/generations', body, { 'x-imagegen-consent': '53500', authorization: `Bearer ${token}` })
+    expect(withToken.body.error?.code).toBe('confirmation_required')
+    const wrongKey = await stack.post('/v1/images/generations', body, { 'x-imagegen-consent': '53500', authorization: `Bearer ${token}`, 'x-imagegen-consent-key': token })
+    expect(wrongKey.body.error?.code).toBe('confirmation_required')
+    // Our front doors send both after the proxy proved itself, having asked the user.
+    const ours = { 'x-imagegen-consent': '53500', authorization: `Bearer ${token}`, 'x-imagegen-consent-key': key }
+    const consented = await stack.post('/v1/images/generations', body, ours)
     expect(consented.status, JSON.stringify(consented.body)).toBe(200)
     // The consent covers that price, not more.
-    const more = await stack.post('/v1/images/generations', { model: 'banana-pro', prompt: 'dearer' }, { 'x-imagegen-consent': '53500', authorization: `Bearer ${token}` })
+    const more = await stack.post('/v1/images/generations', { model: 'banana-pro', prompt: 'dearer' }, ours)
     expect(more.body.error?.code).toBe('confirmation_required')
     expect(stack.sandbox.usdc.transfers).toHaveLength(2)
   })

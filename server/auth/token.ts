@@ -26,19 +26,8 @@ export class TokenFileError extends Error {
 }
 
 /** The token in `home`, or undefined when there is no token file. Throws when it exists but is unusable. */
-export async function readToken(home: string): Promise<string | undefined> {
-  const path = tokenPath(home)
-  let text: string
-  try {
-    text = await readFile(path, 'utf8')
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code
-    if (code === 'ENOENT') return undefined
-    throw new TokenFileError(`Cannot read the proxy token file ${path}: ${code ?? 'error'}.`)
-  }
-  const token = text.trim()
-  if (!TOKEN_PATTERN.test(token)) throw new TokenFileError(`The proxy token file ${path} is malformed. Delete it; a new one is made when the proxy starts.`)
-  return token
+export function readToken(home: string): Promise<string | undefined> {
+  return readSecret(tokenPath(home), 'proxy token')
 }
 
 /**
@@ -46,21 +35,56 @@ export async function readToken(home: string): Promise<string | undefined> {
  * starting at once agree on one token). An existing file readable by others is made 0600: the
  * token stands for the user, like the wallet key beside it.
  */
-export async function ensureToken(home: string): Promise<string> {
-  const existing = await readToken(home)
+export function ensureToken(home: string): Promise<string> {
+  return ensureSecret(home, tokenPath(home), 'proxy token')
+}
+
+/**
+ * The consent key: a second secret beside the token, in `$BLOCKRUN_HOME/consent.key` (0600). Our
+ * own front doors send it (`X-Imagegen-Consent-Key`) with a payment the user consented to above
+ * the confirmation threshold. The token may be handed to HTTP clients (the OpenAI SDK's `apiKey`
+ * in token mode, which an agent then holds); the consent key never is, so a client holding the
+ * token still cannot consent for the user.
+ */
+export const CONSENT_KEY_FILE = 'consent.key'
+
+export function readConsentKey(home: string): Promise<string | undefined> {
+  return readSecret(join(home, CONSENT_KEY_FILE), 'consent key')
+}
+
+export function ensureConsentKey(home: string): Promise<string> {
+  return ensureSecret(home, join(home, CONSENT_KEY_FILE), 'consent key')
+}
+
+async function readSecret(path: string, name: string): Promise<string | undefined> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') return undefined
+    throw new TokenFileError(`Cannot read the ${name} file ${path}: ${code ?? 'error'}.`)
+  }
+  const secret = text.trim()
+  if (!TOKEN_PATTERN.test(secret)) throw new TokenFileError(`The ${name} file ${path} is malformed. Delete it; a new one is made when the proxy starts.`)
+  return secret
+}
+
+async function ensureSecret(home: string, path: string, name: string): Promise<string> {
+  const existing = await readSecret(path, name)
   if (existing) {
-    await tighten(tokenPath(home))
+    await tighten(path)
     return existing
   }
   await mkdir(home, { recursive: true, mode: 0o700 })
   const fresh = randomBytes(32).toString('base64url')
   try {
-    await writeFileAtomic(tokenPath(home), `${fresh}\n`, { mode: 0o600, exclusive: true })
+    await writeFileAtomic(path, `${fresh}\n`, { mode: 0o600, exclusive: true })
     return fresh
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-    const theirs = await readToken(home)
-    if (!theirs) throw new TokenFileError(`${tokenPath(home)} appeared while creating it but cannot be read.`)
+    const theirs = await readSecret(path, name)
+    if (!theirs) throw new TokenFileError(`${path} appeared while creating it but cannot be read.`)
     return theirs
   }
 }

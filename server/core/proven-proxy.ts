@@ -11,13 +11,16 @@
 import { Agent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import { endpointName, IDENTITY_PATH, newNonce, proofMatches, type IdentityClaim } from '../auth/identity.js'
-import { readToken, tokenPath } from '../auth/token.js'
+import { readConsentKey, readToken, tokenPath } from '../auth/token.js'
 import type { Settings } from '../config.js'
 import { SERVICE_NAME } from '../http/routes/info.js'
 import { loadWallet } from '../wallet/key.js'
 
-/** What a client needs to check a proxy: its own copy of the token and its own wallet. */
-export type ProxyCredentials = { token: string; wallet: string }
+/**
+ * What a client needs to check a proxy: its own copy of the token and its own wallet; and the
+ * consent key, sent with a payment the user consented to (absent: such payments are refused).
+ */
+export type ProxyCredentials = { token: string; wallet: string; consentKey?: string | undefined }
 
 /** The proxy on the port is not ours (or not provably): `reason` says why, for the user. */
 export class ProxyNotProven extends Error {
@@ -46,7 +49,8 @@ export async function loadProxyCredentials(settings: Pick<Settings, 'home' | 'wa
   if (!token) return { reason: `there is no proxy token in ${settings.home} to check it with (a proxy over this data directory creates ${tokenPath(settings.home)} when it starts)` }
   try {
     const wallet = await loadWallet({ home: settings.home, key: settings.walletKey, create: false })
-    return { token, wallet: wallet.address }
+    const consentKey = await readConsentKey(settings.home).catch(() => undefined)
+    return { token, wallet: wallet.address, consentKey }
   } catch (error) {
     return { reason: `our own wallet cannot be read to compare with (${(error as Error).message})` }
   }

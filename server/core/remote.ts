@@ -9,6 +9,7 @@ import { Agent } from 'node:http'
 import type { ModelList } from '../catalog/index.js'
 import { ImagegenError, upstreamError, type ImagegenErrorType, type OpenAIErrorBody } from '../errors.js'
 import { CONSENT_HEADER, IDEMPOTENCY_HEADER, REUSE_HEADER } from '../http/call-options.js'
+import { CONSENT_KEY_HEADER } from '../http/middleware/consent-key/index.js'
 import type { ImagesResponseBody } from '../http/respond.js'
 import { quoteFromJson, type QuoteJson } from '../quote.js'
 import type { ReceiptView } from '../receipts/receipt.js'
@@ -113,10 +114,11 @@ export function remoteCore(baseUrl: string, credentials: ProxyCredentials): Imag
       ? setInterval(() => options.onProgress?.({ message: `waiting for the image (via the proxy at ${baseUrl}), ${Math.round((Date.now() - started) / 1000)} s`, elapsedMs: Date.now() - started }), 2000)
       : undefined
     // The key, its kind and the user's consent travel as headers; the proxy honours the consent
-    // only because this request carries the token (server/http/call-options.ts).
+    // only with the token and the consent key (server/http/call-options.ts), sent to a proxy that
+    // just proved it is ours.
     const headers: Record<string, string> = {
       ...(options.idempotency ? { [IDEMPOTENCY_HEADER]: options.idempotency.key, [REUSE_HEADER]: options.idempotency.reuse } : {}),
-      ...(options.consented !== undefined ? { [CONSENT_HEADER]: options.consented.toString() } : {}),
+      ...(options.consented !== undefined ? { [CONSENT_HEADER]: options.consented.toString(), ...(credentials.consentKey ? { [CONSENT_KEY_HEADER]: credentials.consentKey } : {}) } : {}),
     }
     try {
       const body = await call<ImagesResponseBody>(path, { method: 'POST', body: JSON.stringify(input, (_, value: unknown) => (typeof value === 'bigint' ? usdText(value) : value)), signal: options.signal, headers })

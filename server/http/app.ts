@@ -10,6 +10,7 @@ import type { AuthMode } from '../auth/mode.js'
 import type { ImageService } from '../service.js'
 import { bodyLimit, hasBody } from './middleware/body-limit/index.js'
 import { callerAuth, type CallerAuthOptions } from './middleware/caller-auth/index.js'
+import { consentKey } from './middleware/consent-key/index.js'
 import { localOnly } from './middleware/local-only/index.js'
 import { authRoutes } from './routes/auth.js'
 import { editRoutes } from './routes/edits.js'
@@ -25,8 +26,8 @@ export type ProxyAppParameters = {
   port: () => number
   /** The base URL results and sign-in links use. */
   publicUrl: () => string
-  /** Who may call (server/auth/mode.ts) and the proxy token. */
-  auth: { mode: AuthMode; token: string; ownerOf?: CallerAuthOptions['ownerOf'] }
+  /** Who may call (server/auth/mode.ts), the proxy token, and the consent key (server/auth/token.ts). */
+  auth: { mode: AuthMode; token: string; consentKey: string; ownerOf?: CallerAuthOptions['ownerOf'] }
   /** Largest request body; edits carry images, so it follows the input cap. */
   maxBodyBytes?: number
   log?: (line: string) => void
@@ -61,6 +62,7 @@ export function createProxyApp({ service, port, publicUrl, auth, maxBodyBytes, l
   })
   app.use(localOnly({ port, host: service.settings.host, allowedOrigins: service.settings.allowedOrigins }))
   app.use(callerAuth({ mode: auth.mode, token: auth.token, sessions, ...(auth.ownerOf ? { ownerOf: auth.ownerOf } : {}) }))
+  app.use(consentKey(auth.consentKey))
   app.use('/v1/images/image2image', limitBody(editLimit))
   app.use('/v1/images/edits', limitBody(editLimit))
   // A quote may carry an edit's images too.

@@ -4,7 +4,7 @@
 import type { AddressInfo } from 'node:net'
 import { serve, type ServerType } from '@hono/node-server'
 import { decideAuthMode, type AuthDecision } from '../auth/mode.js'
-import { ensureToken, tokenPath } from '../auth/token.js'
+import { ensureConsentKey, ensureToken, tokenPath } from '../auth/token.js'
 import type { Settings } from '../config.js'
 import { ImageService } from '../service.js'
 import { createProxyApp } from './app.js'
@@ -34,12 +34,12 @@ export async function startProxy(settings: Settings, { log }: StartProxyOptions 
   const urlHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host
   const publicUrl = () => `http://${urlHost}:${port}`
   // The token is needed in every mode: it keys the identity proof our front doors check.
-  const [decision, token] = await Promise.all([decideAuthMode(settings), ensureToken(settings.home)])
+  const [decision, token, consentKey] = await Promise.all([decideAuthMode(settings), ensureToken(settings.home), ensureConsentKey(settings.home)])
   const service: ImageService = await ImageService.create(settings, {
     publicUrl,
     inputs: createInputResolver({ settings, store: () => service.store }),
   })
-  const app = createProxyApp({ service, port: () => port, publicUrl, auth: { mode: decision.mode, token }, ...(log ? { log } : {}) })
+  const app = createProxyApp({ service, port: () => port, publicUrl, auth: { mode: decision.mode, token, consentKey }, ...(log ? { log } : {}) })
   const server: ServerType = await new Promise((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: host, port }, () => resolve(s))
     s.once('error', reject)
