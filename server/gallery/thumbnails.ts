@@ -48,8 +48,12 @@ export class Thumbnails {
       for (const name of names) {
         const file = name.endsWith('.webp') ? name.slice(0, -'.webp'.length) : ''
         if (!isStoredName(file)) continue
-        const image = await lstat(join(this.imagesDir, file)).catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? undefined : true))
-        if (image === undefined) await unlink(join(this.dir, name)).catch(() => undefined)
+        // Only a missing image frees its thumbnail; one that cannot be checked keeps it.
+        const gone = await lstat(join(this.imagesDir, file)).then(
+          () => false,
+          (error: NodeJS.ErrnoException) => error.code === 'ENOENT',
+        )
+        if (gone) await unlink(join(this.dir, name)).catch(() => undefined)
       }
     })()
     return this.pruning
