@@ -162,7 +162,12 @@ describe('imagegen demo', () => {
     expect(run.stderr).toContain(`${folder} exists but is not a private folder of yours; remove it or pass --home DIR`)
   })
 
-  it.skipIf(otherUserUnavailable !== undefined)(`a second user on the machine runs it too, in a folder of their own (${otherUserUnavailable ?? 'as nobody'})`, async () => {
+  // Another user runs this checkout's CLI, so every folder above it must let them through (a
+  // checkout under a private folder, such as `mktemp -d`'s, does not).
+  const cliUnreachable =
+    otherUserUnavailable ??
+    (spawnSync('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', 'test', '-r', CLI]).status !== 0 ? `skipped: nobody cannot read ${CLI} (a private folder above the checkout)` : undefined)
+  it.skipIf(cliUnreachable !== undefined)(`a second user on the machine runs it too, in a folder of their own (${cliUnreachable ?? 'as nobody'})`, async () => {
     const temp = await mkdtemp(join(tmpdir(), 'imagegen-demo-shared-'))
     dirs.push(temp)
     await chmod(temp, 0o1777)
